@@ -1,0 +1,63 @@
+"""The typer application and what every command shares: the --trial option and error handling.
+
+Command modules (``cli/setup.py``, ``cli/diary.py``, ...) register on :data:`app`. Heavy modules
+(numpy, PyMC, ArviZ, matplotlib) are imported inside the commands that need them, never here, so
+``nof1 log`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from nof1.errors import Nof1Error
+
+app = typer.Typer(
+    name="nof1",
+    help=(
+        "Run a randomized N-of-1 trial of one intervention and hand the result to your doctor.\n\n"
+        "Typical flow: nof1 init DIR --template NAME, edit DIR/protocol.toml with your clinician, "
+        "nof1 plan, nof1 start, then nof1 log every day, nof1 status, and nof1 report at the end. "
+        "This tool informs a decision made with your clinician; it never recommends a dose."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+TrialOption = Annotated[
+    Path,
+    typer.Option(
+        "--trial",
+        "-t",
+        help="Trial workspace folder (holds protocol.toml and the data). Default: this folder.",
+        show_default=False,
+    ),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def err(message: str) -> None:
+    """Print a line to stderr (warnings and errors; stdout stays machine-readable)."""
+    print(message, file=sys.stderr)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a :class:`Nof1Error` into ``Error: ...`` on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Nof1Error as exc:
+            err(f"Error: {exc}")
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]

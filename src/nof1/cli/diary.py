@@ -1,0 +1,3 @@
+"""CLI commands: diary (being written)."""
+
+from nof1.cli.app import app  # noqa: F401
