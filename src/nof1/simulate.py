@@ -1,0 +1,300 @@
+"""Realistic daily data for every outcome kind: the project's one simulator.
+
+The tests, the examples, the demo and the design planner all draw their data from here, so they
+never drift apart.
+
+How a day's value is made
+-------------------------
+Every outcome is driven by a latent standard-normal AR(1) series ``z`` whose correlation over a
+gap of ``g`` days is exactly ``rho**g`` (missing or unsimulated days are handled exactly). The
+latent series is turned into the outcome's values through its *quantile function* (a Gaussian
+copula), so each kind keeps the marginal distribution it declares while the days stay
+autocorrelated:
+
+* **continuous** — ``baseline + trend + effect * exposure + sd * z``, then rounded to ``step``
+  (if given) and clipped to ``[minimum, maximum]``. ``effect`` is the difference in means in
+  outcome units (before clipping).
+* **count** — negative binomial with mean ``(baseline + effect * exposure) / 28`` per day (both
+  in events per 28 days, the verdict scale) and shape ``dispersion`` (variance
+  ``mu + mu**2 / dispersion``), multiplied by ``exp(trend)``; clipped at ``maximum``.
+* **binary** — yes with probability ``(baseline + effect * exposure) / 28`` (days per 28 days,
+  the verdict scale), the trend added on the log-odds scale.
+* **ordinal** — an ordered-logistic latent variable ``baseline + trend + effect * exposure + e``
+  with logistic ``e``, cut at ``cutpoints``. Here ``effect`` is a **shift on the latent
+  (log-odds) scale**, the parameter the ordinal model estimates. Convert an expected-category
+  difference (the verdict scale) to a latent shift with :func:`ordinal_shift`;
+  :func:`simulate_trial` does this for you.
+
+``trend_per_day`` is on the outcome's link scale: units per day (continuous), log-rate per day
+(count), log-odds per day (binary, ordinal), counted from the first day.
+
+The intervention effect ramps in and out (carryover): ``exposure`` moves linearly towards 1 on
+intervention days and towards 0 on other days, taking ``lag_days`` to get there (``lag_days=0``
+switches at once). A day that is not adherent gets no effect that day.
+
+This module needs numpy and :mod:`scipy.special` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from attrs import field, frozen
+from scipy.special import expit, logit, ndtr
+
+from nof1.protocol import OutcomeSpec, TrialProtocol
+from nof1.record import Adherence, AdverseEvent, Observation
+from nof1.schedule import Schedule
+
+KINDS = ("continuous", "count", "binary", "ordinal")
+EXPOSURE_DAYS = 28.0
+_EPS = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# building blocks
+# --------------------------------------------------------------------------------------------
+
+
+def ar1_latent(time: np.ndarray, rho: float, rng: np.random.Generator) -> np.ndarray:
+    """A stationary standard-normal AR(1) series at the given day indices.
+
+    The correlation between days ``t`` and ``s`` is ``rho**|t - s|`` exactly, whatever the gaps.
+
+    Parameters
+    ----------
+    time : array of increasing day indices (gaps allowed).
+    rho : lag-1 autocorrelation, ``-1 < rho < 1``.
+    rng : random generator.
+    """
+    t = np.asarray(time, dtype=float)
+    if not -1.0 < rho < 1.0:
+        raise ValueError(f"rho must be between -1 and 1 (got {rho})")
+    n = t.size
+    z = np.empty(n)
+    if n == 0:
+        return z
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("time must be strictly increasing")
+    e = rng.standard_normal(n)
+    z[0] = e[0]
+    gaps = np.diff(t)
+    a = rho**gaps
+    b = np.sqrt(np.maximum(1.0 - a * a, 0.0))
+    prev = z[0]
+    for i in range(1, n):
+        prev = a[i - 1] * prev + b[i - 1] * e[i]
+        z[i] = prev
+    return z
+
+
+def exposure(
+    arm: np.ndarray, time: np.ndarray, lag_days: float = 0, adherent: np.ndarray | None = None
+) -> np.ndarray:
+    """How much of the intervention effect acts on each day (0 to 1).
+
+    Exposure moves linearly towards 1 on intervention days (``arm == 1``) and towards 0 on other
+    days (``0`` comparator, ``-1`` no arm), reaching the target after ``lag_days`` days. The
+    result is multiplied by ``adherent`` (a non-adherent day gets no effect that day).
+    """
+    arm = np.asarray(arm)
+    target = (arm == 1).astype(float)
+    if lag_days <= 0:
+        level = target
+    else:
+        t = np.asarray(time, dtype=float)
+        level = np.empty_like(target)
+        current = 0.0
+        previous_time = t[0] - 1.0 if t.size else 0.0
+        for i in range(target.size):
+            step = (t[i] - previous_time) / lag_days
+            current += float(np.clip(target[i] - current, -step, step))
+            level[i] = current
+            previous_time = t[i]
+    if adherent is not None:
+        level = level * np.asarray(adherent, dtype=float)
+    return level
+
+
+def default_cutpoints(n_categories: int) -> np.ndarray:
+    """Evenly spaced ordinal cutpoints (1.5 log-odds apart, centred on 0)."""
+    if n_categories < 2:
+        raise ValueError(f"n_categories must be ≥ 2 (got {n_categories})")
+    k = n_categories - 1
+    return (np.arange(k) - (k - 1) / 2.0) * 1.5
+
+
+def ordinal_probabilities(location: float, cutpoints: Sequence[float]) -> np.ndarray:
+    """Category probabilities of the ordered-logistic distribution at ``location``."""
+    c = np.asarray(cutpoints, dtype=float)
+    above = expit(location - c)  # P(Y > k) for each cutpoint k
+    upper = np.concatenate([[1.0], above])
+    lower = np.concatenate([above, [0.0]])
+    return np.asarray(upper - lower)
+
+
+def ordinal_expected(location: float, cutpoints: Sequence[float]) -> float:
+    """Expected category (0-based) of the ordered-logistic distribution at ``location``."""
+    return float(np.sum(expit(location - np.asarray(cutpoints, dtype=float))))
+
+
+def ordinal_shift(
+    expected_difference: float, location: float, cutpoints: Sequence[float]
+) -> float:
+    """The latent shift that changes the expected category by ``expected_difference``.
+
+    Solves ``ordinal_expected(location + shift) - ordinal_expected(location) =
+    expected_difference`` by bisection; raises ``ValueError`` when the difference is impossible
+    on the scale.
+    """
+    c = np.asarray(cutpoints, dtype=float)
+    start = ordinal_expected(location, c)
+    goal = start + expected_difference
+    if not 0.0 < goal < c.size:
+        raise ValueError(
+            f"an expected-category difference of {expected_difference:g} from "
+            f"{start:.2f} leaves the scale 0–{c.size}"
+        )
+    low, high = -60.0, 60.0
+    for _ in range(100):
+        mid = 0.5 * (low + high)
+        if ordinal_expected(location + mid, c) < goal:
+            low = mid
+        else:
+            high = mid
+    return 0.5 * (low + high)
+
+
+def _negative_binomial_quantile(
+    u: np.ndarray, mu: np.ndarray, dispersion: float, cap: int
+) -> np.ndarray:
+    """Inverse CDF of the negative binomial (mean ``mu``, shape ``dispersion``), capped."""
+    k = float(dispersion)
+    q = mu / (k + mu)
+    pmf = np.power(1.0 - q, k)
+    cdf = pmf.copy()
+    result = np.zeros(u.shape)
+    undecided = u > cdf
+    j = 0
+    while undecided.any() and j < cap:
+        result[undecided] += 1.0
+        pmf = pmf * (j + k) / (j + 1.0) * q
+        cdf = cdf + pmf
+        j += 1
+        undecided = undecided & (u > cdf)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# one outcome
+# --------------------------------------------------------------------------------------------
+
+
+def simulate_outcome(
+    kind: str,
+    arm: Sequence[int] | np.ndarray,
+    time: Sequence[float] | np.ndarray,
+    *,
+    rng: np.random.Generator,
+    baseline: float,
+    effect: float,
+    sd: float = 1.0,
+    rho: float = 0.5,
+    trend_per_day: float = 0.0,
+    dispersion: float = 2.0,
+    n_categories: int = 4,
+    missing_rate: float = 0.0,
+    lag_days: float = 0,
+    adherent: Sequence[bool] | np.ndarray | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    cutpoints: Sequence[float] | None = None,
+    step: float | None = None,
+    latent: np.ndarray | None = None,
+) -> np.ndarray:
+    """Simulate one outcome's daily values.
+
+    Parameters
+    ----------
+    kind : ``"continuous"``, ``"count"``, ``"binary"`` or ``"ordinal"``.
+    arm : per day ``0`` (comparator A), ``1`` (intervention B) or ``-1`` (no arm: run-in,
+        physical washout); the effect acts only through :func:`exposure`.
+    time : increasing day indices (gaps allowed; the AR(1) correlation is ``rho**gap``).
+    rng : random generator (reproducible with a seed).
+    baseline : the comparator level on the verdict scale: mean in units (continuous), events
+        per 28 days (count), days per 28 days (binary); latent location (ordinal).
+    effect : intervention minus comparator: in units (continuous), events per 28 days (count),
+        days per 28 days (binary); a latent log-odds shift (ordinal, see :func:`ordinal_shift`).
+    sd : day-to-day standard deviation (continuous only).
+    rho : lag-1 autocorrelation of the latent AR(1) series (exact for continuous values;
+        discrete values show a somewhat smaller correlation).
+    trend_per_day : slow drift on the link scale (see the module docstring).
+    dispersion : negative-binomial shape (count only; smaller = more overdispersed).
+    n_categories : number of ordinal categories (ordinal only; ignored when ``cutpoints``).
+    missing_rate : probability that a day is missing (NaN), independently per day.
+    lag_days : days for the effect to ramp in after a switch to B and out after a switch away.
+    adherent : per day, whether the assigned treatment was taken (default: all).
+    minimum, maximum : the declared scale; values are clipped to it.
+    cutpoints : ordinal cutpoints (default :func:`default_cutpoints`).
+    step : round continuous values to multiples of ``step`` (e.g. 1 for a 0–10 rating).
+    latent : a standard-normal AR(1) series to use instead of drawing one (correlated outcomes).
+
+    Returns
+    -------
+    numpy.ndarray
+        One float per day, NaN where missing.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
+    if not 0.0 <= missing_rate < 1.0:
+        raise ValueError(f"missing_rate must be in [0, 1) (got {missing_rate})")
+    arm = np.asarray(arm, dtype=int)
+    t = np.asarray(time, dtype=float)
+    if arm.shape != t.shape:
+        raise ValueError(f"arm and time must have the same length ({arm.size} vs {t.size})")
+    adh = None if adherent is None else np.asarray(adherent, dtype=bool)
+    z = ar1_latent(t, rho, rng) if latent is None else np.asarray(latent, dtype=float)
+    expo = exposure(arm, t, lag_days, adh)
+    drift = trend_per_day * (t - t[0]) if t.size else t
+
+    if kind == "continuous":
+        if sd < 0:
+            raise ValueError(f"sd must be ≥ 0 (got {sd})")
+        y = baseline + drift + effect * expo + sd * z
+        if step:
+            y = np.round(y / step) * step
+    elif kind == "count":
+        if baseline < 0 or baseline + effect < 0:
+            raise ValueError(
+                f"count rates must be ≥ 0 per 28 days (got baseline {baseline:g}, "
+                f"with effect {baseline + effect:g})"
+            )
+        if dispersion <= 0:
+            raise ValueError(f"dispersion must be > 0 (got {dispersion})")
+        mu = (baseline + effect * expo) / EXPOSURE_DAYS * np.exp(drift)
+        cap = int(maximum) if maximum is not None else 10_000
+        y = _negative_binomial_quantile(ndtr(z), np.maximum(mu, 0.0), dispersion, cap)
+    elif kind == "binary":
+        if not 0.0 <= baseline <= EXPOSURE_DAYS or not 0.0 <= baseline + effect <= EXPOSURE_DAYS:
+            raise ValueError(
+                f"binary rates must be within 0–28 days per 28 days (got baseline {baseline:g}, "
+                f"with effect {baseline + effect:g})"
+            )
+        p = np.clip((baseline + effect * expo) / EXPOSURE_DAYS, _EPS, 1.0 - _EPS)
+        if trend_per_day:
+            p = expit(logit(p) + drift)
+        y = (ndtr(z) < p).astype(float)
+    else:
+        c = default_cutpoints(n_categories) if cutpoints is None else np.asarray(cutpoints)
+        u = np.clip(ndtr(z), 1e-12, 1.0 - 1e-12)
+        ystar = baseline + drift + effect * expo + logit(u)
+        y = np.sum(ystar[:, None] > c[None, :], axis=1).astype(float)
+
+    if minimum is not None or maximum is not None:
+        y = np.clip(y, minimum, maximum)
+    if missing_rate > 0:
+        y = np.where(rng.random(y.size) < missing_rate, np.nan, y)
+    return np.asarray(y, dtype=float)
