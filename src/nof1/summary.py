@@ -1,0 +1,602 @@
+"""Posterior draws → numbers a doctor can read: effect, probabilities, verdict, diagnostics.
+
+Everything here is a pure function of arrays (or an ``arviz.InferenceData``) returning a small
+frozen result object. Nothing samples, nothing prints. The result types are the contract the
+report and the JSON output (``docs/analysis-json.md``) are written against.
+
+The *verdict scale* is "intervention (B) minus comparator (A)" on the outcome's verdict scale
+(see ``docs/architecture.md``); ``better`` says which sign is good. The verdict rule itself lives
+in :mod:`nof1.verdict` and is only called from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from attrs import field, frozen
+
+#: The verdict shown when diagnostics still fail after the automatic retry.
+WITHHELD = "withheld"
+
+#: Diagnostics policy (documented in docs/methods.md).
+RHAT_MAX = 1.01
+ESS_BULK_MIN = 400.0
+ESS_TAIL_MIN = 400.0
+DIVERGENCES_MAX = 0
+
+#: A posterior predictive p-value below this flags the check (it never withholds the verdict).
+PPC_ALPHA = 0.05
+
+
+# --------------------------------------------------------------------------------------------
+# Result types
+# --------------------------------------------------------------------------------------------
+
+
+def _interval(value: Sequence[float]) -> tuple[float, float]:
+    low, high = value
+    return (float(low), float(high))
+
+
+@frozen
+class EffectSummary:
+    """A posterior summary of one quantity; ``scale`` names what the numbers mean."""
+
+    median: float
+    mean: float
+    ci95: tuple[float, float] = field(converter=_interval)
+    sd: float
+    scale: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "median": _num(self.median),
+            "mean": _num(self.mean),
+            "ci95": [_num(self.ci95[0]), _num(self.ci95[1])],
+            "sd": _num(self.sd),
+            "scale": self.scale,
+        }
+
+
+@frozen
+class Probabilities:
+    """Posterior probabilities of the effect, oriented by the outcome's better direction.
+
+    ``benefit``: P(effect in the better direction); ``meaningful_benefit``: P(benefit ≥ MCID);
+    ``meaningful_harm``: P(harm ≥ MCID); ``negligible``: P(|effect| < MCID).
+    """
+
+    benefit: float
+    meaningful_benefit: float
+    meaningful_harm: float
+    negligible: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benefit": _num(self.benefit),
+            "meaningful_benefit": _num(self.meaningful_benefit),
+            "meaningful_harm": _num(self.meaningful_harm),
+            "negligible": _num(self.negligible),
+        }
+
+
+@frozen
+class Diagnostics:
+    """Sampler diagnostics over all model parameters, and whether they pass the policy.
+
+    ``rhat`` is the largest rank-normalized split R-hat, ``ess_bulk``/``ess_tail`` the smallest
+    effective sample sizes, ``divergences`` the post-warm-up divergent transitions, ``attempts``
+    how many fits were run (the retry samples longer), ``problems`` the failures in words.
+    """
+
+    rhat: float
+    ess_bulk: float
+    ess_tail: float
+    divergences: int
+    chains: int
+    draws: int
+    attempts: int = 1
+    passed: bool = True
+    problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rhat": _num(self.rhat),
+            "ess_bulk": _num(self.ess_bulk),
+            "ess_tail": _num(self.ess_tail),
+            "divergences": int(self.divergences),
+            "chains": int(self.chains),
+            "draws": int(self.draws),
+            "attempts": int(self.attempts),
+            "passed": bool(self.passed),
+            "problems": list(self.problems),
+        }
+
+
+@frozen
+class PredictiveCheck:
+    """Posterior predictive check of residual lag-1 autocorrelation and per-period means.
+
+    ``acf1_p_value`` is two-sided; ``period_means_p_value`` is P(discrepancy of replicated data ≥
+    discrepancy of the observed data), a chi-square-like statistic over the periods. ``passed``
+    is False when either is below :data:`PPC_ALPHA` (a flag for the reader, not a withheld
+    verdict).
+    """
+
+    acf1_observed: float
+    acf1_p_value: float
+    period_means_p_value: float
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "acf1_observed": _num(self.acf1_observed),
+            "acf1_p_value": _num(self.acf1_p_value),
+            "period_means_p_value": _num(self.period_means_p_value),
+            "passed": bool(self.passed),
+        }
+
+
+@frozen
+class RandomizationResult:
+    """The design-based randomization test (see :mod:`nof1.randomization`).
+
+    ``p_value`` is ``None`` when the design was not randomized (``note`` says why). ``statistic``
+    is the observed difference of period means, B − A, in outcome units. ``exact`` says whether
+    all ``n_allocations`` were enumerated (else a seeded Monte Carlo sample of that size).
+    """
+
+    p_value: float | None
+    statistic: float
+    n_allocations: int
+    exact: bool
+    scheme: str
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "p_value": _num(self.p_value),
+            "statistic": _num(self.statistic),
+            "n_allocations": int(self.n_allocations),
+            "exact": bool(self.exact),
+            "scheme": self.scheme,
+            "note": self.note,
+        }
+
+
+@frozen
+class PairedComparison:
+    """Mean within-block difference of period means (B − A) with a t interval and p-value."""
+
+    mean_difference: float
+    ci95: tuple[float, float] | None = field(
+        converter=lambda v: None if v is None else _interval(v)
+    )
+    p_value: float | None
+    n_blocks: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean_difference": _num(self.mean_difference),
+            "ci95": None if self.ci95 is None else [_num(self.ci95[0]), _num(self.ci95[1])],
+            "p_value": _num(self.p_value),
+            "n_blocks": int(self.n_blocks),
+        }
+
+
+@frozen
+class SensitivityResult:
+    """One sensitivity analysis (``label``: sceptical prior, vague prior, adherent days only)."""
+
+    label: str
+    effect: EffectSummary | None
+    probabilities: Probabilities | None
+    verdict: str
+    verdict_changes: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "effect": None if self.effect is None else self.effect.to_dict(),
+            "probabilities": None if self.probabilities is None else self.probabilities.to_dict(),
+            "verdict": self.verdict,
+            "verdict_changes": bool(self.verdict_changes),
+            "note": self.note,
+        }
+
+
+@frozen
+class PeriodSummary:
+    """One treatment period: how many days were logged and analysed, and their mean."""
+
+    period: int
+    block: int
+    arm: str
+    days_logged: int
+    days_analysed: int
+    mean: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": int(self.period),
+            "block": int(self.block),
+            "arm": self.arm,
+            "days_logged": int(self.days_logged),
+            "days_analysed": int(self.days_analysed),
+            "mean": _num(self.mean),
+        }
+
+
+@frozen
+class OutcomeResult:
+    """Everything the analysis says about one outcome.
+
+    ``effect`` is on the verdict scale (B − A); ``relative`` is the rate or odds ratio (count,
+    binary) or the latent-scale shift (ordinal), else ``None``. ``verdict`` is one of the
+    :mod:`nof1.verdict` verdicts, or :data:`WITHHELD` with ``withheld_reason`` set.
+    ``effect_draws`` are the posterior draws of the effect (for plots; not in the JSON).
+    """
+
+    name: str
+    label: str
+    kind: str
+    better: str
+    mcid: float
+    units: str
+    primary: bool
+    effect: EffectSummary
+    relative: EffectSummary | None
+    probabilities: Probabilities
+    verdict: str
+    withheld_reason: str | None
+    diagnostics: Diagnostics
+    predictive_check: PredictiveCheck | None
+    randomization: RandomizationResult | None
+    paired: PairedComparison | None
+    sensitivity: tuple[SensitivityResult, ...]
+    periods: tuple[PeriodSummary, ...]
+    n_analysed: int
+    effect_draws: np.ndarray = field(eq=False, repr=False)
+    model_description: str = ""
+
+    @property
+    def withheld(self) -> bool:
+        return self.verdict == WITHHELD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "better": self.better,
+            "mcid": _num(self.mcid),
+            "units": self.units,
+            "primary": bool(self.primary),
+            "n_analysed": int(self.n_analysed),
+            "model": self.model_description,
+            "effect": self.effect.to_dict(),
+            "relative": None if self.relative is None else self.relative.to_dict(),
+            "probabilities": self.probabilities.to_dict(),
+            "verdict": self.verdict,
+            "withheld_reason": self.withheld_reason,
+            "diagnostics": self.diagnostics.to_dict(),
+            "predictive_check": (
+                None if self.predictive_check is None else self.predictive_check.to_dict()
+            ),
+            "randomization": None if self.randomization is None else self.randomization.to_dict(),
+            "paired": None if self.paired is None else self.paired.to_dict(),
+            "sensitivity": [s.to_dict() for s in self.sensitivity],
+            "periods": [p.to_dict() for p in self.periods],
+        }
+
+
+#: Version of the JSON layout documented in docs/analysis-json.md.
+JSON_SCHEMA_VERSION = 1
+
+
+@frozen
+class AnalysisResult:
+    """The result of ``nof1 analyze``: one :class:`OutcomeResult` per analysed outcome.
+
+    ``interim`` is True when the schedule is not over (or the data end before it does).
+    ``analysed_through`` is the last date with data (``None`` for CSV data without dates).
+    ``protocol_hash`` is the protocol's SHA-256 fingerprint (``None`` for CSV data).
+    """
+
+    trial_id: str
+    title: str
+    interim: bool
+    analysed_through: dt.date | None
+    outcomes: tuple[OutcomeResult, ...]
+    software_version: str
+    protocol_hash: str | None
+    created_at: str
+
+    def outcome(self, name: str) -> OutcomeResult:
+        for result in self.outcomes:
+            if result.name == name:
+                return result
+        raise KeyError(f"no result for outcome {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": JSON_SCHEMA_VERSION,
+            "trial_id": self.trial_id,
+            "title": self.title,
+            "interim": bool(self.interim),
+            "analysed_through": (
+                None if self.analysed_through is None else self.analysed_through.isoformat()
+            ),
+            "software": {"name": "nof1", "version": self.software_version},
+            "software_version": self.software_version,
+            "protocol_hash": self.protocol_hash,
+            "created_at": self.created_at,
+            "outcomes": {o.name: o.to_dict() for o in self.outcomes},
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The documented machine-readable result (``docs/analysis-json.md``)."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def _num(value: float | None) -> float | None:
+    """A JSON-safe float: ``None`` for missing or non-finite values."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Pure functions
+# --------------------------------------------------------------------------------------------
+
+
+def summarize_draws(draws: np.ndarray, scale: str) -> EffectSummary:
+    """Median, mean, equal-tailed 95% credible interval and SD of 1-D posterior draws."""
+    x = np.asarray(draws, dtype=float).ravel()
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("posterior draws must be a non-empty array of finite numbers")
+    low, high = np.quantile(x, [0.025, 0.975])
+    return EffectSummary(
+        median=float(np.median(x)),
+        mean=float(np.mean(x)),
+        ci95=(float(low), float(high)),
+        sd=float(np.std(x, ddof=1)) if x.size > 1 else 0.0,
+        scale=scale,
+    )
+
+
+def probabilities(draws: np.ndarray, mcid: float, better: str) -> Probabilities:
+    """The four verdict probabilities, computed by :func:`nof1.verdict.probabilities`."""
+    from nof1 import verdict as _verdict
+
+    p = _verdict.probabilities(np.asarray(draws, dtype=float).ravel(), mcid, better)
+    return Probabilities(
+        benefit=float(p["benefit"]),
+        meaningful_benefit=float(p["meaningful_benefit"]),
+        meaningful_harm=float(p["meaningful_harm"]),
+        negligible=float(p["negligible"]),
+    )
+
+
+def verdict(probs: Probabilities, threshold: float) -> str:
+    """The verdict from :func:`nof1.verdict.verdict` at the protocol's decision threshold."""
+    from nof1 import verdict as _verdict
+
+    return str(
+        _verdict.verdict(
+            {
+                "benefit": probs.benefit,
+                "meaningful_benefit": probs.meaningful_benefit,
+                "meaningful_harm": probs.meaningful_harm,
+                "negligible": probs.negligible,
+            },
+            threshold,
+        )
+    )
+
+
+def diagnostics(
+    idata: Any,
+    *,
+    var_names: Sequence[str] | None = None,
+    attempts: int = 1,
+    rhat_max: float = RHAT_MAX,
+    ess_bulk_min: float = ESS_BULK_MIN,
+    ess_tail_min: float = ESS_TAIL_MIN,
+) -> Diagnostics:
+    """Worst R-hat and ESS over the posterior, divergences, and whether the policy passes.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        Must have a ``posterior`` group; divergences are read from ``sample_stats.diverging``
+        when present.
+    var_names : sequence of str, optional
+        Variables to check; default: every posterior variable.
+    """
+    import arviz as az
+
+    posterior = idata.posterior
+    names = list(var_names) if var_names is not None else list(posterior.data_vars)
+    chains = int(posterior.sizes["chain"])
+    draws = int(posterior.sizes["draw"])
+    rhats, bulks, tails = [], [], []
+    for name in names:
+        values = np.asarray(posterior[name].values, dtype=float)
+        values = values.reshape(chains, draws, -1)
+        for j in range(values.shape[2]):
+            x = values[:, :, j]
+            if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
+                continue  # constants (e.g. fixed deterministics) carry no information
+            rhats.append(float(az.rhat(x, method="rank")) if chains > 1 else float("nan"))
+            bulks.append(float(az.ess(x, method="bulk")))
+            tails.append(float(az.ess(x, method="tail")))
+    rhat = float(np.nanmax(rhats)) if rhats and not np.all(np.isnan(rhats)) else float("nan")
+    ess_bulk = float(np.min(bulks)) if bulks else float("nan")
+    ess_tail = float(np.min(tails)) if tails else float("nan")
+    divergences = 0
+    stats = getattr(idata, "sample_stats", None)
+    if stats is not None and "diverging" in stats:
+        divergences = int(np.asarray(stats["diverging"].values).sum())
+
+    problems = []
+    if chains < 2:
+        problems.append("R-hat needs at least 2 chains")
+    elif not rhat <= rhat_max:
+        problems.append(f"R-hat {rhat:.3f} > {rhat_max}")
+    if not ess_bulk >= ess_bulk_min:
+        problems.append(f"bulk ESS {ess_bulk:.0f} < {ess_bulk_min:.0f}")
+    if not ess_tail >= ess_tail_min:
+        problems.append(f"tail ESS {ess_tail:.0f} < {ess_tail_min:.0f}")
+    if divergences > DIVERGENCES_MAX:
+        problems.append(f"{divergences} divergent transitions")
+    return Diagnostics(
+        rhat=rhat,
+        ess_bulk=ess_bulk,
+        ess_tail=ess_tail,
+        divergences=divergences,
+        chains=chains,
+        draws=draws,
+        attempts=attempts,
+        passed=not problems,
+        problems=tuple(problems),
+    )
+
+
+def withheld_reason(diag: Diagnostics) -> str | None:
+    """Why the verdict is withheld (``None`` when diagnostics pass)."""
+    if diag.passed:
+        return None
+    tries = "once" if diag.attempts == 1 else f"{diag.attempts} times"
+    return (
+        f"the sampler did not converge reliably after sampling {tries} "
+        f"({'; '.join(diag.problems)}); the numbers may be wrong, so no verdict is given"
+    )
+
+
+def lag1_autocorrelation(residuals: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
+    """Lag-1 autocorrelation of residuals along the last axis, over consecutive time steps only.
+
+    Pairs ``(t, t + 1)`` are used only when both days are present (``time`` differs by 1), so a
+    gap never counts as a neighbour. ``residuals`` may be 1-D or ``(draws, n)``.
+    """
+    r = np.asarray(residuals, dtype=float)
+    if time is None:
+        pair = np.ones(r.shape[-1] - 1, dtype=bool)
+    else:
+        pair = np.diff(np.asarray(time, dtype=float)) == 1
+    r = r - r.mean(axis=-1, keepdims=True)
+    num = (r[..., :-1] * r[..., 1:])[..., pair].sum(axis=-1)
+    den = (r**2).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return np.asarray(out) * (r.shape[-1] / max(int(pair.sum()), 1))
+
+
+def predictive_check(
+    y: np.ndarray,
+    y_rep: np.ndarray,
+    mu: np.ndarray,
+    period: np.ndarray,
+    time: np.ndarray | None = None,
+    *,
+    alpha: float = PPC_ALPHA,
+) -> PredictiveCheck:
+    """Posterior predictive p-values for residual lag-1 autocorrelation and per-period means.
+
+    Parameters
+    ----------
+    y : (n,) observed values on the analysed days.
+    y_rep : (draws, n) replicated data from the posterior predictive distribution.
+    mu : (draws, n) the model's expected value per day for the same draws (no AR residual).
+    period : (n,) period index of each day.
+    time : (n,) day index (gaps allowed); lag-1 pairs are consecutive days only.
+
+    The autocorrelation check compares ``acf1(y − mu)`` with ``acf1(y_rep − mu)`` draw by draw
+    (two-sided p). The period check uses the discrepancy ``Σ_k n_k (ȳ_k − μ̄_k)²`` for the
+    observed and replicated data (one-sided p: replicated at least as far from the model).
+    """
+    y = np.asarray(y, dtype=float)
+    y_rep = np.asarray(y_rep, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    period = np.asarray(period)
+    acf_obs = lag1_autocorrelation(y[None, :] - mu, time)
+    acf_rep = lag1_autocorrelation(y_rep - mu, time)
+    upper = float(np.mean(acf_rep >= acf_obs))
+    acf_p = float(min(1.0, 2 * min(upper, 1 - upper + float(np.mean(acf_rep == acf_obs)))))
+
+    labels, index = np.unique(period, return_inverse=True)
+    counts = np.bincount(index, minlength=len(labels)).astype(float)
+
+    def period_means(x: np.ndarray) -> np.ndarray:
+        out = np.zeros(x.shape[:-1] + (len(labels),))
+        for k in range(len(labels)):
+            out[..., k] = x[..., index == k].mean(axis=-1)
+        return out
+
+    mu_bar = period_means(mu)
+    d_obs = (counts * (period_means(y[None, :]) - mu_bar) ** 2).sum(axis=-1)
+    d_rep = (counts * (period_means(y_rep) - mu_bar) ** 2).sum(axis=-1)
+    period_p = float(np.mean(d_rep >= d_obs))
+    return PredictiveCheck(
+        acf1_observed=float(np.median(acf_obs)),
+        acf1_p_value=acf_p,
+        period_means_p_value=period_p,
+        passed=acf_p >= alpha and period_p >= alpha,
+    )
+
+
+def sensitivity_result(
+    label: str,
+    draws: np.ndarray | None,
+    *,
+    mcid: float,
+    better: str,
+    threshold: float,
+    primary_verdict: str,
+    scale: str,
+    diag: Diagnostics | None = None,
+    note: str = "",
+) -> SensitivityResult:
+    """Summarize one sensitivity analysis and say whether its verdict differs from the primary."""
+    if draws is None or np.asarray(draws).size == 0:
+        return SensitivityResult(label, None, None, "not run", False, note)
+    probs = probabilities(draws, mcid, better)
+    result = verdict(probs, threshold)
+    if diag is not None and not diag.passed:
+        result = WITHHELD
+        note = (note + "; " if note else "") + "; ".join(diag.problems)
+    return SensitivityResult(
+        label=label,
+        effect=summarize_draws(draws, scale),
+        probabilities=probs,
+        verdict=result,
+        verdict_changes=result != primary_verdict,
+        note=note,
+    )
+
+
+def period_summaries(
+    periods: Sequence[Mapping[str, Any]],
+) -> tuple[PeriodSummary, ...]:
+    """Build :class:`PeriodSummary` values from mappings with the same keys."""
+    return tuple(
+        PeriodSummary(
+            period=int(p["period"]),
+            block=int(p["block"]),
+            arm=str(p["arm"]),
+            days_logged=int(p["days_logged"]),
+            days_analysed=int(p["days_analysed"]),
+            mean=None if p.get("mean") is None else float(p["mean"]),
+        )
+        for p in periods
+    )
