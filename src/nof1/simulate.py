@@ -39,10 +39,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
-from attrs import field, frozen
+from attrs import frozen
 from scipy.special import expit, logit, ndtr
 
 from nof1.protocol import OutcomeSpec, TrialProtocol
@@ -116,7 +115,7 @@ def exposure(
             previous_time = t[i]
     if adherent is not None:
         level = level * np.asarray(adherent, dtype=float)
-    return level
+    return np.asarray(level, dtype=float)
 
 
 def default_cutpoints(n_categories: int) -> np.ndarray:
@@ -127,7 +126,7 @@ def default_cutpoints(n_categories: int) -> np.ndarray:
     return (np.arange(k) - (k - 1) / 2.0) * 1.5
 
 
-def ordinal_probabilities(location: float, cutpoints: Sequence[float]) -> np.ndarray:
+def ordinal_probabilities(location: float, cutpoints: Sequence[float] | np.ndarray) -> np.ndarray:
     """Category probabilities of the ordered-logistic distribution at ``location``."""
     c = np.asarray(cutpoints, dtype=float)
     above = expit(location - c)  # P(Y > k) for each cutpoint k
@@ -136,13 +135,13 @@ def ordinal_probabilities(location: float, cutpoints: Sequence[float]) -> np.nda
     return np.asarray(upper - lower)
 
 
-def ordinal_expected(location: float, cutpoints: Sequence[float]) -> float:
+def ordinal_expected(location: float, cutpoints: Sequence[float] | np.ndarray) -> float:
     """Expected category (0-based) of the ordered-logistic distribution at ``location``."""
     return float(np.sum(expit(location - np.asarray(cutpoints, dtype=float))))
 
 
 def ordinal_shift(
-    expected_difference: float, location: float, cutpoints: Sequence[float]
+    expected_difference: float, location: float, cutpoints: Sequence[float] | np.ndarray
 ) -> float:
     """The latent shift that changes the expected category by ``expected_difference``.
 
@@ -211,7 +210,7 @@ def simulate_outcome(
     adherent: Sequence[bool] | np.ndarray | None = None,
     minimum: float | None = None,
     maximum: float | None = None,
-    cutpoints: Sequence[float] | None = None,
+    cutpoints: Sequence[float] | np.ndarray | None = None,
     step: float | None = None,
     latent: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -286,7 +285,8 @@ def simulate_outcome(
         p = np.clip((baseline + effect * expo) / EXPOSURE_DAYS, _EPS, 1.0 - _EPS)
         if trend_per_day:
             p = expit(logit(p) + drift)
-        y = (ndtr(z) < p).astype(float)
+        # a high latent value means "yes", as a high value means more for the other kinds
+        y = (ndtr(-z) < p).astype(float)
     else:
         c = default_cutpoints(n_categories) if cutpoints is None else np.asarray(cutpoints)
         u = np.clip(ndtr(z), 1e-12, 1.0 - 1e-12)
@@ -298,3 +298,258 @@ def simulate_outcome(
     if missing_rate > 0:
         y = np.where(rng.random(y.size) < missing_rate, np.nan, y)
     return np.asarray(y, dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# a whole trial
+# --------------------------------------------------------------------------------------------
+
+#: Shared share of the latent variance across a trial's outcomes (bad days are bad for all).
+_SHARED = 0.4
+_EVENT_DESCRIPTIONS = (
+    "loose stools",
+    "mild nausea",
+    "stomach upset",
+    "tiredness",
+    "vivid dreams",
+    "dizziness on standing",
+)
+
+
+@frozen
+class OutcomeSetting:
+    """How :func:`simulate_trial` simulated one outcome (so tests can state the truth).
+
+    ``effect`` is on the verdict scale; ``gated_by`` names the binary event outcome when the
+    outcome is 0 on event-free days (then ``baseline`` and ``effect`` hold on event days only).
+    ``latent_effect`` is the ordinal latent shift (ordinal only).
+    """
+
+    name: str
+    kind: str
+    baseline: float
+    effect: float
+    sd: float = 1.0
+    dispersion: float = 2.0
+    gated_by: str | None = None
+    latent_effect: float | None = None
+
+
+@frozen
+class SimulatedTrial:
+    """A simulated trial: what a person would have logged, plus the truth behind it."""
+
+    schedule: Schedule
+    observations: list[Observation]
+    adherence: list[Adherence]
+    events: list[AdverseEvent]
+    settings: dict[str, OutcomeSetting]
+    lag_days: float
+    through: dt.date
+
+
+def _gate(protocol: TrialProtocol) -> OutcomeSpec | None:
+    """The binary "bad event" outcome (e.g. headache day) that intensity outcomes depend on."""
+    binaries = [o for o in protocol.outcomes if o.kind == "binary" and o.better == "lower"]
+    if not binaries:
+        return None
+    primary = [o for o in binaries if o.primary]
+    return (primary or binaries)[0]
+
+
+def _is_intensity(outcome: OutcomeSpec) -> bool:
+    """An outcome that is naturally 0 on event-free days (pain, severity, rescue doses)."""
+    if outcome.better != "lower":
+        return False
+    if outcome.kind == "ordinal":
+        return True
+    if outcome.kind == "count":
+        return outcome.minimum in (None, 0)
+    return outcome.kind == "continuous" and outcome.minimum == 0 and outcome.maximum is not None
+
+
+def default_setting(
+    outcome: OutcomeSpec, effect: float = 0.0, gated_by: str | None = None
+) -> OutcomeSetting:
+    """Realistic baselines per outcome kind (episodic-migraine-like where the scale suggests).
+
+    Binary: 8 days per 28 (episodic migraine). Count: 6 per 28, overdispersed; on event days
+    only, 1 per event day. Continuous: 40% up the declared range with an SD of 15% of the range
+    (60% up on event days); without a range, SD twice the MCID. Ordinal: expected category near
+    1; on event days, the middle of the remaining categories.
+    """
+    name, kind = outcome.name, outcome.kind
+    if kind == "binary":
+        return OutcomeSetting(name, kind, baseline=8.0, effect=effect)
+    if kind == "count":
+        if gated_by:
+            return OutcomeSetting(
+                name, kind, baseline=28.0, effect=effect, dispersion=5.0, gated_by=gated_by
+            )
+        return OutcomeSetting(name, kind, baseline=6.0, effect=effect, dispersion=2.0)
+    if kind == "continuous":
+        if outcome.minimum is not None and outcome.maximum is not None:
+            span = outcome.maximum - outcome.minimum
+            share = 0.6 if gated_by else 0.4
+            return OutcomeSetting(
+                name,
+                kind,
+                baseline=outcome.minimum + share * span,
+                effect=effect,
+                sd=0.15 * span,
+                gated_by=gated_by,
+            )
+        sd = 2.0 * outcome.mcid if outcome.mcid > 0 else 1.0
+        low = outcome.minimum if outcome.minimum is not None else 0.0
+        return OutcomeSetting(name, kind, baseline=low + 4.0 * sd, effect=effect, sd=sd)
+    k = len(outcome.categories) - (1 if gated_by else 0)
+    cut = default_cutpoints(max(k, 2))
+    location = 0.0 if gated_by else float(cut[0] + 0.3)
+    if k < 2:  # a gated 2-category scale: always the top category on event days
+        return OutcomeSetting(name, kind, baseline=0.0, effect=0.0, gated_by=gated_by)
+    shift = ordinal_shift(effect, location, cut) if effect else 0.0
+    return OutcomeSetting(
+        name, kind, baseline=location, effect=effect, gated_by=gated_by, latent_effect=shift
+    )
+
+
+def simulate_trial(
+    protocol: TrialProtocol,
+    schedule: Schedule,
+    *,
+    seed: int,
+    effects: Mapping[str, float] | None = None,
+    rho: float = 0.5,
+    missing_rate: float = 0.05,
+    adherence: float = 0.95,
+    lag_days: float | None = None,
+    trend_per_day: float = 0.0,
+    through: dt.date | None = None,
+    linked: bool = True,
+    settings: Mapping[str, OutcomeSetting] | None = None,
+) -> SimulatedTrial:
+    """Simulate everything a person would log during a trial.
+
+    Parameters
+    ----------
+    protocol, schedule : the trial and its schedule (``build_schedule(protocol)``).
+    seed : makes the whole trial reproducible.
+    effects : true effect per outcome name on the verdict scale (B minus A: units, events per
+        28 days, days per 28 days, expected category); default 0. For an outcome that is 0 on
+        event-free days (see ``linked``), the effect holds on event days only.
+    rho : lag-1 autocorrelation of every outcome's latent AR(1) series.
+    missing_rate : probability that a whole day goes unlogged.
+    adherence : probability that the assigned treatment is taken on a period day ("yes");
+        other days are "partial" or "no" and get no effect.
+    lag_days : days for the effect to ramp in and out (default: half the protocol's analytic
+        washout, so the analysed days see the full effect).
+    trend_per_day : slow drift per day, on each outcome's link scale (in SDs for continuous
+        outcomes).
+    through : last date to simulate (an interim trial); default the schedule's end.
+    linked : make intensity outcomes (``better = "lower"`` ordinal, count, and 0-based bounded
+        continuous outcomes) 0 on days without the protocol's binary "bad event" outcome, as
+        pain and severity are 0 on headache-free days.
+    settings : override :func:`default_setting` per outcome name.
+
+    Returns
+    -------
+    SimulatedTrial
+    """
+    rng = np.random.default_rng(seed)
+    effects = dict(effects or {})
+    unknown = sorted(set(effects) - {o.name for o in protocol.outcomes})
+    if unknown:
+        raise ValueError(f"effects name unknown outcomes: {', '.join(unknown)}")
+    lag = float(protocol.design.analytic_washout_days // 2) if lag_days is None else lag_days
+    days = [d for d in schedule.days() if through is None or d.date <= through]
+    last = days[-1].date if days else schedule.start
+    if not days:
+        return SimulatedTrial(schedule, [], [], [], {}, lag, last)
+    time = np.array([d.number for d in days], dtype=float)
+    arm = np.array([{"A": 0, "B": 1}.get(d.arm or "", -1) for d in days])
+    on_arm = arm >= 0
+    took = np.where(
+        rng.random(time.size) < adherence,
+        "yes",
+        np.where(rng.random(time.size) < 1 / 3, "partial", "no"),
+    )
+    adherent = ~on_arm | (took == "yes")
+    logged = rng.random(time.size) >= missing_rate
+
+    gate = _gate(protocol) if linked else None
+    shared = ar1_latent(time, rho, rng)
+    resolved: dict[str, OutcomeSetting] = {}
+    values: dict[str, np.ndarray] = {}
+    order = sorted(protocol.outcomes, key=lambda o: gate is None or o.name != gate.name)
+    for outcome in order:
+        gated_by = (
+            gate.name
+            if gate is not None and outcome is not gate and _is_intensity(outcome)
+            else None
+        )
+        effect = float(effects.get(outcome.name, 0.0))
+        setting = (settings or {}).get(outcome.name) or default_setting(outcome, effect, gated_by)
+        resolved[outcome.name] = setting
+        own = ar1_latent(time, rho, rng)
+        latent = np.sqrt(_SHARED) * shared + np.sqrt(1.0 - _SHARED) * own
+        n_categories = len(outcome.categories) - (1 if setting.gated_by else 0)
+        step = None
+        if outcome.kind == "continuous" and outcome.minimum is not None:
+            span = (outcome.maximum or 0.0) - outcome.minimum
+            integral = float(outcome.minimum).is_integer() and float(span).is_integer()
+            step = 1.0 if integral and 0 < span <= 10 else None
+        y = (
+            simulate_outcome(
+                outcome.kind,
+                arm,
+                time,
+                rng=rng,
+                baseline=setting.baseline,
+                effect=(setting.latent_effect or 0.0)
+                if outcome.kind == "ordinal"
+                else setting.effect,
+                sd=setting.sd,
+                rho=rho,
+                trend_per_day=trend_per_day * (setting.sd if outcome.kind == "continuous" else 1.0),
+                dispersion=setting.dispersion,
+                n_categories=max(n_categories, 2),
+                lag_days=lag,
+                adherent=adherent,
+                minimum=None if outcome.kind == "ordinal" else outcome.minimum,
+                maximum=None if outcome.kind == "ordinal" else outcome.maximum,
+                step=step,
+                latent=latent,
+            )
+            if outcome.kind != "ordinal" or n_categories >= 2
+            else np.zeros(time.size)
+        )
+        if setting.gated_by:
+            if outcome.kind == "ordinal":
+                y = y + 1.0
+            if outcome.kind == "continuous" and outcome.minimum == 0:
+                y = np.maximum(y, 1.0 if step else 0.1)  # an event day has some pain
+            y = np.where(values[setting.gated_by] == 1.0, y, 0.0)
+        values[outcome.name] = y
+
+    observations = [
+        Observation(date=d.date, outcome=o.name, value=float(values[o.name][i]))
+        for i, d in enumerate(days)
+        if logged[i]
+        for o in protocol.outcomes
+    ]
+    adherence_records = [
+        Adherence(date=d.date, took=str(took[i]))
+        for i, d in enumerate(days)
+        if logged[i] and on_arm[i]
+    ]
+    event_rate = np.where(arm == 1, 0.02, np.where(arm == 0, 0.012, 0.008))
+    events = [
+        AdverseEvent(
+            date=d.date,
+            description=str(rng.choice(_EVENT_DESCRIPTIONS)),
+            severity="moderate" if rng.random() < 0.15 else "mild",
+        )
+        for i, d in enumerate(days)
+        if rng.random() < event_rate[i]
+    ]
+    return SimulatedTrial(schedule, observations, adherence_records, events, resolved, lag, last)
