@@ -789,7 +789,9 @@ class Store:
         try:
             src.backup(self._conn)
         except sqlite3.Error as exc:
-            raise StoreError(f"restore from {source} failed ({exc}); the store is unchanged")
+            raise StoreError(
+                f"restore from {source} failed ({exc}); the store is unchanged"
+            ) from None
         finally:
             src.close()
         if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":

@@ -1,0 +1,179 @@
+"""Workspace: opening, start (lock), amendments, the locked-sections guard, warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from conftest import MakeWorkspace
+from nof1.errors import LockError, ProtocolError, WorkspaceError
+from nof1.schedule import build_schedule
+from nof1.workspace import Workspace, schedule_from_dict
+
+
+def _edit(folder: Path, old: str, new: str) -> None:
+    path = folder / "protocol.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_open_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="trial folder not found"):
+        Workspace.open(tmp_path / "nope")
+
+
+def test_open_folder_without_protocol(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="not a trial workspace"):
+        Workspace.open(tmp_path)
+
+
+def test_open_invalid_protocol_reports_problems(workspace: Path) -> None:
+    _edit(workspace, "period_days = 28", "period_days = 0")
+    with pytest.raises(ProtocolError, match="design.period_days must be ≥ 1"):
+        Workspace.open(workspace)
+
+
+def test_unlocked_workspace_creates_no_store(workspace: Path) -> None:
+    with Workspace.open(workspace) as ws:
+        assert not ws.is_locked
+        assert ws.observations() == []
+        assert ws.lock_info() is None
+        assert ws.warnings() == []
+    assert not (workspace / "nof1.sqlite").exists()
+
+
+def test_start_locks_hashes_and_schedule(workspace: Path) -> None:
+    with Workspace.open(workspace) as ws:
+        lock = ws.start()
+        assert ws.is_locked
+        assert lock.protocol_hash == ws.protocol.fingerprint()
+        assert lock.locked_hash == ws.protocol.locked_fingerprint()
+        assert lock.schedule_fingerprint == build_schedule(ws.protocol).fingerprint()
+        info = ws.lock_info()
+        assert info is not None and info["amendments"] == []
+
+
+def test_start_twice_is_refused(started: Path) -> None:
+    with Workspace.open(started) as ws, pytest.raises(LockError, match="already started"):
+        ws.start()
+
+
+def test_start_lists_every_problem(make_workspace: MakeWorkspace) -> None:
+    folder = make_workspace(
+        seed=None,
+        replace=[('category = "supplement"', 'category = "hormone"')],
+    )
+    with Workspace.open(folder) as ws, pytest.raises(LockError) as info:
+        ws.start()
+    message = str(info.value)
+    assert message.startswith("cannot start: fix 3 problems in protocol.toml first:")
+    assert "design.seed is missing" in message
+    assert "supervision.clinician is empty" in message
+    assert "supervision.signed_off is missing" in message
+    assert not (folder / "nof1.sqlite").exists() or not Workspace.open(folder).is_locked
+
+
+def test_schedule_round_trips_through_dict(started: Path) -> None:
+    with Workspace.open(started) as ws:
+        built = build_schedule(ws.protocol)
+        assert schedule_from_dict(built.to_dict()) == built
+        assert ws.schedule == built
+
+
+def test_unlocked_section_edit_warns_but_is_allowed(started: Path) -> None:
+    _edit(started, 'clinician = ""', 'clinician = "Dr Jones"')
+    with Workspace.open(started) as ws:
+        ws.guard()
+        assert ws.protocol.supervision.clinician == "Dr Jones"
+        [warning] = ws.warnings()
+        assert warning.startswith("protocol.toml changed section supervision since the trial")
+
+
+def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
+    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    with Workspace.open(started) as ws:
+        with pytest.raises(LockError) as info:
+            ws.guard()
+        assert str(info.value) == (
+            "protocol.toml changes locked section outcomes since the trial was locked: record "
+            'the change with `nof1 amend --reason "why"` or undo the edit in protocol.toml'
+        )
+
+
+def test_locked_section_edit_does_not_reach_analysis(started: Path) -> None:
+    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    with Workspace.open(started) as ws:
+        assert ws.protocol.outcome("peak_pain").mcid == 1.0
+        assert "locked section outcomes changed" in ws.warnings()[0]
+
+
+def test_amend_requires_a_reason(started: Path) -> None:
+    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    with Workspace.open(started) as ws, pytest.raises(LockError, match="needs a reason"):
+        ws.amend("   ")
+
+
+def test_amend_with_nothing_changed_is_refused(started: Path) -> None:
+    with Workspace.open(started) as ws, pytest.raises(LockError, match="nothing to amend"):
+        ws.amend("why not")
+
+
+def test_amend_before_start_is_refused(workspace: Path) -> None:
+    with Workspace.open(workspace) as ws, pytest.raises(LockError, match="run `nof1 start`"):
+        ws.amend("x")
+
+
+def test_amend_records_new_locked_hash(started: Path) -> None:
+    _edit(started, "mcid = 1.0", "mcid = 1.5")
+    with Workspace.open(started) as ws:
+        amendment = ws.amend("clinician prefers 1.5 points")
+        assert amendment.sections == ("outcomes",)
+        assert ws.warnings() == []
+        ws.guard()
+        assert ws.protocol.outcome("peak_pain").mcid == 1.5
+        info = ws.lock_info()
+        assert info is not None
+        assert info["locked_hash"] == ws.file_protocol.locked_fingerprint()
+        assert info["amendments"][0]["reason"] == "clinician prefers 1.5 points"
+    with Workspace.open(started) as ws:  # persists
+        assert ws.protocol.outcome("peak_pain").mcid == 1.5
+        assert ws.deviations()[0].endswith("(outcomes): clinician prefers 1.5 points")
+
+
+def test_amend_cannot_reassign_past_days(started: Path) -> None:
+    _edit(started, "run_in_days = 14", "run_in_days = 10")
+    with Workspace.open(started) as ws, pytest.raises(LockError, match="already past"):
+        ws.amend("shorter run-in")
+
+
+def test_amend_may_shorten_periods_not_yet_reached(started: Path) -> None:
+    _edit(started, "period_days = 28", "period_days = 21")  # today is day 6 of period 1
+    with Workspace.open(started) as ws:
+        ws.amend("shorter periods")
+        assert ws.schedule.periods[0].days == 21
+
+
+def test_amend_may_change_future_days(make_workspace: MakeWorkspace) -> None:
+    folder = make_workspace(start=dt.date.today() + dt.timedelta(days=10), start_trial=True)
+    _edit(folder, "period_days = 28", "period_days = 21")
+    with Workspace.open(folder) as ws:
+        ws.amend("shorter periods, agreed before day 1")
+        assert ws.schedule.periods[0].days == 21
+
+
+def test_reveal_is_recorded(started: Path) -> None:
+    with Workspace.open(started) as ws:
+        assert ws.arm_label("A") in ("Pack 1", "Pack 2")
+        ws.record_reveal("Dr Jones")
+        assert ws.is_revealed
+        assert ws.arm_label("A") == "A"
+        assert "revealed to the patient" in ws.deviations()[0]
+
+
+def test_reveal_in_open_trial_is_refused(make_workspace: MakeWorkspace) -> None:
+    folder = make_workspace(replace=[("blinded = true", "blinded = false")], start_trial=True)
+    with Workspace.open(folder) as ws, pytest.raises(LockError, match="not blinded"):
+        ws.record_reveal("me")
