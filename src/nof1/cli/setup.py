@@ -1,3 +1,506 @@
-"""CLI commands: setup (being written)."""
+"""CLI commands for setting a trial up: templates, init, today, schedule, calendar, allocation.
 
-from nof1.cli.app import app  # noqa: F401
+Patient-facing output of a blinded trial (``today``, ``schedule``, ``calendar``) shows only the
+blinding codes until the allocation is revealed with ``nof1 allocation --reveal``, which is
+recorded in the store. Only the stdlib, attrs and icalendar are imported here: these commands are
+on the fast daily path.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nof1.cli.app import TrialOption, app, err, handle_errors
+from nof1.errors import Nof1Error, WorkspaceError
+from nof1.protocol import TrialProtocol, set_design_values
+from nof1.schedule import Day, Schedule
+from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
+
+TEMPLATE_PREFIX = "N-of-1 trial template:"
+
+
+class UsageError(Nof1Error, ValueError):
+    """A command-line value is malformed (reported as ``Error: ...``, exit code 1)."""
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def template_dirs() -> list[Path]:
+    """Where templates are looked up: package data of an installed wheel, then the source tree."""
+    package = Path(__file__).resolve().parents[1]  # src/nof1
+    return [package / "protocols", package.parents[1] / "protocols"]
+
+
+def templates() -> dict[str, Path]:
+    """Available templates by name (file name without ``.toml``), sorted by name."""
+    found: dict[str, Path] = {}
+    for folder in template_dirs():
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def template_description(path: Path) -> str:
+    """The first comment line of a template, without the ``N-of-1 trial template:`` prefix."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.lstrip("#").strip()
+        if line.startswith("#") and text:
+            return text.removeprefix(TEMPLATE_PREFIX).strip()
+    return ""
+
+
+def next_monday(today: dt.date) -> dt.date:
+    """The first Monday strictly after ``today`` (a full week to prepare when today is Monday)."""
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} must be a date like 2026-12-07 (got {text!r})") from None
+
+
+@contextmanager
+def workspace(trial: Path) -> Iterator[Workspace]:
+    """Open the workspace and print its warnings to stderr."""
+    ws = Workspace.open(trial)
+    try:
+        for warning in ws.warnings():
+            err(f"Warning: {warning}")
+        yield ws
+    finally:
+        ws.close()
+
+
+def shows_codes(ws: Workspace) -> bool:
+    """Whether patient-facing output must hide the arms (blinded and not revealed)."""
+    return ws.schedule.blinded and not ws.is_revealed
+
+
+def arm_text(ws: Workspace, arm: str) -> str:
+    """How an arm is shown: its code while blinded, else its name (with the code once revealed)."""
+    schedule = ws.schedule
+    if shows_codes(ws):
+        return schedule.codes[arm]
+    name = ws.protocol.arm(arm).name
+    return f"{name} ({schedule.codes[arm]})" if schedule.blinded else name
+
+
+def take_text(ws: Workspace, arm: str) -> str:
+    """What to take or do: code (+ shared timing) when blinded, else name, dose and timing."""
+    protocol = ws.protocol
+    if shows_codes(ws):
+        timing = protocol.comparator.timing
+        same = timing and timing == protocol.intervention.timing
+        return f"{ws.schedule.codes[arm]}, {timing}" if same else ws.schedule.codes[arm]
+    return protocol.arm(arm).describe()
+
+
+def _span(first: dt.date, last: dt.date) -> str:
+    return f"{first.isoformat()} – {last.isoformat()}"
+
+
+def _phase_key(day: Day | None) -> tuple[str, int | None] | None:
+    return None if day is None else (day.phase, day.period)
+
+
+# --------------------------------------------------------------------------------------------
+# templates and init
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("templates")
+@handle_errors
+def templates_command() -> None:
+    """List the protocol templates that `nof1 init --template NAME` can copy."""
+    found = templates()
+    if not found:
+        raise WorkspaceError(
+            f"no templates found (looked in {', '.join(str(d) for d in template_dirs())})"
+        )
+    width = max(len(name) for name in found)
+    for name, path in found.items():
+        print(f"{name:<{width}}  {template_description(path)}")
+
+
+@app.command("init")
+@handle_errors
+def init_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder for the new trial workspace (created if missing).")
+    ],
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            help="Template name (see `nof1 templates`) or path to a protocol .toml file.",
+        ),
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="First trial day (run-in day 1), YYYY-MM-DD. Default: next Monday.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=2**63 - 1,
+            help="Randomization seed. Default: drawn from the operating system's entropy.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a trial workspace: DIR/protocol.toml from a template, with seed and start date.
+
+    The template's comments are kept. Edit protocol.toml with your clinician, check the plan with
+    `nof1 schedule`, then lock it with `nof1 start`. Never overwrites an existing protocol.
+    """
+    found = templates()
+    candidate = Path(template)
+    if template in found:
+        source = found[template]
+    elif candidate.suffix == ".toml" and candidate.is_file():
+        source = candidate
+    else:
+        raise UsageError(
+            f"unknown template {template!r} (available: {', '.join(found) or 'none'}; "
+            "see `nof1 templates`)"
+        )
+    target = directory / PROTOCOL_FILE
+    if target.exists():
+        raise WorkspaceError(
+            f"{target} already exists: nof1 init never overwrites a protocol (choose a new "
+            "folder, or edit the existing protocol.toml)"
+        )
+    start_date = parse_date(start, "--start") if start is not None else None
+    start_date = start_date or next_monday(dt.date.today())
+    seed = secrets.randbits(63) if seed is None else seed
+    text = set_design_values(
+        source.read_text(encoding="utf-8"), {"start_date": start_date, "seed": seed}
+    )
+    protocol = TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
+    directory.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    (directory / REPORTS_DIR).mkdir(exist_ok=True)
+    print(f"Created {target} from {source.stem} (start {start_date.isoformat()}, seed {seed}).")
+    print("Next: edit protocol.toml with your clinician, check `nof1 schedule`, then `nof1 start`.")
+    problems = [p for p in protocol.start_problems() if not p.startswith("design.")]
+    if problems:
+        print("Before `nof1 start` can lock the trial:")
+        for problem in problems:
+            print(f"  - {problem}")
+
+
+# --------------------------------------------------------------------------------------------
+# today and schedule
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("today")
+@handle_errors
+def today_command(
+    trial: TrialOption = Path("."),
+    date: Annotated[
+        str | None,
+        typer.Option(help="Show another day instead of today (YYYY-MM-DD).", show_default=False),
+    ] = None,
+) -> None:
+    """Say which period and day it is, what to take (or which pack), and whether it is a washout."""
+    with workspace(trial) as ws:
+        when = parse_date(date, "--date") if date is not None else dt.date.today()
+        schedule = ws.schedule
+        neither = "neither pack" if shows_codes(ws) else "neither arm"
+        day = schedule.day(when)
+        if not ws.is_locked:
+            print("Note: the trial is not locked yet; run `nof1 start` before the first day.")
+        if day is None:
+            if when < schedule.start:
+                wait = (schedule.start - when).days
+                print(
+                    f"{when.isoformat()}: the trial has not begun. Day 1 is "
+                    f"{schedule.start.isoformat()} (in {wait} day{'s' if wait != 1 else ''})."
+                )
+            else:
+                print(
+                    f"{when.isoformat()}: the trial ended on {schedule.end.isoformat()} "
+                    f"(day {schedule.total_days}). Run `nof1 report` for the analysis."
+                )
+            return
+        print(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
+        if day.phase == "run_in":
+            print(
+                f"Run-in (baseline) day {day.number} of {schedule.run_in_days}: take {neither} "
+                "yet; just log your diary (nof1 log)."
+            )
+        elif day.phase == "washout":
+            before = max(p for p in schedule.periods if p.end < when)
+            print(
+                f"Washout day {(when - before.end).days} of {schedule.washout_days} after "
+                f"period {before.index}: take {neither}; keep logging (nof1 log)."
+            )
+        else:
+            assert day.arm is not None and day.period is not None
+            period = schedule.periods[day.period - 1]
+            print(
+                f"Period {day.period} of {len(schedule.periods)} (block {day.block}), day "
+                f"{day.day_in_period} of {period.days}: take {take_text(ws, day.arm)}."
+            )
+            if day.analytic_washout:
+                print(
+                    f"Analytic washout (days 1–{schedule.analytic_washout_days} of each period): "
+                    "take and log as usual; this day is left out of the main analysis."
+                )
+        following = when + dt.timedelta(days=1)
+        while following <= schedule.end and _phase_key(schedule.day(following)) == _phase_key(day):
+            following += dt.timedelta(days=1)
+        upcoming = schedule.day(following)
+        if upcoming is None:
+            print(f"This phase runs to the end of the trial ({schedule.end.isoformat()}).")
+        elif upcoming.phase == "washout":
+            print(f"Next: washout from {following.isoformat()}.")
+        else:
+            assert upcoming.arm is not None
+            print(
+                f"Next: period {upcoming.period} from {following.isoformat()}: "
+                f"{arm_text(ws, upcoming.arm)}."
+            )
+
+
+def schedule_rows(ws: Workspace) -> list[tuple[str, str, str, str, str, str]]:
+    """Rows of the plan: period, block, dates, days, arm or code, analysed from."""
+    schedule = ws.schedule
+    rows = []
+    if schedule.run_in_days:
+        last = schedule.start + dt.timedelta(days=schedule.run_in_days - 1)
+        rows.append(
+            ("run-in", "", _span(schedule.start, last), str(schedule.run_in_days), "(baseline)", "")
+        )
+    for period in schedule.periods:
+        rows.append(
+            (
+                str(period.index),
+                str(period.block),
+                _span(period.start, period.end),
+                str(period.days),
+                arm_text(ws, period.arm),
+                period.analysed_start.isoformat(),
+            )
+        )
+        if schedule.washout_days and period.index < len(schedule.periods):
+            first = period.end + dt.timedelta(days=1)
+            last = first + dt.timedelta(days=schedule.washout_days - 1)
+            rows.append(
+                ("washout", "", _span(first, last), str(schedule.washout_days), "(none)", "")
+            )
+    return rows
+
+
+def _describe_scheme(schedule: Schedule, blocks: int, max_run: int) -> str:
+    if schedule.scheme == "fixed":
+        return "fixed ABAB order — NOT RANDOMIZED"
+    details = {
+        "pairwise": "each block AB or BA at random",
+        "counterbalanced": "pairs of blocks ABBA or BAAB at random",
+        "restricted": f"balanced, at most {max_run} periods of one arm in a row, at random",
+    }
+    return f"{schedule.scheme} ({details[schedule.scheme]}), randomized"
+
+
+@app.command("schedule")
+@handle_errors
+def schedule_command(trial: TrialOption = Path(".")) -> None:
+    """Print the whole plan as a table: periods, blocks, dates, arm (or pack), analysed from."""
+    with workspace(trial) as ws:
+        schedule = ws.schedule
+        design = ws.protocol.design
+        coded = shows_codes(ws)
+        print(f"Scheme: {_describe_scheme(schedule, design.blocks, design.max_run)}")
+        if schedule.randomized and not coded:
+            print(f"Seed: {schedule.seed}   Sequence: {schedule.sequence}")
+        print(
+            f"Dates: {_span(schedule.start, schedule.end)} ({schedule.total_days} days); "
+            f"{'locked' if ws.is_locked else 'not locked yet (nof1 start)'}"
+        )
+        if schedule.blinded:
+            holder = ws.protocol.blinding.allocation_holder
+            state = "revealed" if not coded else f"held by {holder}"
+            print(f"Blinded: packs {' and '.join(sorted(schedule.codes.values()))}; allocation {state}.")
+        header = ("Period", "Block", "Dates", "Days", "Pack" if coded else "Arm", "Analysed from")
+        rows = [header, *schedule_rows(ws)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        print()
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if schedule.analytic_washout_days:
+            print(
+                f"\nThe first {schedule.analytic_washout_days} days of each period (before "
+                "'Analysed from') are logged but left out of the main analysis."
+            )
+        if not schedule.randomized:
+            print(
+                "\nNOT RANDOMIZED: the fixed order can line up with time trends and "
+                "expectations; the report treats the result with caution."
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# calendar and allocation
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("calendar")
+@handle_errors
+def calendar_command(
+    file: Annotated[Path, typer.Argument(help="The .ics file to write (overwritten).")],
+    trial: TrialOption = Path("."),
+    reminder: Annotated[
+        str, typer.Option(help="Local time of the daily logging reminder, HH:MM.")
+    ] = "20:00",
+    no_reminder: Annotated[
+        bool, typer.Option("--no-reminder", help="Leave the daily reminder out.")
+    ] = False,
+) -> None:
+    """Write the trial calendar (RFC 5545 .ics): periods, washouts, run-in, a daily reminder.
+
+    Import it into any calendar app. Blinded trials show only the pack codes.
+    """
+    from nof1.ical import calendar_bytes
+
+    try:
+        at = dt.time.fromisoformat(reminder)
+    except ValueError:
+        raise UsageError(f"--reminder must be a time like 20:00 (got {reminder!r})") from None
+    with workspace(trial) as ws:
+        schedule = ws.schedule
+        data = calendar_bytes(ws.protocol, schedule, reminder=None if no_reminder else at)
+        file.write_bytes(data)
+        washouts = (len(schedule.periods) - 1) if schedule.washout_days else 0
+        parts = [f"{len(schedule.periods)} periods"]
+        if washouts:
+            parts.append(f"{washouts} washouts")
+        if schedule.run_in_days:
+            parts.append("the run-in")
+        reminder_text = "" if no_reminder else f" and a daily reminder at {at.strftime('%H:%M')}"
+        print(f"Wrote {file}: {', '.join(parts)}{reminder_text}.")
+
+
+def allocation_rows(ws: Workspace) -> list[dict[str, str]]:
+    """The sealed list: per period its dates, code and arm."""
+    schedule = ws.schedule
+    return [
+        {
+            "period": str(p.index),
+            "block": str(p.block),
+            "start": p.start.isoformat(),
+            "end": p.end.isoformat(),
+            "code": schedule.codes[p.arm],
+            "arm": p.arm,
+            "treatment": ws.protocol.arm(p.arm).name,
+            "dose": ws.protocol.arm(p.arm).dose,
+        }
+        for p in schedule.periods
+    ]
+
+
+def allocation_text(ws: Workspace, *, sealed: bool) -> str:
+    protocol, schedule = ws.protocol, ws.schedule
+    out = io.StringIO()
+    if sealed:
+        out.write(
+            f"SEALED ALLOCATION for {protocol.blinding.allocation_holder or 'the pack preparer'}"
+            " — do not show to the patient.\n"
+        )
+    out.write(f"Trial {protocol.trial_id} ({protocol.title}), patient {protocol.patient}\n")
+    out.write(f"Schedule fingerprint {schedule.fingerprint()[:16]}\n\n")
+    for arm in ("A", "B"):
+        role = "comparator" if arm == "A" else "intervention"
+        out.write(f"{schedule.codes[arm]} = {protocol.arm(arm).describe()} ({role}, arm {arm})\n")
+    out.write("\n")
+    for row in allocation_rows(ws):
+        out.write(
+            f"Period {row['period']:>2} (block {row['block']}): {row['start']} – {row['end']}  "
+            f"{row['code']} = {row['treatment']}\n"
+        )
+    return out.getvalue()
+
+
+@app.command("allocation")
+@handle_errors
+def allocation_command(
+    trial: TrialOption = Path("."),
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the sealed code → arm list for whoever prepares the packs (.csv for CSV, "
+            "else text).",
+            show_default=False,
+        ),
+    ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal", help="Show the allocation to the patient. Recorded in the trial store."
+        ),
+    ] = False,
+    by: Annotated[str, typer.Option(help="Who reveals the allocation (recorded).")] = "patient",
+) -> None:
+    """Export the sealed allocation for the pack preparer, or reveal it (recorded).
+
+    A blinded trial shows only pack codes everywhere else. --reveal unblinds the patient and is
+    recorded with the date and --by; revealing before the trial ends is reported as a deviation.
+    """
+    if export is None and not reveal:
+        raise UsageError(
+            "choose --export FILE (the sealed list for whoever prepares the packs) or --reveal "
+            "(shows the allocation to the patient and records it)"
+        )
+    if export is not None and reveal:
+        raise UsageError("use --export FILE or --reveal, not both")
+    with workspace(trial) as ws:
+        schedule = ws.schedule
+        if export is not None:
+            if not ws.is_locked:
+                err(
+                    "Warning: the trial is not locked yet: export again after `nof1 start` if "
+                    "protocol.toml changes."
+                )
+            if export.suffix.lower() == ".csv":
+                rows = allocation_rows(ws)
+                buffer = io.StringIO()
+                writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+                export.write_text(buffer.getvalue(), encoding="utf-8")
+            else:
+                export.write_text(allocation_text(ws, sealed=True), encoding="utf-8")
+            holder = ws.protocol.blinding.allocation_holder or "the person who prepares the packs"
+            print(f"Wrote the sealed allocation to {export}.")
+            if schedule.blinded:
+                print(f"Give it to {holder} only; do not open it yourself.")
+            return
+        ws.record_reveal(by)  # raises when not started or not blinded; record before showing
+        today = dt.date.today()
+        if today <= schedule.end:
+            err(
+                f"Warning: the trial runs until {schedule.end.isoformat()}: the remaining periods "
+                "are no longer blinded, and the report will say so."
+            )
+        print(f"Allocation revealed (recorded, by {by.strip()}).")
+        print(allocation_text(ws, sealed=False), end="")
