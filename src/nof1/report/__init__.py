@@ -1,0 +1,110 @@
+"""The report for the doctor: one self-contained HTML file, a PDF and the JSON result.
+
+The only part of nof1 that draws. :func:`write_report` takes an open workspace and the
+:class:`~nof1.summary.AnalysisResult` of ``analyze_workspace`` and writes three files::
+
+    <trial_id>-<data-through>[-interim].html   self-contained (figures inline, print stylesheet)
+    <trial_id>-<data-through>[-interim].pdf    the same content laid out for A4
+    <trial_id>-<data-through>[-interim].json   {"report": metadata, "analysis": result JSON}
+
+Page 1 is the clinician's summary; the rest follows the CENT 2015 checklist (see
+``docs/clinician-guide.md``). Content is built once (:mod:`nof1.report.context`,
+:mod:`nof1.report.sections`) and rendered twice (:mod:`nof1.report.html`,
+:mod:`nof1.report.pdf`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from nof1.report.context import TrialRecord, build_view
+from nof1.report.view import ReportView
+from nof1.summary import AnalysisResult
+
+__all__ = ["ReportFiles", "TrialRecord", "build_view", "render", "write_report"]
+
+#: Version of the report metadata block in the JSON file.
+REPORT_SCHEMA_VERSION = 1
+
+
+@frozen
+class ReportFiles:
+    """Where :func:`write_report` put the report."""
+
+    html: Path
+    pdf: Path
+    json: Path
+
+    def paths(self) -> tuple[Path, Path, Path]:
+        return (self.html, self.pdf, self.json)
+
+
+@frozen
+class RenderedReport:
+    view: ReportView
+    html: str
+    pdf: bytes
+    metadata: dict[str, Any]
+
+
+def render(record: TrialRecord, result: AnalysisResult) -> RenderedReport:
+    """Build the view, draw the figures and render HTML and PDF in memory (no files)."""
+    from nof1.report.figure import draw_figures
+    from nof1.report.html import render_html
+    from nof1.report.pdf import render_pdf
+
+    view = build_view(record, result)
+    figures = draw_figures(record, result, record.through(result))
+    metadata: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "title": view.title,
+        **view.metadata,
+        "interim": bool(result.interim),
+        "sections": [s.title for s in view.sections],
+        "verdict": view.front.headline.verdict,
+    }
+    return RenderedReport(view, render_html(view, figures), render_pdf(view, figures), metadata)
+
+
+def write_report(
+    ws: Any,
+    result: AnalysisResult,
+    out_dir: str | Path | None = None,
+    *,
+    record: TrialRecord | None = None,
+) -> ReportFiles:
+    """Write the HTML, PDF and JSON report of ``result`` for workspace ``ws``.
+
+    Parameters
+    ----------
+    ws : nof1.workspace.Workspace
+        The open trial workspace (protocol, schedule, diary, lock information).
+    result : AnalysisResult
+        What ``analyze_workspace`` returned.
+    out_dir : path, optional
+        Folder for the files; default ``ws.reports_dir``. Created when missing.
+    record : TrialRecord, optional
+        Use these values instead of reading them from ``ws`` (tests, CSV data).
+    """
+    record = record or TrialRecord.from_workspace(ws)
+    out = Path(out_dir) if out_dir is not None else Path(ws.reports_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rendered = render(record, result)
+    stem = f"{result.trial_id}-{rendered.metadata['analysed_through']}"
+    if result.interim:
+        stem += "-interim"
+    files = ReportFiles(out / f"{stem}.html", out / f"{stem}.pdf", out / f"{stem}.json")
+    files.html.write_text(rendered.html, encoding="utf-8")
+    files.pdf.write_bytes(rendered.pdf)
+    payload = {
+        "report": {**rendered.metadata, "files": {"html": files.html.name, "pdf": files.pdf.name}},
+        "analysis": result.to_dict(),
+    }
+    files.json.write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    return files

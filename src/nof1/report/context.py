@@ -1,0 +1,522 @@
+"""Build the report's view model: plain-language sentences with numbers in their units.
+
+:class:`TrialRecord` gathers what happened from a workspace (or from plain values in tests);
+:func:`build_view` turns it and an :class:`~nof1.summary.AnalysisResult` into a
+:class:`~nof1.report.view.ReportView` — page 1 for the clinician, then the CENT 2015 sections
+(see :mod:`nof1.report.sections`). Nothing here draws or samples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from attrs import field, frozen
+
+from nof1.protocol import OutcomeSpec, TrialProtocol
+from nof1.record import Adherence, AdverseEvent, Observation
+from nof1.report import fmt
+from nof1.report.view import FrontPage, Headline, ProbabilityBar, ReportView
+from nof1.schedule import Schedule
+from nof1.summary import AnalysisResult, OutcomeResult
+
+DISCLAIMER = (
+    "This report informs a decision that the patient makes together with their clinician. It is "
+    "not medical advice, and it never recommends a dose."
+)
+
+
+@frozen
+class TrialRecord:
+    """What the report needs from a trial workspace, as plain values."""
+
+    protocol: TrialProtocol
+    schedule: Schedule
+    observations: tuple[Observation, ...] = ()
+    adherence: tuple[Adherence, ...] = ()
+    adverse_events: tuple[AdverseEvent, ...] = ()
+    lock_info: Mapping[str, Any] | None = None
+    deviations: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_workspace(cls, ws: Any) -> TrialRecord:
+        """Read everything the report shows from an open :class:`~nof1.workspace.Workspace`."""
+        warnings = ws.warnings() if hasattr(ws, "warnings") else []
+        return cls(
+            protocol=ws.protocol,
+            schedule=ws.schedule,
+            observations=tuple(ws.observations()),
+            adherence=tuple(ws.adherence()),
+            adverse_events=tuple(ws.adverse_events()),
+            lock_info=ws.lock_info(),
+            deviations=tuple(ws.deviations()),
+            warnings=tuple(warnings),
+        )
+
+    # -- derived ----------------------------------------------------------------------------
+
+    def through(self, result: AnalysisResult | None = None) -> dt.date:
+        """The last day the report covers: the analysis's data end, else the last logged day."""
+        if result is not None and result.analysed_through is not None:
+            return min(fmt.to_date(result.analysed_through) or self.schedule.end, self.schedule.end)
+        dates = [o.date for o in self.observations]
+        return min(max(dates), self.schedule.end) if dates else self.schedule.start
+
+    def period_days(self, through: dt.date) -> list[Any]:
+        """Scheduled treatment-period days up to ``through``."""
+        return [d for d in self.schedule.days() if d.phase == "period" and d.date <= through]
+
+    def logged_dates(self, outcome: str) -> set[dt.date]:
+        return {o.date for o in self.observations if o.outcome == outcome}
+
+    def values(self, outcome: str) -> dict[dt.date, float]:
+        return {o.date: o.value for o in self.observations if o.outcome == outcome}
+
+    def stop_info(self) -> tuple[str, str]:
+        """(date, reason) of an early stop recorded at lock time or later; empty when none."""
+        info = self.lock_info or {}
+        for key in ("stopped", "stop", "early_stop"):
+            value = info.get(key)
+            if isinstance(value, Mapping):
+                return fmt.date(value.get("at") or value.get("date")), str(value.get("reason", ""))
+        if info.get("stopped_at") or info.get("stop_reason"):
+            return fmt.date(info.get("stopped_at")), str(info.get("stop_reason", ""))
+        return "", ""
+
+    def stopping_rules_met(self) -> list[str]:
+        """The protocol's stopping rules that the data meet, in words."""
+        from nof1.diary import evaluate_stopping_rules
+
+        return [
+            f"{rule.description or rule.kind.replace('_', ' ')} ({reason})"
+            for rule, reason in evaluate_stopping_rules(
+                self.protocol, self.observations, self.adverse_events
+            )
+        ]
+
+    def amendments(self) -> list[Mapping[str, Any]]:
+        info = self.lock_info or {}
+        return list(info.get("amendments") or [])
+
+
+# ------------------------------------------------------------------------------------------
+# Wording for one outcome
+# ------------------------------------------------------------------------------------------
+
+
+def units(outcome: OutcomeResult | OutcomeSpec) -> str:
+    """Units of the verdict scale, in words."""
+    if outcome.units:
+        return outcome.units
+    return {
+        "binary": "days per 28 days",
+        "count": "events per 28 days",
+        "ordinal": "categories",
+    }.get(outcome.kind, "")
+
+
+def title(outcome: OutcomeResult | OutcomeSpec) -> str:
+    return outcome.label or outcome.name.replace("_", " ").capitalize()
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(float(x))
+
+
+def has_effect(outcome: OutcomeResult) -> bool:
+    effect = getattr(outcome, "effect", None)
+    return effect is not None and _finite(effect.median)
+
+
+def effect_text(outcome: OutcomeResult) -> str:
+    """``"−2.3 days per 28 days (95% CrI −4.1 to −0.6)"``: the headline numbers, B − A."""
+    if not has_effect(outcome):
+        return "not estimated"
+    d = fmt.digits_for(outcome.kind, outcome.mcid)
+    e = outcome.effect
+    u = units(outcome)
+    return (
+        f"{fmt.signed(e.median, d)}{' ' + u if u else ''} "
+        f"(95% CrI {fmt.interval(e.ci95[0], e.ci95[1], d)})"
+    )
+
+
+def effect_plain(outcome: OutcomeResult, arm_b: str, arm_a: str) -> str:
+    """``"2.3 fewer days per 28 days with Headache day on Magnesium than on Placebo"``."""
+    if not has_effect(outcome):
+        return ""
+    d = fmt.digits_for(outcome.kind, outcome.mcid)
+    m = outcome.effect.median
+    size = fmt.number(abs(m), d)
+    if fmt.number(m, d) in ("0.0", "0.00", "0"):
+        return f"{title(outcome)}: about the same on {arm_b} as on {arm_a} (median difference 0)"
+    u = units(outcome)
+    if outcome.kind in ("binary", "count"):
+        words = f"{size} {'fewer' if m < 0 else 'more'} {u}".strip()
+    else:
+        words = f"{size}{' ' + u if u else ''} {'lower' if m < 0 else 'higher'}"
+    return f"{title(outcome)}: {words} on {arm_b} than on {arm_a} (median estimate)"
+
+
+def relative_text(outcome: OutcomeResult) -> str:
+    rel = outcome.relative
+    if rel is None or not _finite(rel.median) or outcome.kind not in ("binary", "count"):
+        return ""
+    scale = rel.scale or ("odds ratio" if outcome.kind == "binary" else "rate ratio")
+    return (
+        f"{scale[0].upper()}{scale[1:]} {fmt.number(rel.median, 2)} "
+        f"(95% CrI {fmt.interval(rel.ci95[0], rel.ci95[1], 2)})"
+    )
+
+
+def mcid_text(outcome: OutcomeResult | OutcomeSpec) -> str:
+    d = fmt.digits_for(outcome.kind, outcome.mcid)
+    u = units(outcome)
+    direction = "lower" if outcome.better == "lower" else "higher"
+    return f"{fmt.number(outcome.mcid, d)}{' ' + u if u else ''} ({direction} is better)"
+
+
+def verdict_class(outcome: OutcomeResult) -> str:
+    """``benefit``, ``harm``, ``negligible``, ``inconclusive`` or ``withheld``."""
+    from nof1 import verdict as rule
+
+    code = (outcome.verdict or "").lower()
+    if outcome.withheld_reason or code == "withheld":
+        return "withheld"
+    known = {rule.BENEFIT: "benefit", rule.HARM: "harm", rule.NEGLIGIBLE: "negligible",
+             rule.INCONCLUSIVE: "inconclusive"}
+    if code in known:
+        return known[code]
+    if "harm" in code or "worse" in code:
+        return "harm"
+    if "negligible" in code or "no_" in code or "equival" in code or "no meaningful" in code:
+        return "negligible"
+    if "benefit" in code or "better" in code or "improv" in code:
+        return "benefit"
+    return "inconclusive"
+
+
+def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: float) -> str:
+    """The verdict in one sentence, naming the arms, the MCID and the probability behind it."""
+    kind = verdict_class(outcome)
+    name = title(outcome).lower()
+    mcid = mcid_text(outcome).split(" (")[0]
+    p = outcome.probabilities
+    if kind == "withheld":
+        reason = (outcome.withheld_reason or "the analysis could not support one").rstrip(".")
+        return f"No verdict for {name}: {reason}."
+    if kind == "benefit":
+        return (
+            f"{arm_b} probably improved {name} by at least the smallest difference that matters "
+            f"({mcid}) compared with {arm_a} (probability {fmt.percent(p.meaningful_benefit, threshold)})."
+        )
+    if kind == "harm":
+        return (
+            f"{name[0].upper()}{name[1:]} was probably worse on {arm_b} than on {arm_a} by at "
+            f"least the smallest difference that matters ({mcid}) (probability "
+            f"{fmt.percent(p.meaningful_harm, threshold)})."
+        )
+    if kind == "negligible":
+        return (
+            f"Any difference in {name} between {arm_b} and {arm_a} was probably smaller than the "
+            f"smallest difference that matters ({mcid}) (probability {fmt.percent(p.negligible, threshold)})."
+        )
+    return (
+        f"Inconclusive for {name}: no answer reached the {fmt.percent(threshold)} decision "
+        f"threshold (meaningful benefit {fmt.percent(p.meaningful_benefit, threshold)}, negligible "
+        f"{fmt.percent(p.negligible, threshold)}, meaningful harm "
+        f"{fmt.percent(p.meaningful_harm, threshold)})."
+    )
+
+
+def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> ProbabilityBar | None:
+    p = getattr(outcome, "probabilities", None)
+    if p is None or not has_effect(outcome) or not all(
+        _finite(x) for x in (p.meaningful_benefit, p.negligible, p.meaningful_harm)
+    ):
+        return None
+    return ProbabilityBar(
+        benefit=float(p.meaningful_benefit),
+        negligible=float(p.negligible),
+        harm=float(p.meaningful_harm),
+        mcid_text=mcid_text(outcome),
+        threshold=threshold,
+    )
+
+
+def arm_means(outcome: OutcomeResult) -> dict[str, float | None]:
+    """Observed mean per arm over analysed days (from the period summaries), per 28 days for
+    binary and count outcomes."""
+    scale = 28.0 if outcome.kind in ("binary", "count") else 1.0
+    out: dict[str, float | None] = {}
+    for arm in ("A", "B"):
+        rows = [
+            p for p in outcome.periods if p.arm == arm and p.mean is not None and p.days_analysed
+        ]
+        n = sum(p.days_analysed for p in rows)
+        out[arm] = sum(p.mean * p.days_analysed for p in rows) / n * scale if n else None  # type: ignore[operator]
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Page 1
+# ------------------------------------------------------------------------------------------
+
+
+def arm_names(protocol: TrialProtocol) -> tuple[str, str]:
+    """(B, A) names as the report uses them."""
+    return protocol.intervention.name, protocol.comparator.name
+
+
+def design_line(protocol: TrialProtocol) -> str:
+    d = protocol.design
+    scheme = {
+        "pairwise": "randomized pairwise design (each block AB or BA at random)",
+        "counterbalanced": "randomized counterbalanced design (ABBA or BAAB at random)",
+        "restricted": f"restricted randomized design (no more than {d.max_run} periods in a row "
+        "on one arm)",
+        "fixed": "fixed alternating design (ABAB…, not randomized)",
+    }[d.scheme]
+    parts = [
+        f"{d.blocks} blocks × 2 periods of {fmt.days(d.period_days)} ({d.n_periods} periods)",
+        f"{fmt.days(d.run_in_days)} run-in" if d.run_in_days else "no run-in",
+        f"{fmt.days(d.washout_days)} physical washout" if d.washout_days else "no physical washout",
+        f"first {fmt.days(d.analytic_washout_days)} of each period not analysed"
+        if d.analytic_washout_days
+        else "all period days analysed",
+        "blinded" if protocol.blinding.blinded else "open (not blinded)",
+    ]
+    return f"{scheme[0].upper()}{scheme[1:]}: " + "; ".join(parts) + "."
+
+
+def adherence_counts(record: TrialRecord, through: dt.date) -> dict[str, int]:
+    period_dates = {d.date for d in record.period_days(through)}
+    counts = {"yes": 0, "partial": 0, "no": 0, "missing": 0}
+    took = {a.date: a.took for a in record.adherence if a.date in period_dates}
+    for day in period_dates:
+        counts[took.get(day, "missing")] += 1
+    return counts
+
+
+def adherence_sentence(record: TrialRecord, through: dt.date) -> str:
+    c = adherence_counts(record, through)
+    total = sum(c.values())
+    if not total:
+        return "No treatment-period days yet."
+    recorded = total - c["missing"]
+    if not recorded:
+        return f"Adherence was not recorded on any of the {total} treatment-period days."
+    text = (
+        f"Took the assigned treatment fully on {c['yes']} of {recorded} recorded treatment-period "
+        f"days ({fmt.percent(c['yes'] / recorded)}); partly on {c['partial']}, not at all on "
+        f"{c['no']}."
+    )
+    if c["missing"]:
+        text += f" Not recorded on {c['missing']} of {total} days."
+    return text
+
+
+def completeness_sentence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> str:
+    primary = record.protocol.primary_outcome
+    days = record.period_days(through)
+    logged = record.logged_dates(primary.name)
+    n_logged = sum(1 for d in days if d.date in logged)
+    if not days:
+        return "No treatment-period days yet."
+    text = (
+        f"{title(primary)} was logged on {n_logged} of {len(days)} treatment-period days "
+        f"({fmt.percent(n_logged / len(days))})"
+    )
+    try:
+        analysed = result.outcome(primary.name).n_analysed
+        text += f"; {analysed} days entered the primary analysis"
+    except KeyError:
+        pass
+    planned = sum(1 for d in record.schedule.days() if d.phase == "period")
+    if through < record.schedule.end:
+        text += f" (data through {fmt.date(through)}; {planned} treatment-period days planned)"
+    return text + "."
+
+
+def serious_sentence(record: TrialRecord, through: dt.date) -> str:
+    serious = [e for e in record.adverse_events if e.serious]
+    others = len(record.adverse_events) - len(serious)
+    if not serious:
+        tail = f" {others} non-serious adverse event{'s' if others != 1 else ''} (see Harms)."
+        return "No serious adverse events." + (tail if others else " No adverse events recorded.")
+    items = []
+    for e in serious:
+        day = record.schedule.day(e.date)
+        where = (
+            f"period {day.period}, {record.protocol.arm(day.arm).name}"
+            if day is not None and day.arm
+            else (day.phase.replace("_", "-") if day is not None else "outside the schedule")
+        )
+        items.append(f"{fmt.date(e.date)} ({where}): {e.description}, {e.severity}")
+    return f"{len(serious)} serious adverse event{'s' if len(serious) != 1 else ''}: " + "; ".join(
+        items
+    ) + "."
+
+
+def primary_result(result: AnalysisResult, protocol: TrialProtocol) -> OutcomeResult | None:
+    for o in result.outcomes:
+        if o.primary:
+            return o
+    try:
+        return result.outcome(protocol.primary_outcome.name)
+    except KeyError:
+        return None
+
+
+def headline(record: TrialRecord, result: AnalysisResult) -> Headline:
+    protocol = record.protocol
+    arm_b, arm_a = arm_names(protocol)
+    primary = primary_result(result, protocol)
+    spec = protocol.primary_outcome
+    if primary is None:
+        return Headline(
+            outcome=title(spec),
+            question=spec.question,
+            effect="not estimated",
+            effect_plain="",
+            relative="",
+            bar=None,
+            verdict=f"No verdict for {title(spec).lower()}: the primary outcome was not analysed.",
+            withheld_reason="the primary outcome was not analysed",
+            mcid=mcid_text(spec),
+        )
+    return Headline(
+        outcome=title(primary),
+        question=spec.question,
+        effect=effect_text(primary),
+        effect_plain=effect_plain(primary, arm_b, arm_a),
+        relative=relative_text(primary),
+        bar=probability_bar(primary, protocol.analysis.decision_threshold),
+        verdict=verdict_sentence(primary, arm_b, arm_a, protocol.analysis.decision_threshold),
+        withheld_reason=(primary.withheld_reason or "")
+        if verdict_class(primary) == "withheld"
+        else "",
+        mcid=mcid_text(primary),
+    )
+
+
+def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) -> FrontPage:
+    protocol = record.protocol
+    arm_b, arm_a = arm_names(protocol)
+    sup = protocol.supervision
+    facts = [
+        ("Patient (pseudonym)", protocol.patient),
+        ("Supervising clinician", sup.clinician or "not named in the protocol"),
+        ("Condition", protocol.condition),
+        ("Intervention (B)", protocol.intervention.describe()),
+        ("Comparator (A)", protocol.comparator.describe()),
+        (
+            "Dates",
+            f"started {fmt.date(record.schedule.start)}; planned end "
+            f"{fmt.date(record.schedule.end)}; data through {fmt.date(through)}",
+        ),
+        ("Report", f"{'INTERIM, ' if result.interim else ''}created {fmt.date(result.created_at)}"),
+    ]
+    notes: list[str] = []
+    if result.interim:
+        notes.append(
+            "INTERIM: the trial is not finished. Early results are less certain and can change; "
+            "do not act on them unless a stopping rule or safety concern requires it."
+        )
+    stop_at, stop_reason = record.stop_info()
+    if stop_at or stop_reason:
+        notes.append(f"The trial was stopped early on {stop_at}: {stop_reason or 'no reason given'}.")
+    if protocol.blinding.blinded:
+        codes = record.schedule.codes
+        notes.append(
+            f"Blinded trial: the allocation ({codes.get('B', '?')} = {arm_b}, "
+            f"{codes.get('A', '?')} = {arm_a}) was revealed for this analysis."
+        )
+    for met in record.stopping_rules_met():
+        notes.append(f"Stopping rule met: {met}.")
+    amendments = record.amendments()
+    if amendments:
+        notes.append(
+            f"The protocol was amended {len(amendments)} time{'s' if len(amendments) != 1 else ''} "
+            "after it was locked (see Deviations and amendments)."
+        )
+    if record.deviations:
+        notes.append(
+            f"{len(record.deviations)} deviation{'s' if len(record.deviations) != 1 else ''} "
+            "from the plan (see Deviations and amendments)."
+        )
+    for o in result.outcomes:
+        diag = getattr(o, "diagnostics", None)
+        if diag is not None and not diag.passed and verdict_class(o) != "withheld":
+            notes.append(f"{title(o)}: sampler diagnostics flagged ({'; '.join(diag.problems)}).")
+    others = tuple(
+        (title(o), effect_text(o), verdict_sentence(o, arm_b, arm_a,
+                                                    protocol.analysis.decision_threshold))
+        for o in result.outcomes
+        if not o.primary
+    )
+    return FrontPage(
+        title=f"N-of-1 trial of {arm_b} vs {arm_a} for {protocol.condition}",
+        subtitle=protocol.title,
+        facts=tuple(facts),
+        design=design_line(protocol),
+        headline=headline(record, result),
+        adherence=adherence_sentence(record, through),
+        completeness=completeness_sentence(record, result, through),
+        serious_events=serious_sentence(record, through),
+        other_outcomes=others,
+        notes=tuple(notes),
+    )
+
+
+def build_view(record: TrialRecord, result: AnalysisResult) -> ReportView:
+    """The whole report as a view model (page 1 + CENT sections)."""
+    from nof1.report.sections import build_sections
+
+    through = record.through(result)
+    front = front_page(record, result, through)
+    protocol_hash = result.protocol_hash or record.protocol.fingerprint()
+    interim_text = (
+        f"INTERIM REPORT – data through {fmt.date(through)}; the trial is not finished"
+        if result.interim
+        else ""
+    )
+    footer = (
+        f"nof1 {result.software_version} · protocol {fmt.short_hash(protocol_hash)} · "
+        "Informs a shared decision; not medical advice."
+    )
+    return ReportView(
+        title=front.title,
+        interim=bool(result.interim),
+        interim_text=interim_text,
+        front=front,
+        sections=build_sections(record, result, through),
+        footer=footer,
+        metadata={
+            "trial_id": result.trial_id,
+            "patient": record.protocol.patient,
+            "created_at": str(result.created_at),
+            "analysed_through": fmt.date(through),
+            "interim": str(bool(result.interim)).lower(),
+            "protocol_hash": protocol_hash,
+            "schedule_fingerprint": record.schedule.fingerprint(),
+            "software_version": result.software_version,
+        },
+    )
+
+
+def outcome_spec(protocol: TrialProtocol, name: str) -> OutcomeSpec | None:
+    try:
+        return protocol.outcome(name)
+    except KeyError:
+        return None
+
+
+def join(items: Sequence[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
