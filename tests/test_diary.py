@@ -155,7 +155,9 @@ def test_missing_outcome_is_refused(ws: Workspace) -> None:
     del values["severity"]
     with pytest.raises(EntryError) as info:
         diary.log_day(ws, RUN_IN_DAY, values)
-    assert str(info.value) == "missing value for severity: give it as name=value, e.g. severity=mild"
+    assert str(info.value) == (
+        "missing value for severity: give it as name=value, e.g. severity=mild"
+    )
     assert _written(ws) == 1
 
 

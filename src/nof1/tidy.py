@@ -1,0 +1,369 @@
+"""The tidy diary format: one row per day and outcome (CSV and JSON). See docs/tidy-format.md.
+
+Columns, in order: ``date, day, period, block, arm, outcome, value, adherence``.
+
+Export writes the values in force (after corrections). Import checks *every* row first — header,
+dates, values, duplicates, agreement with the protocol and the schedule — and then writes all rows
+in one transaction, or nothing.
+
+Blinding: while a blinded trial's allocation is not revealed, ``arm`` holds the pack code (e.g.
+``Pack 2``), never ``A``/``B``, so an export can be shared without unblinding the patient. Import
+accepts either form and never says which arm a date *should* have had.
+
+Stdlib + attrs only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from nof1 import diary
+from nof1.errors import EntryError
+from nof1.workspace import Workspace
+
+COLUMNS = ("date", "day", "period", "block", "arm", "outcome", "value", "adherence")
+FORMAT_NAME = "nof1-tidy"
+FORMAT_VERSION = 1
+MAX_LISTED = 20
+
+
+@frozen
+class TidyRow:
+    """One row of the tidy format (``None`` for empty cells)."""
+
+    date: dt.date
+    day: int
+    period: int | None
+    block: int | None
+    arm: str | None
+    outcome: str
+    value: float
+    adherence: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat(),
+            "day": self.day,
+            "period": self.period,
+            "block": self.block,
+            "arm": self.arm,
+            "outcome": self.outcome,
+            "value": self.value,
+            "adherence": self.adherence,
+        }
+
+    def to_csv(self) -> list[str]:
+        return [
+            self.date.isoformat(),
+            str(self.day),
+            _cell(self.period),
+            _cell(self.block),
+            self.arm or "",
+            self.outcome,
+            _number(self.value),
+            self.adherence or "",
+        ]
+
+
+@frozen
+class ImportResult:
+    entries: int
+    days: int
+    unchanged: int
+
+
+def _cell(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _format(path: Path, fmt: str | None) -> str:
+    chosen = (fmt or path.suffix.lstrip(".")).lower()
+    if chosen not in ("csv", "json"):
+        raise EntryError(
+            f"--format must be csv or json (got {fmt or path.suffix or 'no file extension'!r}): "
+            "give --format or name the file .csv or .json"
+        )
+    return chosen
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------
+
+
+def rows(ws: Workspace) -> list[TidyRow]:
+    """The tidy rows of the values in force, by date then in protocol outcome order."""
+    diary.require_started(ws)
+    schedule = ws.schedule
+    order = {o.name: i for i, o in enumerate(ws.protocol.outcomes)}
+    took = {a.date: a.took for a in ws.adherence()}
+    result = []
+    observations = sorted(
+        ws.observations(), key=lambda o: (o.date, order.get(o.outcome, len(order)), o.outcome)
+    )
+    for obs in observations:
+        day = schedule.day(obs.date)
+        result.append(
+            TidyRow(
+                date=obs.date,
+                day=schedule.day_number(obs.date),
+                period=None if day is None else day.period,
+                block=None if day is None else day.block,
+                arm=None if day is None or day.arm is None else ws.arm_label(day.arm),
+                outcome=obs.outcome,
+                value=obs.value,
+                adherence=took.get(obs.date),
+            )
+        )
+    return result
+
+
+def to_csv(table: Iterable[TidyRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(r.to_csv() for r in table)
+    return buffer.getvalue()
+
+
+def to_json(ws: Workspace, table: Iterable[TidyRow]) -> str:
+    blinded = ws.protocol.blinding.blinded and not ws.is_revealed
+    document = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "trial_id": ws.protocol.trial_id,
+        "arm_coding": "code" if blinded else "arm",
+        "columns": list(COLUMNS),
+        "rows": [r.to_dict() for r in table],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def export(ws: Workspace, path: str | Path, *, fmt: str | None = None) -> int:
+    """Write the tidy file (CSV or JSON, from ``fmt`` or the suffix); return the row count."""
+    path = Path(path)
+    chosen = _format(path, fmt)
+    table = rows(ws)
+    text = to_csv(table) if chosen == "csv" else to_json(ws, table)
+    path.write_text(text, encoding="utf-8")
+    return len(table)
+
+
+# --------------------------------------------------------------------------------------------
+# Import
+# --------------------------------------------------------------------------------------------
+
+
+def read_records(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(where, record)`` pairs from a CSV or JSON tidy file; header problems raise at once."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise EntryError(f"import file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise EntryError(f"{path.name} is not UTF-8 text: save it as UTF-8 CSV or JSON") from None
+    if path.suffix.lower() == ".json":
+        return _json_records(path, text)
+    reader = csv.DictReader(io.StringIO(text))
+    _check_columns(path, reader.fieldnames or [])
+    records: list[tuple[str, Mapping[str, Any]]] = []
+    for record in reader:
+        if None in record:
+            records.append((f"line {reader.line_num}", {"__extra__": record[None]}))  # type: ignore[index]
+        else:
+            records.append((f"line {reader.line_num}", record))
+    return records
+
+
+def _json_records(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EntryError(f"{path.name} is not valid JSON ({exc})") from None
+    if isinstance(document, dict):
+        if document.get("format", FORMAT_NAME) != FORMAT_NAME:
+            raise EntryError(f"{path.name}: format must be {FORMAT_NAME!r}")
+        data = document.get("rows")
+    else:
+        data = document
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise EntryError(
+            f'{path.name}: expected {{"rows": [{{"date": ..., ...}}, ...]}} or a list of rows'
+        )
+    for record in data:
+        _check_columns(path, list(record))
+    return [(f"row {i + 1}", r) for i, r in enumerate(data)]
+
+
+def _check_columns(path: Path, names: list[str]) -> None:
+    missing = [c for c in COLUMNS if c not in names]
+    unknown = [c for c in names if c not in COLUMNS]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+        raise EntryError(
+            f"{path.name}: wrong header ({'; '.join(parts)}): the columns must be "
+            f"{','.join(COLUMNS)}"
+        )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def import_file(
+    ws: Workspace, path: str | Path, *, today: dt.date | None = None
+) -> ImportResult:
+    """Validate every row of a tidy file, then write them all in one transaction.
+
+    Rows identical to what is already stored are skipped; a row that disagrees with a stored
+    value is an error (correct it with ``nof1 log --correct``).
+
+    Raises
+    ------
+    EntryError
+        Listing every problem found (by line or row); nothing is written.
+    """
+    path = Path(path)
+    diary.require_started(ws)
+    ws.guard()
+    today = today or dt.date.today()
+    schedule = ws.schedule
+    protocol = ws.protocol
+    records = read_records(path)
+    stored = {(o.date, o.outcome): o.value for o in ws.observations()}
+    stored_took = {a.date: a.took for a in ws.adherence()}
+    problems: list[str] = []
+    seen: dict[tuple[dt.date, str], str] = {}
+    took_by_date: dict[dt.date, tuple[str, str]] = {}
+    new_values: list[tuple[dt.date, str, float]] = []
+    unchanged = 0
+    for where, record in records:
+        if "__extra__" in record:
+            problems.append(f"{where}: more cells than columns")
+            continue
+        row_problems: list[str] = []
+
+        def bad(message: str, _where: str = where, _acc: list[str] = row_problems) -> None:
+            _acc.append(f"{_where}: {message}")
+
+        raw_date = _text(record.get("date"))
+        try:
+            date = dt.date.fromisoformat(raw_date) if len(raw_date) == 10 else None
+        except ValueError:
+            date = None
+        if date is None:
+            bad(f"date must be YYYY-MM-DD (got {raw_date!r})")
+            problems += row_problems
+            continue
+        day = schedule.day(date)
+        if date > today:
+            bad(f"date {date} is in the future")
+        elif day is None:
+            bad(f"date {date} is outside the trial ({schedule.start} to {schedule.end})")
+        name = _text(record.get("outcome"))
+        spec = None
+        try:
+            spec = diary.outcome_spec(protocol, name)
+        except EntryError as exc:
+            bad(str(exc))
+        value = None
+        if spec is not None:
+            raw_value = record.get("value")
+            try:
+                value = diary.parse_value(
+                    spec, raw_value if isinstance(raw_value, int | float) else _text(raw_value)
+                )
+            except EntryError as exc:
+                bad(str(exc))
+        if day is not None:
+            _check_schedule(ws, record, day, bad)
+        took_text = _text(record.get("adherence"))
+        took = None
+        if took_text:
+            try:
+                took = diary.parse_took(took_text)
+            except EntryError as exc:
+                bad(str(exc))
+        if spec is not None:
+            key = (date, spec.name)
+            if key in seen:
+                bad(f"duplicate row for {date} {spec.name} (first at {seen[key]})")
+            else:
+                seen[key] = where
+        if took is not None:
+            earlier = took_by_date.setdefault(date, (took, where))
+            if earlier[0] != took:
+                bad(f"adherence {took!r} differs from {earlier[0]!r} for {date} at {earlier[1]}")
+            elif date in stored_took and stored_took[date] != took and earlier[1] == where:
+                bad(
+                    f"adherence for {date} is already stored as {stored_took[date]!r}: correct "
+                    f"it with `nof1 log --date {date} --correct --reason ... --took {took}`"
+                )
+        if spec is not None and value is not None and not row_problems:
+            key = (date, spec.name)
+            if key in stored:
+                if stored[key] != value:
+                    bad(
+                        f"{date} {spec.name} is already logged as {_number(stored[key])}: "
+                        f"correct it with `nof1 log --date {date} --correct --reason ...`"
+                    )
+                else:
+                    unchanged += 1
+            else:
+                new_values.append((date, spec.name, value))
+        problems += row_problems
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems[:MAX_LISTED])
+        extra = len(problems) - MAX_LISTED
+        more = f"\n  - ... and {extra} more" if extra > 0 else ""
+        raise EntryError(
+            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {path.name}, "
+            f"nothing was imported:\n{listed}{more}"
+        )
+    new_took = {d: t for d, (t, _) in took_by_date.items() if d not in stored_took}
+    store = ws.store
+    with store.transaction("import"):
+        for date, name, value in new_values:
+            store.add_entry(date, name, value)
+        for date, took in sorted(new_took.items()):
+            store.add_adherence(date, took)
+    return ImportResult(
+        entries=len(new_values),
+        days=len({d for d, _, _ in new_values}),
+        unchanged=unchanged,
+    )
+
+
+def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any) -> None:
+    """Derived columns are optional; when given they must agree with the locked schedule."""
+    expected = {"day": day.number, "period": day.period, "block": day.block}
+    for column, want in expected.items():
+        got = _text(record.get(column))
+        if not got:
+            continue
+        if got != _cell(want):
+            bad(
+                f"{column} {got} does not match the schedule for {day.date} "
+                f"({_cell(want) or 'empty'})"
+            )
+    arm = _text(record.get("arm"))
+    if arm:
+        allowed = set() if day.arm is None else {day.arm, ws.schedule.codes[day.arm]}
+        if arm not in allowed:
+            bad(f"arm {arm!r} does not match the schedule for {day.date}")
