@@ -332,14 +332,29 @@ def glm_posterior(
             cut = z[q] + np.concatenate([[0.0], np.cumsum(np.exp(z[q + 1 :]))])
             return np.concatenate([z[:q], cut])
 
+        def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+            """Negative log posterior in the unconstrained parameters, with its gradient."""
+            theta = to_theta(z)
+            hi, lo = cdfs(theta)
+            prob = np.maximum(hi - lo, 1e-300)
+            d_hi, d_lo = hi * (1 - hi), lo * (1 - lo)
+            value = -np.sum(np.log(prob)) + 0.5 * np.sum(((theta - prior_mean) / prior_sd) ** 2)
+            grad = np.empty(theta.size)
+            grad[:q] = xo.T @ ((d_hi - d_lo) / prob)  # d(-loglik)/d(beta)
+            cut_grad = np.zeros(k - 1)
+            np.add.at(cut_grad, yi[yi < k - 1], -(d_hi / prob)[yi < k - 1])
+            np.add.at(cut_grad, yi[yi > 0] - 1, (d_lo / prob)[yi > 0])
+            grad[q:] = cut_grad
+            grad += (theta - prior_mean) / prior_sd**2
+            gz = np.empty(z.size)
+            gz[:q] = grad[:q]
+            gz[q] = grad[q:].sum()
+            tail = np.cumsum(grad[q:][::-1])[::-1]  # sum over cutpoints j >= m
+            gz[q + 1 :] = tail[1:] * np.exp(z[q + 1 :])
+            return float(value), gz
+
         z0 = np.concatenate([np.zeros(q), [cut_mu[0]], np.log(np.maximum(np.diff(cut_mu), 0.1))])
-
-        def penalty(th: np.ndarray) -> float:
-            return float(0.5 * np.sum(((th - prior_mean) / prior_sd) ** 2))
-
-        res = optimize.minimize(
-            lambda z: -np.sum(loglik(to_theta(z))) + penalty(to_theta(z)), z0, method="BFGS"
-        )
+        res = optimize.minimize(objective, z0, jac=True, method="BFGS")
         mode = to_theta(res.x)
         h_lik = _hessian(lambda th: -float(np.sum(loglik(th))), mode)
         h_prior = np.diag(1.0 / prior_sd**2)

@@ -104,15 +104,17 @@ def exposure(
     if lag_days <= 0:
         level = target
     else:
-        t = np.asarray(time, dtype=float)
-        level = np.empty_like(target)
+        t = np.asarray(time, dtype=float).tolist()
+        goals = target.tolist()
+        out = []
         current = 0.0
-        previous_time = t[0] - 1.0 if t.size else 0.0
-        for i in range(target.size):
-            step = (t[i] - previous_time) / lag_days
-            current += float(np.clip(target[i] - current, -step, step))
-            level[i] = current
-            previous_time = t[i]
+        previous_time = t[0] - 1.0 if t else 0.0
+        for now, goal in zip(t, goals, strict=True):
+            step = (now - previous_time) / lag_days
+            current += min(max(goal - current, -step), step)
+            out.append(current)
+            previous_time = now
+        level = np.array(out, dtype=float)
     if adherent is not None:
         level = level * np.asarray(adherent, dtype=float)
     return np.asarray(level, dtype=float)
