@@ -73,7 +73,9 @@ def test_amend_without_reason(started: Path) -> None:
     path = started / "protocol.toml"
     path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 2.0"))
     result = run(started, "amend")
-    assert_error(result, 'an amendment needs a reason: nof1 amend --reason "why the protocol changed"')
+    assert_error(
+        result, 'an amendment needs a reason: nof1 amend --reason "why the protocol changed"'
+    )
 
 
 def test_amend_with_reason(started: Path) -> None:
