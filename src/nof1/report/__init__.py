@@ -51,14 +51,17 @@ class RenderedReport:
     metadata: dict[str, Any]
 
 
-def render(record: TrialRecord, result: AnalysisResult) -> RenderedReport:
-    """Build the view, draw the figures and render HTML and PDF in memory (no files)."""
+def render(record: TrialRecord, result: AnalysisResult, *, figures: bool = True) -> RenderedReport:
+    """Build the view, draw the figures and render HTML and PDF in memory (no files).
+
+    ``figures=False`` leaves the figures out (fast previews and tests of the text).
+    """
     from nof1.report.figure import draw_figures
     from nof1.report.html import render_html
     from nof1.report.pdf import render_pdf
 
     view = build_view(record, result)
-    figures = draw_figures(record, result, record.through(result))
+    drawn = draw_figures(record, result, record.through(result)) if figures else {}
     metadata: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "title": view.title,
@@ -67,7 +70,7 @@ def render(record: TrialRecord, result: AnalysisResult) -> RenderedReport:
         "sections": [s.title for s in view.sections],
         "verdict": view.front.headline.verdict,
     }
-    return RenderedReport(view, render_html(view, figures), render_pdf(view, figures), metadata)
+    return RenderedReport(view, render_html(view, drawn), render_pdf(view, drawn), metadata)
 
 
 def write_report(

@@ -225,8 +225,9 @@ def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: 
             f"smallest difference that matters ({mcid}) (probability {fmt.percent(p.negligible, threshold)})."
         )
     return (
-        f"Inconclusive for {name}: no answer reached the {fmt.percent(threshold)} decision "
-        f"threshold (meaningful benefit {fmt.percent(p.meaningful_benefit, threshold)}, negligible "
+        f"Inconclusive for {name}: judged against the smallest difference that matters "
+        f"({mcid}), no answer reached the {fmt.percent(threshold)} decision threshold "
+        f"(meaningful benefit {fmt.percent(p.meaningful_benefit, threshold)}, negligible "
         f"{fmt.percent(p.negligible, threshold)}, meaningful harm "
         f"{fmt.percent(p.meaningful_harm, threshold)})."
     )
