@@ -379,7 +379,8 @@ def set_design_values(text: str, values: Mapping[str, int | dt.date]) -> str:
     """
     lines = text.splitlines(keepends=True)
     try:
-        header = next(i for i, line in enumerate(lines) if line.strip() == "[design]")
+        # a header may carry a comment: ``[design]  # the randomized design``
+        header = next(i for i, line in enumerate(lines) if _DESIGN_HEADER.match(line))
     except StopIteration:
         raise ProtocolError(["[design] table is missing: add a [design] section"]) from None
     end = next(
@@ -416,6 +417,7 @@ _TOP_KEYS = {
     "planning",
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DESIGN_HEADER = re.compile(r"^\s*\[\s*design\s*\]\s*(#.*)?$")
 
 
 class _Reader:
@@ -607,6 +609,8 @@ class _Reader:
 
     def read_arm(self, data: Mapping[str, Any], key: str, code: str) -> Arm | None:
         table = self.table(data, key)
+        if not table:
+            return None  # already reported; reading its keys would only echo the problem
         self.unknown(table, key, {"name", "dose", "timing", "notes", "category"})
         name = self.text(table, key, "name", required=True)
         arm = Arm(
@@ -617,7 +621,7 @@ class _Reader:
             notes=self.text(table, key, "notes"),
             category=self.choice(table, key, "category", CATEGORIES, "other"),
         )
-        return arm if table else None
+        return arm
 
     def read_supervision(self, data: Mapping[str, Any]) -> Supervision:
         table = self.table(data, "supervision", required=False)
@@ -666,7 +670,8 @@ class _Reader:
         if scheme == "counterbalanced" and blocks % 2:
             self.problem(
                 f"design.blocks must be even for scheme 'counterbalanced' (ABBA/BAAB pairs of "
-                f"blocks; got {blocks}): use {blocks + 1} or {max(2, blocks - 1)}"
+                f"blocks; got {blocks}): use "
+                + (f"{blocks + 1} or {blocks - 1}" if blocks > 1 else "2")
             )
         if scheme == "restricted" and "max_run" not in table:
             self.problem("design.max_run is missing: scheme 'restricted' needs e.g. max_run = 2")
@@ -760,9 +765,9 @@ class _Reader:
         if "better" not in table:
             self.problem(f'{p}.better is missing: add better = "lower" or "higher"')
         mcid = self.number(table, p, "mcid", None)
-        if mcid is None:
+        if mcid is None and "mcid" not in table:
             self.problem(f"{p}.mcid is missing: add the minimal clinically important difference")
-        elif mcid <= 0:
+        elif mcid is not None and mcid <= 0:
             self.problem(f"{p}.mcid must be > 0 (got {_fmt(mcid)})")
         minimum = self.number(table, p, "min", None)
         maximum = self.number(table, p, "max", None)
@@ -829,7 +834,14 @@ class _Reader:
         if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
             self.problem("stopping_rules must be [[stopping_rules]] tables")
             return ()
-        names = {o.name for o in outcomes}
+        # Names of every [[outcomes]] table, valid or not: a rule naming an outcome that has its
+        # own problems is not reported again. Without any outcomes there is nothing to check.
+        raw_outcomes = data.get("outcomes")
+        names = {
+            str(o["name"])
+            for o in (raw_outcomes if isinstance(raw_outcomes, list) else [])
+            if isinstance(o, dict) and "name" in o
+        }
         rules = []
         for i, table in enumerate(raw):
             p = f"stopping_rules[{i}]"
@@ -841,7 +853,7 @@ class _Reader:
             kind = self.choice(table, p, "kind", STOPPING_KINDS, "serious_adverse_event")
             outcome = self.text(table, p, "outcome")
             if kind == "outcome_threshold":
-                if outcome not in names:
+                if names and outcome not in names:
                     self.problem(
                         f"{p}.outcome must name one of the outcomes ({', '.join(sorted(names))}) "
                         f"(got {outcome!r})"
