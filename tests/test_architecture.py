@@ -70,7 +70,9 @@ def source_files() -> list[tuple[tuple[str, ...], Path]]:
     return files
 
 
-def nof1_imports(parts: tuple[str, ...], path: Path, *, top_level: bool = False) -> list[tuple[str, ...]]:
+def nof1_imports(
+    parts: tuple[str, ...], path: Path, *, top_level: bool = False
+) -> list[tuple[str, ...]]:
     """Modules of nof1 imported by a file (as part tuples), all or only at module level."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     nodes = tree.body if top_level else list(ast.walk(tree))
@@ -90,8 +92,12 @@ def nof1_imports(parts: tuple[str, ...], path: Path, *, top_level: bool = False)
                 module = tuple(node.module.split(".")[1:])
             else:
                 continue
-            submodules = [a.name for a in node.names if (SRC.joinpath(*module, a.name)).exists()
-                          or SRC.joinpath(*module, f"{a.name}.py").exists()]
+            submodules = [
+                a.name
+                for a in node.names
+                if (SRC.joinpath(*module, a.name)).exists()
+                or SRC.joinpath(*module, f"{a.name}.py").exists()
+            ]
             found.extend((*module, name) for name in submodules)
             if len(submodules) < len(node.names):
                 found.append(module)
@@ -176,13 +182,16 @@ def test_the_checker_catches_backward_and_cli_imports(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("parts", "path"),
     [(p, f) for p, f in FILES if concept(p) in LIGHT | {"errors", "nof1"}],
-    ids=[i for (p, _), i in zip(FILES, IDS) if concept(p) in LIGHT | {"errors", "nof1"}],
+    ids=[
+        i for (p, _), i in zip(FILES, IDS, strict=True) if concept(p) in LIGHT | {"errors", "nof1"}
+    ],
 )
 def test_daily_path_modules_are_light(parts: tuple[str, ...], path: Path) -> None:
     heavy = third_party_imports(path, top_level=False) & HEAVY
     assert not heavy, f"nof1.{'.'.join(parts)} imports {', '.join(sorted(heavy))}"
     heavy_nof1 = {
-        ".".join(t) for t in nof1_imports(parts, path)
+        ".".join(t)
+        for t in nof1_imports(parts, path)
         if concept(t) not in LIGHT | ANYONE_MAY_IMPORT
     }
     assert not heavy_nof1, f"nof1.{'.'.join(parts)} imports {', '.join(sorted(heavy_nof1))}"
@@ -191,14 +200,15 @@ def test_daily_path_modules_are_light(parts: tuple[str, ...], path: Path) -> Non
 @pytest.mark.parametrize(
     ("parts", "path"),
     [(p, f) for p, f in FILES if p[0] == "cli"],
-    ids=[i for (p, _), i in zip(FILES, IDS) if p[0] == "cli"],
+    ids=[i for (p, _), i in zip(FILES, IDS, strict=True) if p[0] == "cli"],
 )
 def test_cli_modules_import_heavy_modules_only_inside_commands(
     parts: tuple[str, ...], path: Path
 ) -> None:
     heavy = third_party_imports(path, top_level=True) & HEAVY
     heavy_nof1 = {
-        ".".join(t) for t in nof1_imports(parts, path, top_level=True)
+        ".".join(t)
+        for t in nof1_imports(parts, path, top_level=True)
         if concept(t) not in LIGHT | ANYONE_MAY_IMPORT | {"cli"}
     }
     assert not heavy and not heavy_nof1, (
@@ -208,10 +218,7 @@ def test_cli_modules_import_heavy_modules_only_inside_commands(
 
 
 def test_importing_the_cli_loads_no_scientific_stack() -> None:
-    code = (
-        "import sys, nof1.cli; "
-        f"print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
-    )
+    code = f"import sys, nof1.cli; print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -63,8 +63,14 @@ def test_templates_lists_names_with_descriptions() -> None:
 def test_init_creates_workspace_with_seed_start_and_comments(tmp_path: Path) -> None:
     folder = tmp_path / "new" / "trial"
     code, out, _ = run(
-        "init", folder, "--template", "migraine-magnesium", "--start", "2026-12-07",
-        "--seed", "42",
+        "init",
+        folder,
+        "--template",
+        "migraine-magnesium",
+        "--start",
+        "2026-12-07",
+        "--seed",
+        "42",
     )
     assert code == 0
     text = (folder / "protocol.toml").read_text(encoding="utf-8")
@@ -242,7 +248,14 @@ def test_schedule_blinded_shows_codes_only(blinded: Path) -> None:
     assert "ABBAABAB" not in out and str(SEED) not in out
     rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
     assert [" ".join(r[6:8]) for r in rows] == [
-        "Pack 2", "Pack 1", "Pack 1", "Pack 2", "Pack 2", "Pack 1", "Pack 2", "Pack 1"
+        "Pack 2",
+        "Pack 1",
+        "Pack 1",
+        "Pack 2",
+        "Pack 2",
+        "Pack 1",
+        "Pack 2",
+        "Pack 1",
     ]
     assert "Period  Block  Dates" in out and "Pack" in out and "Analysed from" in out
     assert "1       1      2026-12-21 – 2027-01-17  28    Pack 2      2026-12-28" in out
@@ -259,7 +272,9 @@ def test_schedule_open_shows_arms_seed_and_sequence(sleep: Path) -> None:
 
 def test_schedule_fixed_is_marked_not_randomized(make_workspace) -> None:  # type: ignore[no-untyped-def]
     folder = make_workspace(
-        "fixed", start=START, template="migraine-sleep",
+        "fixed",
+        start=START,
+        template="migraine-sleep",
         replace=[('scheme = "pairwise"', 'scheme = "fixed"')],
     )
     code, out, _ = run("schedule", "-t", folder)
@@ -368,7 +383,9 @@ def test_allocation_export_text(blinded_started: Path, tmp_path: Path) -> None:
     assert code == 0
     text = target.read_text(encoding="utf-8")
     assert text.startswith("SEALED ALLOCATION for Community pharmacist — do not show")
-    assert "Pack 1 = Magnesium, as agreed with your clinician, evening (intervention, arm B)" in text
+    assert (
+        "Pack 1 = Magnesium, as agreed with your clinician, evening (intervention, arm B)" in text
+    )
     assert "Period  1 (block 1): 2026-12-21 – 2027-01-17  Pack 2 = Placebo" in text
 
 
@@ -393,9 +410,9 @@ def test_reveal_shows_the_allocation_and_is_recorded(blinded_started: Path) -> N
     assert code == 0
     assert out.startswith("Allocation revealed (recorded, by Dr Jones).")
     assert "Pack 1 = Magnesium" in out and "Pack 2 = Placebo" in out
-    assert error.startswith("Warning: the trial runs until 2027-08-01") or dt.date.today() > dt.date(
-        2027, 8, 1
-    )
+    assert error.startswith(
+        "Warning: the trial runs until 2027-08-01"
+    ) or dt.date.today() > dt.date(2027, 8, 1)
     with Workspace.open(blinded_started) as ws:
         info = ws.lock_info()
         assert info is not None

@@ -14,14 +14,12 @@ from nof1.schedule import Schedule, build_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2026, 12, 7)
-STAMP = dt.datetime(2026, 11, 1, 9, 30, tzinfo=dt.timezone.utc)
+STAMP = dt.datetime(2026, 11, 1, 9, 30, tzinfo=dt.UTC)
 
 
 def load(template: str, seed: int = 20261201) -> tuple[TrialProtocol, Schedule]:
     text = (ROOT / "protocols" / f"{template}.toml").read_text(encoding="utf-8")
-    protocol = TrialProtocol.from_text(
-        set_design_values(text, {"start_date": START, "seed": seed})
-    )
+    protocol = TrialProtocol.from_text(set_design_values(text, {"start_date": START, "seed": seed}))
     return protocol, build_schedule(protocol)
 
 
@@ -116,7 +114,9 @@ def test_blinded_calendar_shows_codes_never_arm_names(template: str) -> None:
     for word in (protocol.comparator.name, protocol.intervention.name, protocol.title):
         assert word.lower() not in unfolded.lower()
     periods = [
-        e for e in all_day_events(icalendar.Calendar.from_ical(text)) if str(e["SUMMARY"]).startswith("N-of-1 period")
+        e
+        for e in all_day_events(icalendar.Calendar.from_ical(text))
+        if str(e["SUMMARY"]).startswith("N-of-1 period")
     ]
     for event, period in zip(periods, schedule.periods, strict=True):
         assert str(event["SUMMARY"]).endswith(schedule.codes[period.arm])
@@ -124,7 +124,11 @@ def test_blinded_calendar_shows_codes_never_arm_names(template: str) -> None:
 
 def test_open_calendar_names_the_arms() -> None:
     protocol, schedule = load("migraine-sleep")
-    periods = [e for e in all_day_events(parse(protocol, schedule)) if str(e["SUMMARY"]).startswith("N-of-1 period")]
+    periods = [
+        e
+        for e in all_day_events(parse(protocol, schedule))
+        if str(e["SUMMARY"]).startswith("N-of-1 period")
+    ]
     for event, period in zip(periods, schedule.periods, strict=True):
         assert str(event["SUMMARY"]).endswith(protocol.arm(period.arm).name)
         assert protocol.arm(period.arm).name in str(event["DESCRIPTION"])

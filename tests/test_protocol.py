@@ -66,8 +66,7 @@ RULES = [
     (set_("design.seed", -5), "design.seed must be ≥ 0 (got -5)"),
     (
         set_("design.scheme", "random"),
-        "design.scheme must be one of pairwise, counterbalanced, restricted, fixed "
-        "(got 'random')",
+        "design.scheme must be one of pairwise, counterbalanced, restricted, fixed (got 'random')",
     ),
     (
         set_("design.analytic_washout_days", 28),
@@ -109,7 +108,7 @@ RULES = [
     ),
     (
         set_("trial.concurrent_therapies", "none"),
-        "trial.concurrent_therapies must be a list of texts, e.g. [\"a\", \"b\"] (got 'none')",
+        'trial.concurrent_therapies must be a list of texts, e.g. ["a", "b"] (got \'none\')',
     ),
     (set_("comparator", ...), "[comparator] table is missing: add a [comparator] section"),
     (set_("design", 5), "design must be a table like [design] (got a number)"),
@@ -150,7 +149,10 @@ RULES = [
         "outcomes[1].kind must be one of continuous, count, binary, ordinal (got 'scale')",
     ),
     (set_("outcomes.1.question", ...), 'outcomes[1].question is missing: add question = "..."'),
-    (set_("outcomes.1.better", ...), 'outcomes[1].better is missing: add better = "lower" or "higher"'),
+    (
+        set_("outcomes.1.better", ...),
+        'outcomes[1].better is missing: add better = "lower" or "higher"',
+    ),
     (
         set_("outcomes.1.mcid", ...),
         "outcomes[1].mcid is missing: add the minimal clinically important difference",
@@ -171,7 +173,10 @@ RULES = [
         set_("outcomes.1.categories", ["a", "b", "c"]),
         "outcomes[1].categories is only for ordinal outcomes: remove it",
     ),
-    (set_("outcomes.0.min", 0), "outcomes[0].min/max are not used for binary outcomes: remove them"),
+    (
+        set_("outcomes.0.min", 0),
+        "outcomes[0].min/max are not used for binary outcomes: remove them",
+    ),
     (set_("outcomes.3.min", -1), "outcomes[3].min must be ≥ 0 for a count (got -1)"),
     (
         set_("outcomes.0.scale", "x"),
@@ -229,9 +234,12 @@ def test_counterbalanced_needs_even_blocks() -> None:
 
 
 def test_all_problems_are_reported_at_once_with_the_file_name(tmp_path: Path) -> None:
-    text = MAGNESIUM.replace("period_days = 28", "period_days = 0").replace(
-        'scheme = "pairwise"', 'scheme = "random"'
-    ).replace("mcid = 1.0", "mcid = -1.0").replace("[analysis]", "[analysis]\ncolour = 1")
+    text = (
+        MAGNESIUM.replace("period_days = 28", "period_days = 0")
+        .replace('scheme = "pairwise"', 'scheme = "random"')
+        .replace("mcid = 1.0", "mcid = -1.0")
+        .replace("[analysis]", "[analysis]\ncolour = 1")
+    )
     path = tmp_path / "protocol.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProtocolError) as info:
@@ -249,7 +257,9 @@ def test_all_problems_are_reported_at_once_with_the_file_name(tmp_path: Path) ->
 
 
 def test_single_problem_message_names_the_file() -> None:
-    with pytest.raises(ProtocolError, match=r"^design.period_days must be ≥ 1 \(got 0\) in x.toml$"):
+    with pytest.raises(
+        ProtocolError, match=r"^design.period_days must be ≥ 1 \(got 0\) in x.toml$"
+    ):
         TrialProtocol.from_text(MAGNESIUM.replace("period_days = 28", "period_days = 0"), "x.toml")
 
 
@@ -339,10 +349,14 @@ def test_set_design_values_keeps_comments_and_adds_keys() -> None:
 
 
 def test_set_design_values_replaces_existing_and_commented_lines_in_design_only() -> None:
-    text = "[trial]\n# seed = 3\n\n[design]   # the design\n# seed = 1\nblocks = 2\n[outcomes]\nseed = 5\n"
+    text = (
+        "[trial]\n# seed = 3\n\n[design]   # the design\n# seed = 1\nblocks = 2\n"
+        "[outcomes]\nseed = 5\n"
+    )
     result = set_design_values(text, {"seed": 7, "blocks": 4})
     assert result == (
-        "[trial]\n# seed = 3\n\n[design]   # the design\nseed = 7\nblocks = 4\n[outcomes]\nseed = 5\n"
+        "[trial]\n# seed = 3\n\n[design]   # the design\nseed = 7\nblocks = 4\n"
+        "[outcomes]\nseed = 5\n"
     )
 
 

@@ -37,8 +37,16 @@ def make_protocol(blinded: bool = False, **design: Any) -> TrialProtocol:
         "intervention": {"name": "Thing"},
         "design": design,
         "outcomes": [
-            {"name": "pain", "kind": "continuous", "question": "Pain?", "better": "lower",
-             "mcid": 1.0, "min": 0, "max": 10, "primary": True}
+            {
+                "name": "pain",
+                "kind": "continuous",
+                "question": "Pain?",
+                "better": "lower",
+                "mcid": 1.0,
+                "min": 0,
+                "max": 10,
+                "primary": True,
+            }
         ],
     }
     if blinded:
@@ -362,8 +370,14 @@ def test_build_schedule_without_seed_or_start_says_so(design: dict[str, Any], me
         "intervention": {"name": "B"},
         "design": design,
         "outcomes": [
-            {"name": "d", "kind": "binary", "question": "?", "better": "lower", "mcid": 2.0,
-             "primary": True}
+            {
+                "name": "d",
+                "kind": "binary",
+                "question": "?",
+                "better": "lower",
+                "mcid": 2.0,
+                "primary": True,
+            }
         ],
     }
     with pytest.raises(ScheduleError, match=message):

@@ -113,9 +113,13 @@ def test_pregnenolone_refuses_to_start_until_clinician_and_sign_off(tmp_path: Pa
     assert "supervision.clinician is empty but intervention.category = 'hormone'" in message
     assert "supervision.signed_off is missing" in message
 
-    filled = template.read_text(encoding="utf-8").replace(
-        'clinician = ""                    # REQUIRED', 'clinician = "Dr A. Jones"  # REQUIRED'
-    ).replace("# signed_off = 2026-11-20", "signed_off = 2026-11-20")
+    filled = (
+        template.read_text(encoding="utf-8")
+        .replace(
+            'clinician = ""                    # REQUIRED', 'clinician = "Dr A. Jones"  # REQUIRED'
+        )
+        .replace("# signed_off = 2026-11-20", "signed_off = 2026-11-20")
+    )
     folder = workspace_from(template, tmp_path / "after", filled)
     with Workspace.open(folder) as ws:
         ws.start()

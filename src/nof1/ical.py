@@ -35,9 +35,9 @@ def calendar_uid(protocol: TrialProtocol, schedule: Schedule, item: str) -> str:
     Derived from the trial id and the schedule fingerprint through SHA-256, so it is stable
     across exports and names neither the trial nor the arms.
     """
-    digest = hashlib.sha256(
-        f"{protocol.trial_id}:{schedule.fingerprint()}".encode()
-    ).hexdigest()[:20]
+    digest = hashlib.sha256(f"{protocol.trial_id}:{schedule.fingerprint()}".encode()).hexdigest()[
+        :20
+    ]
     return f"{item}-{digest}@nof1"
 
 
@@ -84,7 +84,7 @@ def build_calendar(
     icalendar.Calendar
         Serialize with ``.to_ical()``.
     """
-    stamp = (stamp or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    stamp = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     stamp = stamp.replace(microsecond=0)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -181,4 +181,4 @@ def calendar_bytes(
     stamp: dt.datetime | None = None,
 ) -> bytes:
     """The calendar serialized as RFC 5545 text (CRLF line endings, folded lines)."""
-    return build_calendar(protocol, schedule, reminder=reminder, stamp=stamp).to_ical()
+    return bytes(build_calendar(protocol, schedule, reminder=reminder, stamp=stamp).to_ical())

@@ -29,7 +29,15 @@ KINDS = ("continuous", "count", "binary", "ordinal")
 DIRECTIONS = ("lower", "higher")
 PURPOSES = ("clinical_care", "research")
 TRENDS = ("none", "linear", "spline")
-CATEGORIES = ("lifestyle", "supplement", "otc_drug", "prescription_drug", "hormone", "device", "other")
+CATEGORIES = (
+    "lifestyle",
+    "supplement",
+    "otc_drug",
+    "prescription_drug",
+    "hormone",
+    "device",
+    "other",
+)
 SUPERVISED_CATEGORIES = ("prescription_drug", "hormone")
 STOPPING_KINDS = ("serious_adverse_event", "adverse_events", "outcome_threshold")
 SEVERITIES = ("mild", "moderate", "severe")
@@ -105,9 +113,11 @@ class Design:
     @property
     def total_days(self) -> int:
         """Run-in + all periods + the physical washouts between periods."""
-        return self.run_in_days + self.n_periods * self.period_days + (
-            self.n_periods - 1
-        ) * self.washout_days
+        return (
+            self.run_in_days
+            + self.n_periods * self.period_days
+            + (self.n_periods - 1) * self.washout_days
+        )
 
 
 @frozen
@@ -349,7 +359,8 @@ class TrialProtocol:
 
     def normalized(self) -> dict[str, Any]:
         """A canonical, JSON-ready form: comments, key order and layout do not change it."""
-        return _jsonable(self)
+        data: dict[str, Any] = _jsonable(self)
+        return data
 
     def fingerprint(self) -> str:
         """SHA-256 of the whole normalized protocol."""
@@ -453,7 +464,12 @@ class _Reader:
                 )
 
     def text(
-        self, data: Mapping[str, Any], path: str, key: str, required: bool = False, default: str = ""
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        key: str,
+        required: bool = False,
+        default: str = "",
     ) -> str:
         value = data.get(key)
         if value is None:
@@ -461,7 +477,7 @@ class _Reader:
                 self.problem(f'{path}.{key} is missing: add {key} = "..."')
             return default
         if not isinstance(value, str):
-            self.problem(f'{path}.{key} must be text in quotes (got {_kind(value)} {value!r})')
+            self.problem(f"{path}.{key} must be text in quotes (got {_kind(value)} {value!r})")
             return default
         if required and not value.strip():
             self.problem(f"{path}.{key} must not be empty")
@@ -472,9 +488,7 @@ class _Reader:
     ) -> str:
         value = data.get(key, default)
         if value not in options:
-            self.problem(
-                f"{path}.{key} must be one of {', '.join(options)} (got {value!r})"
-            )
+            self.problem(f"{path}.{key} must be one of {', '.join(options)} (got {value!r})")
             return default
         return str(value)
 
@@ -693,8 +707,10 @@ class _Reader:
         blinded = self.boolean(table, "blinding", "blinded", False)
         labels = self.strings(table, "blinding", "labels") or ("Pack 1", "Pack 2")
         holder = self.text(table, "blinding", "allocation_holder")
-        if len(labels) != 2 or labels[0].strip() == labels[1].strip() or not all(
-            s.strip() for s in labels
+        if (
+            len(labels) != 2
+            or labels[0].strip() == labels[1].strip()
+            or not all(s.strip() for s in labels)
         ):
             self.problem(
                 f'blinding.labels must be two different non-empty codes, e.g. ["Pack 1", "Pack 2"] '

@@ -31,7 +31,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from attrs import frozen
@@ -95,7 +95,7 @@ class BitStream:
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _completions(a_left: int, b_left: int, last: str, run: int, max_run: int) -> int:
     """Number of valid ways to finish a restricted sequence from this state."""
     if a_left == 0 and b_left == 0:
@@ -117,9 +117,9 @@ def _completions(a_left: int, b_left: int, last: str, run: int, max_run: int) ->
 def count_sequences(design: Design) -> int:
     """How many different sequences the design's scheme can produce."""
     if design.scheme == "pairwise":
-        return 2**design.blocks
+        return 1 << design.blocks
     if design.scheme == "counterbalanced":
-        return 2 ** (design.blocks // 2)
+        return 1 << (design.blocks // 2)
     if design.scheme == "restricted":
         return _completions(design.blocks, design.blocks, "", 0, design.max_run)
     return 1
@@ -286,9 +286,7 @@ class Schedule:
 
     def block_ends(self) -> tuple[int, ...]:
         """Trial day numbers of each block's last day (spline knots)."""
-        return tuple(
-            self.day_number(p.end) for p in self.periods if p.index % 2 == 0
-        )
+        return tuple(self.day_number(p.end) for p in self.periods if p.index % 2 == 0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored at lock time and in reports."""

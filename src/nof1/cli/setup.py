@@ -341,13 +341,18 @@ def schedule_command(trial: TrialOption = Path(".")) -> None:
         if schedule.blinded:
             holder = ws.protocol.blinding.allocation_holder
             state = "revealed" if not coded else f"held by {holder}"
-            print(f"Blinded: packs {' and '.join(sorted(schedule.codes.values()))}; allocation {state}.")
+            packs = " and ".join(sorted(schedule.codes.values()))
+            print(f"Blinded: packs {packs}; allocation {state}.")
         header = ("Period", "Block", "Dates", "Days", "Pack" if coded else "Arm", "Analysed from")
         rows = [header, *schedule_rows(ws)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         print()
         for row in rows:
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            print(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
         if schedule.analytic_washout_days:
             print(
                 f"\nThe first {schedule.analytic_washout_days} days of each period (before "
