@@ -1,0 +1,5 @@
+"""``python -m nof1`` runs the command-line interface."""
+
+from nof1.cli import app
+
+app(prog_name="nof1")
