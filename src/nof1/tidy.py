@@ -177,11 +177,11 @@ def read_records(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
     if path.suffix.lower() == ".json":
         return _json_records(path, text)
     reader = csv.DictReader(io.StringIO(text))
-    _check_columns(path, reader.fieldnames or [])
+    _check_columns(path, list(reader.fieldnames or []))
     records: list[tuple[str, Mapping[str, Any]]] = []
     for record in reader:
         if None in record:
-            records.append((f"line {reader.line_num}", {"__extra__": record[None]}))  # type: ignore[index]
+            records.append((f"line {reader.line_num}", {"__extra__": record[None]}))
         else:
             records.append((f"line {reader.line_num}", record))
     return records
