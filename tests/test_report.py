@@ -402,10 +402,16 @@ def test_serious_adverse_event_amendment_and_deviation_are_shown() -> None:
 
 def test_planning_table_is_rendered_when_present() -> None:
     record, result = scenario()
-    protocol = attrs.evolve(record.protocol,
-                            planning={"target_probability": 0.8, "chosen_blocks": 4})
-    text = Page(render(attrs.evolve(record, protocol=protocol), result, figures=False).html).all_text
-    assert "target probability" in text and "chosen blocks" in text
+    planning = {
+        "target_assurance": 0.8,
+        "assumed": {"effect": -3.0, "rho": 0.5},
+        "designs": [{"blocks": 3, "assurance": 0.71}, {"blocks": 4, "assurance": 0.82}],
+    }
+    protocol = attrs.evolve(record.protocol, planning=planning)
+    html = render(attrs.evolve(record, protocol=protocol), result, figures=False).html
+    text = Page(html).all_text
+    assert "Target assurance" in text and "effect: -3; rho: 0.5" in text
+    assert "0.82" in text and "Designs" in text
 
 
 # ------------------------------------------------------------------------------------------

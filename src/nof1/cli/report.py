@@ -1,3 +1,100 @@
-"""CLI commands: report (being written)."""
+"""CLI command ``nof1 report``: analyse the trial and write the report for the doctor.
 
-from nof1.cli.app import app  # noqa: F401
+The analysis (PyMC) and the report (matplotlib, fpdf2) are imported inside the command so that
+the daily commands stay fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nof1.cli.app import TrialOption, app, err, handle_errors
+
+HERE = Path(".")
+
+
+@app.command("report")
+@handle_errors
+def report_command(
+    trial: TrialOption = HERE,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            help="Analyse and report only this outcome (default: every outcome, primary first).",
+            show_default=False,
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(
+            "--draws", min=50, help="Posterior draws per chain (default: the analysis default).",
+            show_default=False,
+        ),
+    ] = None,
+    tune: Annotated[
+        int | None,
+        typer.Option("--tune", min=50, help="Warm-up draws per chain.", show_default=False),
+    ] = None,
+    chains: Annotated[
+        int | None,
+        typer.Option("--chains", min=1, help="Number of chains.", show_default=False),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Root of the sampling seeds (default: the protocol's seed).",
+            show_default=False,
+        ),
+    ] = None,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity/--no-sensitivity",
+            help="Run the sensitivity analyses (three more fits per outcome).",
+        ),
+    ] = True,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for the report files (default: the trial's reports/ folder).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Analyse the trial and write the report: HTML, PDF and JSON in reports/.
+
+    Prints the three file paths. A report written before the trial's end is marked INTERIM on
+    every page. The report informs a decision made with the clinician; it never recommends a
+    dose.
+    """
+    from nof1.analysis import analyze_workspace
+    from nof1.report import write_report
+    from nof1.report.context import TrialRecord, effect_text, title, verdict_class
+    from nof1.workspace import Workspace
+
+    with Workspace.open(trial) as ws:
+        for warning in ws.warnings():
+            err(f"Warning: {warning}")
+        options: dict[str, int] = {}
+        for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+            if value is not None:
+                options[name] = value
+        result = analyze_workspace(
+            ws,
+            outcome,
+            seed=seed,
+            sensitivity=sensitivity,
+            progress=lambda message: err(message),
+            **options,
+        )
+        files = write_report(ws, result, out, record=TrialRecord.from_workspace(ws))
+    for o in result.outcomes:
+        err(f"{title(o)}: {effect_text(o)} – {verdict_class(o)}")
+    if result.interim:
+        err("INTERIM report: the trial is not finished.")
+    for path in files.paths():
+        typer.echo(str(path))

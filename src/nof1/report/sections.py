@@ -604,20 +604,46 @@ def _plain(value: Any) -> str:
 
 def planning(record: TrialRecord) -> Section:
     plan = record.protocol.planning
-    if plan:
-        blocks: tuple[Block, ...] = (
-            Paragraph("How the design was chosen before the trial (from the protocol):"),
-            Facts(tuple((str(k).replace("_", " "), _plain(v)) for k, v in plan.items())),
-        )
-    else:
-        blocks = (
-            Paragraph(
-                "The protocol records no planning (sample size) calculation. The number of blocks "
-                "was agreed with the clinician; `nof1 plan` can estimate how likely a design is "
-                "to reach a verdict."
+    if not plan:
+        return Section(
+            "planning",
+            "Planning",
+            (
+                Paragraph(
+                    "The protocol records no planning calculation. The number of blocks was "
+                    "agreed with the clinician; `nof1 plan` estimates how likely a design is to "
+                    "reach a verdict."
+                ),
             ),
+            cent="7a",
         )
-    return Section("planning", "Planning", blocks, cent="7a")
+    scalars = [(k, v) for k, v in plan.items() if not _is_rows(v)]
+    blocks: list[Block] = [
+        Paragraph(
+            "How the design was chosen before the trial, by simulating it under assumed effects "
+            "(recorded in the protocol by `nof1 plan`). Assurance is the probability that the "
+            "design reaches a meaningful-benefit verdict if the assumed effect is true; false "
+            "benefit is that probability when there is no effect."
+        ),
+        Facts(tuple((str(k).replace("_", " ").capitalize(), _plain(v)) for k, v in scalars)),
+    ]
+    for key, rows in plan.items():
+        if _is_rows(rows):
+            columns = list(dict.fromkeys(c for row in rows for c in row))
+            blocks.append(
+                Table(
+                    tuple(c.replace("_", " ").capitalize() for c in columns),
+                    tuple(tuple(_plain(row.get(c, "")) for c in columns) for row in rows),
+                    caption=str(key).replace("_", " ").capitalize(),
+                )
+            )
+    return Section("planning", "Planning", tuple(blocks), cent="7a")
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list | tuple) and bool(value) and all(
+        isinstance(v, Mapping) for v in value
+    )
 
 
 def limitations(record: TrialRecord, result: AnalysisResult) -> Section:
