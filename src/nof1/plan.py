@@ -549,7 +549,8 @@ def write_planning(text: str, table: Mapping[str, Any]) -> str:
     """
     import tomli_w
 
-    lines = text.splitlines(keepends=True)
+    note = "# Written by `nof1 plan --write`: how the design was chosen (cited in the report).\n"
+    lines = [line for line in text.splitlines(keepends=True) if line.strip() != note.strip()]
     kept: list[str] = []
     inside = False
     for line in lines:
@@ -561,5 +562,70 @@ def write_planning(text: str, table: Mapping[str, Any]) -> str:
             kept.append(line)
     body = "".join(kept).rstrip("\n")
     section = tomli_w.dumps({"planning": dict(table)})
-    note = "# Written by `nof1 plan --write`: how the design was chosen (cited in the report).\n"
     return f"{body}\n\n{note}{section}"
+
+
+# --------------------------------------------------------------------------------------------
+# picture
+# --------------------------------------------------------------------------------------------
+
+
+def plot_plan(result: PlanResult, path: str | os.PathLike[str]) -> None:
+    """Assurance and false-benefit rate against trial length, as a PNG (matplotlib, Agg).
+
+    The recommended design is ringed; the protocol's design is labelled.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
+    days = [r.total_days for r in result.results]
+    ax.scatter(
+        days,
+        [r.assurance for r in result.results],
+        color="#1f77b4",
+        zorder=3,
+        label="P(verdict: meaningful benefit) if the assumed effect is true",
+    )
+    ax.scatter(
+        days,
+        [r.false_benefit for r in result.results],
+        color="#d62728",
+        marker="x",
+        zorder=3,
+        label="P(verdict: meaningful benefit) if there is no effect",
+    )
+    for r in result.results:
+        text = f"{r.design.blocks}×{r.design.period_days}d"
+        if r.is_protocol:
+            text += " (protocol)"
+        ax.annotate(
+            text, (r.total_days, r.assurance), textcoords="offset points", xytext=(4, 4), fontsize=7
+        )
+    best = result.recommended
+    if best is not None:
+        ax.scatter(
+            [best.total_days],
+            [best.assurance],
+            s=220,
+            facecolors="none",
+            edgecolors="#2ca02c",
+            linewidths=2,
+            zorder=4,
+            label=f"smallest design reaching {result.target:.0%}",
+        )
+    ax.axhline(result.target, color="grey", linestyle="--", linewidth=1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("trial length (days)")
+    ax.set_ylabel("probability")
+    ax.set_title(
+        f"Design planner: {result.outcome} (effect {result.assumptions.effect:g}, "
+        f"MCID {result.mcid:g})",
+        fontsize=10,
+    )
+    ax.legend(fontsize=7, loc="center right")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

@@ -1,0 +1,147 @@
+"""The design planner (nof1.plan): assumptions, designs, simulation, [planning] writing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import matplotlib
+import pytest
+
+from nof1.plan import (
+    Assumptions,
+    DesignOption,
+    alternative_designs,
+    default_assumptions,
+    design_of,
+    plan,
+    planning_table,
+    plot_plan,
+    simulate_design,
+    write_planning,
+)
+from nof1.protocol import TrialProtocol
+from nof1.verdict import BENEFIT, VERDICTS
+
+matplotlib.use("Agg")
+TEMPLATE = "protocols/migraine-magnesium.toml"
+
+
+@pytest.fixture(scope="module")
+def protocol() -> TrialProtocol:
+    return TrialProtocol.from_toml(TEMPLATE)
+
+
+def test_default_effect_is_one_and_a_half_mcids_in_the_better_direction(
+    protocol: TrialProtocol,
+) -> None:
+    a = default_assumptions(protocol, protocol.outcome("headache_day"))
+    assert a.effect == -3.0 and a.baseline == 8.0 and a.lag_days == 3.0
+    pain = default_assumptions(protocol, protocol.outcome("peak_pain"), sd=2.0)
+    assert pain.sd == 2.0 and pain.baseline == 4.0
+
+
+def test_alternative_designs_include_the_protocol_and_are_sorted_by_length(
+    protocol: TrialProtocol,
+) -> None:
+    options = alternative_designs(protocol.design)
+    assert design_of(protocol.design) in options
+    lengths = [protocol.design.run_in_days + 2 * o.blocks * o.period_days for o in options]
+    assert lengths == sorted(lengths)
+
+
+def test_alternative_designs_from_choices(protocol: TrialProtocol) -> None:
+    options = alternative_designs(protocol.design, [2, 3], [14], [0, 7])
+    assert DesignOption(2, 14, 0) in options and DesignOption(3, 14, 7) in options
+    assert len(options) == 5  # 4 combinations + the protocol's own design
+
+
+def test_large_effect_is_found_and_no_effect_rarely_gives_benefit(
+    protocol: TrialProtocol,
+) -> None:
+    outcome = protocol.outcome("peak_pain")
+    a = Assumptions(effect=-2.0, baseline=4.0, sd=1.0, rho=0.3, lag_days=0)
+    result = simulate_design(
+        protocol, outcome, design_of(protocol.design), a, simulations=12, seed=3, jobs=1
+    )
+    assert result.assurance >= 0.9
+    assert result.false_benefit <= 0.1
+    assert set(result.verdicts) == set(VERDICTS)
+    assert sum(result.verdicts.values()) == pytest.approx(1.0)
+    assert result.is_protocol and result.total_days == protocol.design.total_days
+
+
+def test_plan_is_reproducible_and_recommends_the_smallest_design_reaching_target(
+    protocol: TrialProtocol,
+) -> None:
+    a = Assumptions(effect=-1.5, baseline=4.0, sd=1.5)
+    designs = [DesignOption(2, 28, 7), DesignOption(6, 28, 7)]
+    kwargs = dict(outcome="peak_pain", assumptions=a, designs=designs, simulations=8, seed=5)
+    first = plan(protocol, jobs=1, target=0.5, **kwargs)
+    again = plan(protocol, jobs=1, target=0.5, **kwargs)
+    assert [r.assurance for r in first.results] == [r.assurance for r in again.results]
+    reaching = [r for r in first.results if r.assurance >= 0.5]
+    if reaching:
+        assert first.recommended is min(reaching, key=lambda r: r.total_days)
+    assert first.protocol_result is not None  # the protocol's design is always included
+    assert (
+        first.to_dict()["designs"][0]["total_days"] <= first.to_dict()["designs"][-1]["total_days"]
+    )
+
+
+@pytest.mark.parametrize("name", ["headache_day", "acute_med_days", "severity"])
+def test_every_outcome_kind_can_be_planned(protocol: TrialProtocol, name: str) -> None:
+    outcome = protocol.outcome(name)
+    result = simulate_design(
+        protocol,
+        outcome,
+        design_of(protocol.design),
+        default_assumptions(protocol, outcome),
+        simulations=4,
+        seed=1,
+        jobs=1,
+    )
+    assert 0.0 <= result.assurance <= 1.0 and result.ci_width > 0
+
+
+def test_bad_target_is_refused(protocol: TrialProtocol) -> None:
+    with pytest.raises(ValueError, match="target must be between 0 and 1"):
+        plan(protocol, target=1.5, simulations=1, jobs=1)
+
+
+def _small_result(protocol: TrialProtocol):  # type: ignore[no-untyped-def]
+    a = Assumptions(effect=-2.0, baseline=4.0, sd=1.0)
+    return plan(
+        protocol,
+        outcome="peak_pain",
+        assumptions=a,
+        designs=[DesignOption(2, 28, 7)],
+        simulations=3,
+        seed=1,
+        jobs=1,
+    )
+
+
+def test_write_planning_keeps_comments_and_replaces_an_old_section(
+    protocol: TrialProtocol,
+) -> None:
+    text = open(TEMPLATE, encoding="utf-8").read()
+    table = planning_table(_small_result(protocol), today=dt.date(2026, 1, 2))
+    once = write_planning(text, table)
+    twice = write_planning(once, table)
+    assert once == twice
+    assert "# MCIDs: a reduction of 2 headache days" in once
+    assert once.count("[planning]") == 1
+    parsed = TrialProtocol.from_text(once)
+    assert parsed.planning["outcome"] == "peak_pain"
+    assert parsed.planning["designs"][0]["blocks"] == 2
+    assert parsed.outcomes == protocol.outcomes
+
+
+def test_plot_writes_a_png(protocol: TrialProtocol, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "plan.png"
+    plot_plan(_small_result(protocol), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_benefit_constant_is_the_verdict_the_planner_counts() -> None:
+    assert BENEFIT == "meaningful benefit likely"
