@@ -361,7 +361,7 @@ def schedule_command(trial: TrialOption = Path(".")) -> None:
         if not schedule.randomized:
             print(
                 "\nNOT RANDOMIZED: the fixed order can line up with time trends and "
-                "expectations; the report treats the result with caution."
+                "expectations, and there is no randomization test; the report says so."
             )
 
 
