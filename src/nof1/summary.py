@@ -379,11 +379,15 @@ def probabilities(draws: np.ndarray, mcid: float, better: str) -> Probabilities:
     from nof1 import verdict as _verdict
 
     p = _verdict.probabilities(np.asarray(draws, dtype=float).ravel(), mcid, better)
+
+    def clip(key: str) -> float:  # weights summed in floating point can exceed 1 by 1e-16
+        return float(min(1.0, max(0.0, p[key])))
+
     return Probabilities(
-        benefit=float(p["benefit"]),
-        meaningful_benefit=float(p["meaningful_benefit"]),
-        meaningful_harm=float(p["meaningful_harm"]),
-        negligible=float(p["negligible"]),
+        benefit=clip("benefit"),
+        meaningful_benefit=clip("meaningful_benefit"),
+        meaningful_harm=clip("meaningful_harm"),
+        negligible=clip("negligible"),
     )
 
 

@@ -1,3 +1,326 @@
-"""CLI commands: analyze (being written)."""
+"""CLI command ``nof1 analyze``: the Bayesian analysis of a trial workspace or of a CSV file.
 
-from nof1.cli.app import app  # noqa: F401
+NumPy, PyMC and ArviZ are imported inside the command only, so other commands start fast.
+The command parses, calls :mod:`nof1.analysis`, and prints: a table for people, or the
+documented JSON (``docs/analysis-json.md``) with ``--json``. No statistics here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nof1.cli.app import TrialOption, app, err, handle_errors
+from nof1.errors import DataError
+
+HERE = Path(".")
+
+
+@app.command()
+@handle_errors
+def analyze(
+    trial: TrialOption = HERE,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            "-o",
+            help="Analyse only this outcome (workspace), or the outcome column (with --data).",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Analyse a CSV file collected elsewhere instead of a workspace "
+            "(needs --outcome, --treatment and --time).",
+            show_default=False,
+        ),
+    ] = None,
+    treatment: Annotated[
+        str | None,
+        typer.Option(
+            "--treatment", help="CSV column with the treatment of each row.", show_default=False
+        ),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="CSV column with a whole-number day or week index (gaps allowed); several "
+            "rows with the same time are averaged.",
+            show_default=False,
+        ),
+    ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(
+            "--block",
+            help="CSV column grouping periods into blocks (default: consecutive pairs of periods).",
+            show_default=False,
+        ),
+    ] = None,
+    control: Annotated[
+        str | None,
+        typer.Option(
+            "--control",
+            help="The value of --treatment that is the control arm (A).",
+            show_default=False,
+        ),
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help="CSV outcome kind: continuous, count, binary or ordinal."),
+    ] = "continuous",
+    better: Annotated[
+        str, typer.Option("--better", help="CSV outcome: is lower or higher better?")
+    ] = "lower",
+    mcid: Annotated[
+        float | None,
+        typer.Option(
+            "--mcid",
+            help="CSV outcome: smallest difference that matters (B − A; per 28 days for count "
+            "and binary). Default for continuous: half the outcome's SD.",
+            show_default=False,
+        ),
+    ] = None,
+    autocorrelation: Annotated[
+        bool,
+        typer.Option(
+            "--autocorrelation/--no-autocorrelation",
+            help="CSV data: model day-to-day autocorrelation.",
+        ),
+    ] = True,
+    trend: Annotated[
+        str, typer.Option("--trend", help="CSV data: time trend none, linear or spline.")
+    ] = "none",
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="CSV data: decision threshold (0.5–1).")
+    ] = 0.8,
+    draws: Annotated[
+        int, typer.Option("--draws", help="Posterior draws per chain (first attempt).", min=100)
+    ] = 1000,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Root of the sampling seeds (default: the protocol's seed).",
+            show_default=False,
+        ),
+    ] = None,
+    no_sensitivity: Annotated[
+        bool,
+        typer.Option("--no-sensitivity", help="Skip the sensitivity analyses (faster)."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the documented JSON result to stdout.")
+    ] = False,
+) -> None:
+    """Estimate the effect of the intervention on each outcome, with a verdict.
+
+    Fits a Bayesian model per outcome (intervention B minus comparator A), checks the sampler
+    and retries longer when needed (the verdict is withheld if it still fails), runs the
+    sensitivity analyses and the randomization test. With --data, analyses a CSV file.
+    """
+    options = _check_options(data, outcome, treatment, time, kind, better, trend, threshold, mcid)
+    progress, finish = _progress(quiet=False)
+    try:
+        from nof1 import analysis
+
+        if data is not None:
+            from nof1.dataset import TableSpec
+
+            assert outcome is not None and treatment is not None and time is not None
+            spec = TableSpec(
+                outcome=outcome,
+                treatment=treatment,
+                time=time,
+                block=block,
+                control=control,
+                kind=kind,
+                better=better,
+                mcid=mcid,
+            )
+            result = analysis.analyze_table(
+                data,
+                spec,
+                autocorrelation=autocorrelation,
+                trend=trend,
+                threshold=threshold,
+                draws=draws,
+                seed=seed if seed is not None else analysis.TABLE_SEED,
+                sensitivity=not no_sensitivity,
+                progress=progress,
+            )
+        else:
+            if options:
+                raise DataError(
+                    f"{', '.join(options)} only apply with --data FILE (a workspace takes "
+                    "these from protocol.toml)"
+                )
+            from nof1.workspace import Workspace
+
+            with Workspace.open(trial) as ws:
+                for warning in ws.warnings():
+                    err(f"Warning: {warning}")
+                if outcome is not None:
+                    try:
+                        ws.protocol.outcome(outcome)
+                    except KeyError as exc:
+                        raise DataError(f"--outcome: {exc.args[0]}") from None
+                result = analysis.analyze_workspace(
+                    ws,
+                    outcome,
+                    draws=draws,
+                    seed=seed,
+                    sensitivity=not no_sensitivity,
+                    progress=progress,
+                )
+    finally:
+        finish()
+    if as_json:
+        print(result.to_json())
+    else:
+        _print_table(result)
+
+
+def _check_options(
+    data: Path | None,
+    outcome: str | None,
+    treatment: str | None,
+    time: str | None,
+    kind: str,
+    better: str,
+    trend: str,
+    threshold: float,
+    mcid: float | None,
+) -> list[str]:
+    """Validate option values; return the CSV-only options given (an error without --data)."""
+    if kind not in ("continuous", "count", "binary", "ordinal"):
+        raise DataError(f"--kind must be continuous, count, binary or ordinal (got {kind!r})")
+    if better not in ("lower", "higher"):
+        raise DataError(f"--better must be lower or higher (got {better!r})")
+    if trend not in ("none", "linear", "spline"):
+        raise DataError(f"--trend must be none, linear or spline (got {trend!r})")
+    if not 0.5 < threshold < 1:
+        raise DataError(f"--threshold must be between 0.5 and 1 (got {threshold:g})")
+    if mcid is not None and not mcid > 0:
+        raise DataError(f"--mcid must be > 0 (got {mcid:g})")
+    if data is not None:
+        missing = [
+            name
+            for name, value in (
+                ("--outcome", outcome),
+                ("--treatment", treatment),
+                ("--time", time),
+            )
+            if value is None
+        ]
+        if missing:
+            raise DataError(f"--data needs {' and '.join(missing)} (the column names in the file)")
+        return []
+    given = [
+        name
+        for name, value in (("--treatment", treatment), ("--time", time), ("--mcid", mcid))
+        if value is not None
+    ]
+    if kind != "continuous":
+        given.append("--kind")
+    if better != "lower":
+        given.append("--better")
+    if trend != "none":
+        given.append("--trend")
+    return given
+
+
+def _progress(quiet: bool) -> tuple[Any, Any]:
+    """A rich status line on stderr while sampling (nothing when stderr is not a terminal)."""
+    if quiet or not sys.stderr.isatty():
+        return (lambda _message: None), (lambda: None)
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    status = console.status("Analysing…")
+    status.start()
+
+    def update(message: str) -> None:
+        status.update(f"Analysing — {message}")
+
+    return update, status.stop
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _print_table(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = result.title + ("  [INTERIM]" if result.interim else "")
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "Outcome",
+        "Effect B − A (95% CrI)",
+        "P(benefit ≥ MCID)",
+        "P(negligible)",
+        "P(harm ≥ MCID)",
+        "Verdict",
+        "Randomization p",
+    ):
+        table.add_column(column)
+    for o in result.outcomes:
+        e = o.effect
+        rand = o.randomization
+        table.add_row(
+            o.label + (" (primary)" if o.primary else ""),
+            f"{e.median:.2f} ({e.ci95[0]:.2f} to {e.ci95[1]:.2f})",
+            _fmt(o.probabilities.meaningful_benefit),
+            _fmt(o.probabilities.negligible),
+            _fmt(o.probabilities.meaningful_harm),
+            o.verdict,
+            "—" if rand is None or rand.p_value is None else f"{rand.p_value:.3f}",
+        )
+    console.print(table)
+    for o in result.outcomes:
+        lines = [f"{o.label}: {o.effect.scale}; MCID {o.mcid:g}; {o.n_analysed} days analysed."]
+        if o.withheld_reason:
+            lines.append(f"  Verdict withheld: {o.withheld_reason}.")
+        d = o.diagnostics
+        lines.append(
+            f"  Sampler: R-hat {d.rhat:.3f}, bulk ESS {d.ess_bulk:.0f}, tail ESS "
+            f"{d.ess_tail:.0f}, {d.divergences} divergences ({d.attempts} attempt(s))."
+        )
+        if o.predictive_check is not None and not o.predictive_check.passed:
+            pc = o.predictive_check
+            lines.append(
+                f"  Predictive check flagged: autocorrelation p = {pc.acf1_p_value:.3f}, "
+                f"period means p = {pc.period_means_p_value:.3f}."
+            )
+        for s in o.sensitivity:
+            change = " (verdict changes)" if s.verdict_changes else ""
+            lines.append(
+                f"  Sensitivity, {s.label}: {s.verdict}{change}"
+                + (f" — {s.note}" if s.note else "")
+            )
+        if o.paired is not None and o.paired.ci95 is not None:
+            lo, hi = o.paired.ci95
+            lines.append(
+                f"  Paired blocks: {o.paired.mean_difference:.2f} ({lo:.2f} to {hi:.2f}), "
+                f"{o.paired.n_blocks} blocks."
+            )
+        if o.randomization is not None and o.randomization.note:
+            lines.append(f"  Randomization test: {o.randomization.note}.")
+        console.print("\n".join(lines), highlight=False)
+    if result.interim:
+        console.print(
+            "INTERIM analysis: the trial is not over; do not act on this verdict alone.",
+            highlight=False,
+        )

@@ -1,0 +1,602 @@
+"""Orchestration: per outcome, fit, check, retry, sensitivity analyses, cross-checks.
+
+:func:`analyze_workspace` analyses a trial workspace; :func:`analyze_table` analyses data
+collected elsewhere (a CSV file). Both return an :class:`~nof1.summary.AnalysisResult`.
+
+Per outcome (``docs/methods.md`` has the reasoning):
+
+1. Fit the protocol's model with the default prior.
+2. Diagnostics policy (:mod:`nof1.summary`): max R-hat ≤ 1.01, min bulk and tail ESS ≥ 400,
+   no divergences, over the effect and every hyperparameter. On failure the fit is repeated
+   once, longer (twice the draws, three times the warm-up, target acceptance 0.95 where the
+   sampler takes it). If it still fails the verdict is *withheld* and the reason shown.
+3. Posterior predictive check (residual lag-1 autocorrelation, per-period means).
+4. Sensitivity: sceptical prior, vague prior, adherent days only — each with its verdict and
+   whether it differs from the primary verdict.
+5. Design-based cross-check: randomization test and paired comparison across blocks.
+
+Sampling seeds are derived from the protocol's seed (SHA-256 of the seed, outcome, analysis and
+attempt), so the same data give the same numbers on every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from attrs import evolve, frozen
+
+from nof1 import __version__
+from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_table
+from nof1.errors import DataError
+from nof1.protocol import Design, OutcomeSpec
+from nof1.randomization import (
+    is_unit_randomized,
+    paired_comparison,
+    randomization_test,
+    unit_randomization_test,
+)
+from nof1.summary import (
+    WITHHELD,
+    AnalysisResult,
+    Diagnostics,
+    OutcomeResult,
+    PairedComparison,
+    PredictiveCheck,
+    RandomizationResult,
+    SensitivityResult,
+    diagnostics,
+    period_summaries,
+    predictive_check,
+    probabilities,
+    sensitivity_result,
+    summarize_draws,
+    verdict,
+    withheld_reason,
+)
+
+DRAWS = 1000
+TUNE = 1000
+CHAINS = 2
+#: The retry samples longer: draws × 2, warm-up × 3, target acceptance 0.95.
+RETRY_DRAWS_FACTOR = 2
+RETRY_TUNE_FACTOR = 3
+RETRY_TARGET_ACCEPT = 0.95
+#: Seed used for CSV data when none is given.
+TABLE_SEED = 20240601
+#: Per-draw size above which a posterior variable counts as per-day latent (not diagnosed).
+LATENT_SIZE = 20
+#: Posterior draws used for the predictive check.
+PPC_DRAWS = 500
+
+Progress = Callable[[str], None]
+
+SCALES = {
+    "continuous": "difference in means (B − A), outcome units",
+    "count": "difference in events per 28 days (B − A)",
+    "binary": "difference in days per 28 days (B − A)",
+    "ordinal": "difference in expected category (B − A)",
+}
+RELATIVE_SCALES = {
+    "count": "rate ratio (B / A)",
+    "binary": "odds ratio (B / A)",
+    "ordinal": "latent-scale shift (B − A, logit units)",
+}
+
+
+@frozen
+class Settings:
+    """How to analyse one outcome: model choices, decision threshold, sampling effort."""
+
+    autocorrelation: bool = True
+    trend: str = "none"
+    threshold: float = 0.8
+    min_days_per_period: int = 3
+    draws: int = DRAWS
+    tune: int = TUNE
+    chains: int = CHAINS
+    seed: int = TABLE_SEED
+    sensitivity: bool = True
+    sampler: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+def analyze_workspace(
+    ws: Any,
+    outcome: str | None = None,
+    *,
+    draws: int = DRAWS,
+    tune: int = TUNE,
+    chains: int = CHAINS,
+    seed: int | None = None,
+    sensitivity: bool = True,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse every outcome of a trial workspace (or only ``outcome``).
+
+    Parameters
+    ----------
+    ws : nof1.workspace.Workspace
+    outcome : name of one outcome; default all, primary first.
+    draws, tune, chains : sampling effort of the first attempt (per chain).
+    seed : overrides the protocol's ``design.seed`` as the root of the sampling seeds.
+    sensitivity : run the sensitivity analyses (three more fits per outcome).
+    today : the date used to decide whether the analysis is interim (default: today).
+    progress : called with a short message before each step (for a progress display).
+
+    Raises
+    ------
+    DataError
+        When an outcome is unknown or has too few analysed days in either arm.
+    """
+    protocol = ws.protocol
+    schedule = ws.schedule
+    specs = [protocol.outcome(outcome)] if outcome else _primary_first(protocol.outcomes)
+    root = seed if seed is not None else (protocol.design.seed or TABLE_SEED)
+    analysis = protocol.analysis
+    results = []
+    last_dates = []
+    for spec in specs:
+        data = from_workspace(ws, spec)
+        if data.last_date is not None:
+            last_dates.append(data.last_date)
+        settings = Settings(
+            autocorrelation=analysis.autocorrelation,
+            trend=analysis.trend,
+            threshold=analysis.decision_threshold,
+            min_days_per_period=analysis.min_days_per_period,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=root,
+            sensitivity=sensitivity,
+        )
+        results.append(analyze_outcome(data, settings, design=protocol.design, progress=progress))
+    today = today or dt.date.today()
+    through = max(last_dates) if last_dates else None
+    interim = today <= schedule.end or through is None or (schedule.end - through).days > 3
+    return AnalysisResult(
+        trial_id=protocol.trial_id,
+        title=protocol.title,
+        interim=interim,
+        analysed_through=through,
+        outcomes=tuple(results),
+        software_version=__version__,
+        protocol_hash=protocol.fingerprint(),
+        created_at=_now(),
+    )
+
+
+def analyze_table(
+    path: str | Path | None,
+    spec: TableSpec,
+    *,
+    data: OutcomeData | None = None,
+    autocorrelation: bool = True,
+    trend: str = "none",
+    threshold: float = 0.8,
+    draws: int = DRAWS,
+    tune: int = TUNE,
+    chains: int = CHAINS,
+    seed: int = TABLE_SEED,
+    sensitivity: bool = True,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse one outcome of a CSV file (or of ``data`` already read with ``read_table``).
+
+    Without ``--mcid``, a continuous outcome uses half the SD of its time-unit values (a common
+    rule of thumb for a minimal important difference) and says so; other kinds need ``mcid``.
+    Without a declared scale, a continuous outcome's priors are scaled to twice its observed
+    range (see ``docs/methods.md``).
+
+    Raises
+    ------
+    DataError
+        Naming the column, row or option to fix.
+    """
+    if data is None:
+        if path is None:
+            raise DataError("--data FILE is needed")
+        data = read_table(path, spec)
+    data = _complete_table_outcome(data)
+    settings = Settings(
+        autocorrelation=autocorrelation,
+        trend=trend,
+        threshold=threshold,
+        min_days_per_period=1,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        sensitivity=sensitivity,
+    )
+    result = analyze_outcome(data, settings, design=None, progress=progress)
+    return AnalysisResult(
+        trial_id=Path(str(path)).stem if path is not None else data.outcome.name,
+        title=f"{data.outcome.name} in {Path(str(path)).name if path is not None else 'data'}",
+        interim=False,
+        analysed_through=None,
+        outcomes=(result,),
+        software_version=__version__,
+        protocol_hash=None,
+        created_at=_now(),
+    )
+
+
+def _complete_table_outcome(data: OutcomeData) -> OutcomeData:
+    """Fill in what a CSV outcome lacks: the MCID (continuous default) and the scale."""
+    spec = data.outcome
+    notes = list(data.notes)
+    changes: dict[str, Any] = {}
+    if not math.isfinite(spec.mcid):
+        if spec.kind != "continuous":
+            raise DataError(
+                f"--mcid is needed for --kind {spec.kind}: give the smallest difference that "
+                "would matter, on the verdict scale (events or days per 28 days, or categories)"
+            )
+        sd = float(np.std(data.y, ddof=1)) if data.n > 1 else 0.0
+        if not sd > 0:
+            raise DataError("--mcid is needed: the outcome does not vary, so no default exists")
+        changes["mcid"] = round(0.5 * sd, 3)
+        notes.append(
+            f"no --mcid given: using half the SD of the outcome ({changes['mcid']:g}); "
+            "give --mcid for a clinically chosen value"
+        )
+    if spec.kind == "continuous" and (spec.minimum is None or spec.maximum is None):
+        low, high = float(data.y.min()), float(data.y.max())
+        span = max(high - low, 1e-6)
+        changes["minimum"] = low - span / 2
+        changes["maximum"] = high + span / 2
+        notes.append(
+            "no declared scale: priors are scaled to twice the observed range "
+            f"({changes['minimum']:g} to {changes['maximum']:g})"
+        )
+    if spec.kind == "ordinal" and len(spec.categories) < 3:
+        k = max(3, int(data.y.max()) + 1)
+        changes["categories"] = tuple(str(i) for i in range(k))
+    if not changes:
+        return data
+    return evolve(data, outcome=evolve(spec, **changes), notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------
+# One outcome
+# --------------------------------------------------------------------------------------------
+
+
+def analyze_outcome(
+    data: OutcomeData,
+    settings: Settings,
+    *,
+    design: Design | None = None,
+    progress: Progress | None = None,
+) -> OutcomeResult:
+    """Fit, check, retry, run the sensitivity analyses and the cross-checks for one outcome."""
+    from nof1 import prior as priors
+
+    spec = data.outcome
+    say = progress or (lambda _message: None)
+    _check_enough(data)
+    scale = SCALES[spec.kind]
+
+    say(f"{spec.name}: sampling (default prior)")
+    model_spec = _model_spec(data, settings, priors.default_prior(spec, data.y))
+    fit, diag = _fit_checked(data, model_spec, settings, "default", progress=say)
+    effect_draws = np.asarray(fit.effect, dtype=float)
+    effect = summarize_draws(effect_draws, scale)
+    probs = probabilities(effect_draws, spec.mcid, spec.better)
+    reason = withheld_reason(diag)
+    primary_verdict = WITHHELD if reason else verdict(probs, settings.threshold)
+    relative_draws = fit.relative if fit.relative is not None else fit.latent
+    relative = (
+        None
+        if relative_draws is None
+        else summarize_draws(np.asarray(relative_draws), RELATIVE_SCALES[spec.kind])
+    )
+
+    say(f"{spec.name}: posterior predictive check")
+    ppc = _predictive_check(fit, data, model_spec, settings.seed)
+
+    sens: list[SensitivityResult] = []
+    if settings.sensitivity:
+        for label, make in (
+            ("sceptical prior", priors.sceptical_prior),
+            ("vague prior", priors.vague_prior),
+        ):
+            say(f"{spec.name}: sensitivity — {label}")
+            alt = evolve(model_spec, prior=make(spec, data.y))
+            s_fit, s_diag = _fit_checked(data, alt, settings, label, progress=say)
+            sens.append(
+                sensitivity_result(
+                    label,
+                    s_fit.effect,
+                    mcid=spec.mcid,
+                    better=spec.better,
+                    threshold=settings.threshold,
+                    primary_verdict=primary_verdict,
+                    scale=scale,
+                    diag=s_diag,
+                )
+            )
+        sens.append(_adherent_sensitivity(data, model_spec, settings, primary_verdict, say))
+
+    say(f"{spec.name}: randomization test")
+    rand, paired = _cross_checks(data, settings, design)
+    return OutcomeResult(
+        name=spec.name,
+        label=spec.title,
+        kind=spec.kind,
+        better=spec.better,
+        mcid=spec.mcid,
+        units=spec.units,
+        primary=spec.primary,
+        effect=effect,
+        relative=relative,
+        probabilities=probs,
+        verdict=primary_verdict,
+        withheld_reason=reason,
+        diagnostics=diag,
+        predictive_check=ppc,
+        randomization=rand,
+        paired=paired,
+        sensitivity=tuple(sens),
+        periods=period_summaries([p.to_dict() for p in data.periods]),
+        n_analysed=data.n,
+        effect_draws=effect_draws,
+        model_description=model_spec.describe(),
+    )
+
+
+def _adherent_sensitivity(
+    data: OutcomeData,
+    model_spec: Any,
+    settings: Settings,
+    primary_verdict: str,
+    say: Progress,
+) -> SensitivityResult:
+    label = "adherent days only"
+    if data.source != "workspace":
+        return SensitivityResult(label, None, None, "not run", False, "no adherence data")
+    subset = data.adherent_only()
+    dropped = data.n - subset.n
+    if dropped == 0:
+        return SensitivityResult(
+            label,
+            None,
+            None,
+            "not run",
+            False,
+            "every analysed day was recorded as adherent (or not recorded): same as primary",
+        )
+    try:
+        _check_enough(subset)
+    except DataError as exc:
+        return SensitivityResult(label, None, None, "not run", False, str(exc))
+    say(f"{data.outcome.name}: sensitivity — {label}")
+    fit, diag = _fit_checked(subset, model_spec, settings, label, progress=say)
+    spec = data.outcome
+    return sensitivity_result(
+        label,
+        fit.effect,
+        mcid=spec.mcid,
+        better=spec.better,
+        threshold=settings.threshold,
+        primary_verdict=primary_verdict,
+        scale=SCALES[spec.kind],
+        diag=diag,
+        note=f"{dropped} non-adherent day(s) left out",
+    )
+
+
+def _check_enough(data: OutcomeData) -> None:
+    n_a = int((data.arm == 0).sum())
+    n_b = int((data.arm == 1).sum())
+    if n_a < 2 or n_b < 2 or data.n < 6:
+        raise DataError(
+            f"outcome {data.outcome.name!r} has too few analysed days to estimate an effect "
+            f"({n_a} in A, {n_b} in B; need at least 2 in each arm and 6 in all): log more days"
+        )
+
+
+def _model_spec(data: OutcomeData, settings: Settings, prior: Any) -> Any:
+    from nof1.model import ModelSpec
+
+    trend = settings.trend
+    if trend == "spline" and len(data.knots) < 2:
+        trend = "linear"
+    return ModelSpec(
+        kind=data.outcome.kind,
+        autocorrelation=settings.autocorrelation,
+        trend=trend,
+        prior=prior,
+    )
+
+
+def model_data(data: OutcomeData) -> Any:
+    """The :class:`nof1.model.ModelData` of an outcome's analysed days."""
+    from nof1.model import ModelData
+
+    return ModelData(
+        y=data.y,
+        arm=data.arm,
+        time=data.time,
+        n_categories=data.n_categories,
+        knots=data.knots,
+        period=data.period,
+    )
+
+
+def derived_seed(root: int, *parts: object) -> int:
+    """A sampling seed from the root seed and labels (SHA-256; stable across versions)."""
+    text = ":".join(["nof1", "analysis", str(root), *map(str, parts)])
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big")
+
+
+def _fit_checked(
+    data: OutcomeData,
+    model_spec: Any,
+    settings: Settings,
+    label: str,
+    *,
+    progress: Progress,
+) -> tuple[Any, Diagnostics]:
+    """Fit; on failing diagnostics fit once more, longer. Returns the last fit and diagnostics."""
+    from nof1 import model
+
+    md = model_data(data)
+    accepts_target = "target_accept" in inspect.signature(model.fit).parameters
+    draws, tune = settings.draws, settings.tune
+    fit = None
+    diag = None
+    for attempt in (1, 2):
+        kwargs: dict[str, Any] = {
+            "draws": draws,
+            "tune": tune,
+            "chains": settings.chains,
+            "seed": derived_seed(settings.seed, data.outcome.name, label, attempt),
+        }
+        if settings.sampler:
+            kwargs["sampler"] = settings.sampler
+        if attempt == 2 and accepts_target:
+            kwargs["target_accept"] = RETRY_TARGET_ACCEPT
+        fit = model.fit(md, model_spec, **kwargs)
+        diag = diagnostics(fit.idata, var_names=_diagnosed(fit.idata), attempts=attempt)
+        if diag.passed:
+            break
+        if attempt == 1:
+            progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")
+        draws, tune = draws * RETRY_DRAWS_FACTOR, tune * RETRY_TUNE_FACTOR
+    assert fit is not None and diag is not None
+    return fit, diag
+
+
+def _diagnosed(idata: Any) -> list[str]:
+    """Posterior variables diagnosed: the effect and hyperparameters, not per-day latents."""
+    post = idata.posterior
+    names = []
+    for name, var in post.data_vars.items():
+        per_draw = int(np.prod([s for d, s in var.sizes.items() if d not in ("chain", "draw")]))
+        if per_draw <= LATENT_SIZE:
+            names.append(str(name))
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+# --------------------------------------------------------------------------------------------
+
+
+def _predictive_check(
+    fit: Any, data: OutcomeData, model_spec: Any, seed: int
+) -> PredictiveCheck | None:
+    """Posterior predictive check; available for continuous outcomes (see docs/methods.md)."""
+    if data.outcome.kind != "continuous":
+        return None
+    try:
+        mu, y_rep = _continuous_replicates(fit, data, model_spec, seed)
+    except (KeyError, ValueError):
+        return None
+    return predictive_check(data.y, y_rep, mu, data.period, data.time)
+
+
+def _continuous_replicates(
+    fit: Any, data: OutcomeData, model_spec: Any, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected values and replicated series of the continuous model for posterior draws.
+
+    ``mu = X β`` per draw (level, effect, trend); replicated residuals follow the model's
+    gap-exact AR(1) with the draw's ``sigma`` and ``rho`` (stationary start).
+    """
+    from nof1.model_continuous import design
+
+    md = model_data(data)
+    x, _, _, _, names = design(md, model_spec)
+    post = fit.idata.posterior
+    beta = np.stack([np.asarray(post[n].values).reshape(-1) for n in names], axis=1)
+    sigma = np.asarray(post["sigma"].values).reshape(-1)
+    rho = (
+        np.asarray(post["rho"].values).reshape(-1)
+        if model_spec.autocorrelation and "rho" in post
+        else np.zeros_like(sigma)
+    )
+    rng = np.random.default_rng([seed, 7])
+    take = rng.choice(sigma.size, size=min(PPC_DRAWS, sigma.size), replace=False)
+    beta, sigma, rho = beta[take], sigma[take], rho[take]
+    mu = beta @ x.T
+    gaps = np.diff(data.time)
+    n = data.n
+    e = np.zeros((take.size, n))
+    z = rng.standard_normal((take.size, n))
+    e[:, 0] = sigma * z[:, 0]
+    for t in range(1, n):
+        a = rho ** gaps[t - 1]
+        e[:, t] = a * e[:, t - 1] + sigma * np.sqrt(1 - a**2) * z[:, t]
+    return mu, mu + e
+
+
+def _cross_checks(
+    data: OutcomeData, settings: Settings, design: Design | None
+) -> tuple[RandomizationResult | None, PairedComparison | None]:
+    """The randomization test and the paired comparison, on the verdict scale."""
+    factor = 28.0 if data.outcome.kind in ("count", "binary") else 1.0
+    means = [
+        p.mean if p.mean is not None and p.days_analysed >= settings.min_days_per_period else None
+        for p in data.periods
+    ]
+    arms = [p.arm for p in data.periods]
+    blocks = [p.block for p in data.periods]
+    paired = paired_comparison(means, arms, blocks, scale=factor)
+    seed = derived_seed(settings.seed, data.outcome.name, "randomization")
+    if design is not None:
+        rand = randomization_test(means, "".join(arms), design, scale=factor, seed=seed)
+        return rand, paired
+    unit_arms = "".join("B" if a == 1 else "A" for a in data.arm)
+    if is_unit_randomized(unit_arms):
+        rand = unit_randomization_test(data.y, unit_arms, scale=factor, seed=seed)
+    else:
+        blocks_n = max(blocks)
+        if sorted(arms) and all(
+            sorted(a for a, b in zip(arms, blocks, strict=True) if b == blk) == ["A", "B"]
+            for blk in range(1, blocks_n + 1)
+        ):
+            rand = randomization_test(
+                means,
+                "".join(arms),
+                Design(scheme="pairwise", blocks=blocks_n),
+                scale=factor,
+                seed=seed,
+            )
+            rand = evolve(
+                rand,
+                note=rand.note + "; assumes the order within each block was randomized",
+            )
+        else:
+            rand = RandomizationResult(
+                None,
+                float("nan"),
+                0,
+                False,
+                "unknown",
+                "the randomization scheme of this table is unknown (periods longer than 2 time "
+                "units and blocks not AB/BA pairs): no randomization test",
+            )
+    return rand, paired
+
+
+def _primary_first(outcomes: tuple[OutcomeSpec, ...]) -> list[OutcomeSpec]:
+    return sorted(outcomes, key=lambda o: not o.primary)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -1,0 +1,549 @@
+"""The arrays a model needs, built from a trial workspace or from a CSV file.
+
+Two sources, one result type (:class:`OutcomeData`):
+
+*Workspace.* Every logged day is placed on the schedule's calendar. Run-in days, physical
+washout days (which carry no arm) and the first ``analytic_washout_days`` of each period are
+kept in :attr:`OutcomeData.all_days` for plots but left out of the analysed arrays. The primary
+analysis is by *assigned* arm; :meth:`OutcomeData.adherent_only` drops analysed days recorded as
+``partial`` or ``no`` adherence (days without an adherence record are kept: missing is not
+evidence of non-adherence).
+
+*CSV.* One row per observation. ``--time`` is a whole-number day or week index (gaps allowed).
+Several rows with the same time (e.g. three mood ratings a day) are **averaged per time unit**;
+the treatment must be the same on all of them. Periods are runs of the same treatment in time
+order; blocks come from ``--block`` or are consecutive pairs of periods. Every problem raises one
+:class:`~nof1.errors.DataError` that names the column, the row and the fix.
+
+Arms are coded 0 = A (comparator / control) and 1 = B (intervention).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from attrs import evolve, field, frozen
+
+from nof1.errors import DataError
+from nof1.protocol import KINDS, OutcomeSpec
+
+if TYPE_CHECKING:  # the workspace is only read through its documented methods
+    from nof1.schedule import Schedule
+
+#: Labels taken as the control arm when ``--control`` is not given (case-insensitive).
+CONTROL_WORDS = ("0", "a", "control", "placebo", "comparator", "off", "no", "none", "baseline")
+
+
+@frozen
+class LoggedDay:
+    """One day (or time unit) with data, whatever its phase; for plots and the report's series."""
+
+    date: dt.date | None
+    time: float
+    value: float
+    phase: str  # "run_in" | "period" | "washout" | "outside"
+    period: int | None
+    block: int | None
+    arm: str | None
+    analysed: bool
+    adherent: bool | None = None
+    n_ratings: int = 1
+
+
+@frozen
+class PeriodData:
+    """One treatment period: its arm and the days logged and analysed in it."""
+
+    period: int
+    block: int
+    arm: str
+    days_logged: int
+    days_analysed: int
+    mean: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "block": self.block,
+            "arm": self.arm,
+            "days_logged": self.days_logged,
+            "days_analysed": self.days_analysed,
+            "mean": self.mean,
+        }
+
+
+def _array(kind: type) -> Any:
+    return field(converter=lambda v: np.asarray(v, dtype=kind), eq=False)
+
+
+@frozen
+class OutcomeData:
+    """The analysed days of one outcome as arrays, plus everything logged (for plots).
+
+    ``time`` is the trial day number (or the CSV's time index); ``arm`` is 1 for B (the
+    intervention) and 0 for A; ``period`` and ``block`` are 1-based; ``adherent`` is False only
+    on days recorded as not fully adherent. ``knots`` are the times of block ends (spline
+    knots). ``sequence`` is the arm of every period in order, e.g. ``"ABBA"``.
+    """
+
+    outcome: OutcomeSpec
+    date: tuple[dt.date | None, ...]
+    time: np.ndarray = _array(float)
+    y: np.ndarray = _array(float)
+    arm: np.ndarray = _array(int)
+    period: np.ndarray = _array(int)
+    block: np.ndarray = _array(int)
+    adherent: np.ndarray = _array(bool)
+    all_days: tuple[LoggedDay, ...] = ()
+    knots: tuple[float, ...] = ()
+    periods: tuple[PeriodData, ...] = ()
+    sequence: str = ""
+    time_unit: str = "day"
+    source: str = "workspace"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return int(self.y.size)
+
+    @property
+    def n_categories(self) -> int | None:
+        return len(self.outcome.categories) if self.outcome.kind == "ordinal" else None
+
+    @property
+    def last_date(self) -> dt.date | None:
+        dates = [d.date for d in self.all_days if d.date is not None]
+        return max(dates) if dates else None
+
+    def period_means(self) -> dict[int, float]:
+        """Mean of the analysed values in each period that has any."""
+        return {int(p): float(self.y[self.period == p].mean()) for p in np.unique(self.period)}
+
+    def adherent_only(self) -> OutcomeData:
+        """The same data restricted to adherent analysed days (the sensitivity analysis)."""
+        keep = self.adherent
+        dropped = int((~keep).sum())
+        return evolve(
+            self,
+            date=tuple(d for d, k in zip(self.date, keep, strict=True) if k),
+            time=self.time[keep],
+            y=self.y[keep],
+            arm=self.arm[keep],
+            period=self.period[keep],
+            block=self.block[keep],
+            adherent=self.adherent[keep],
+            notes=(*self.notes, f"adherent days only: {dropped} non-adherent day(s) left out"),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# From a workspace
+# --------------------------------------------------------------------------------------------
+
+
+def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
+    """Build the data of one outcome from a trial workspace.
+
+    Parameters
+    ----------
+    ws : nof1.workspace.Workspace
+        Read through ``ws.protocol``, ``ws.schedule``, ``ws.observations()`` and
+        ``ws.adherence()``.
+    outcome : str or OutcomeSpec
+        The outcome (by name).
+
+    Raises
+    ------
+    DataError
+        When the outcome is unknown.
+    """
+    protocol = ws.protocol
+    if isinstance(outcome, str):
+        try:
+            spec = protocol.outcome(outcome)
+        except KeyError as exc:
+            raise DataError(str(exc.args[0])) from None
+    else:
+        spec = outcome
+    return from_records(
+        spec, ws.schedule, ws.observations(), ws.adherence(), protocol.design.period_days
+    )
+
+
+def from_records(
+    spec: OutcomeSpec,
+    schedule: Schedule,
+    observations: Sequence[Any],
+    adherence: Sequence[Any] = (),
+    period_days: int | None = None,
+) -> OutcomeData:
+    """Build :class:`OutcomeData` from a schedule and records (``Observation``/``Adherence``).
+
+    Used by :func:`from_workspace` and directly with simulated trials.
+    """
+    took = {a.date: a.took == "yes" for a in adherence}
+    values: dict[dt.date, float] = {}
+    for obs in observations:
+        if obs.outcome == spec.name and obs.value is not None and math.isfinite(obs.value):
+            values[obs.date] = float(obs.value)  # newest wins: records come oldest first
+
+    logged: list[LoggedDay] = []
+    outside = 0
+    for date in sorted(values):
+        day = schedule.day(date)
+        if day is None:
+            outside += 1
+            continue
+        logged.append(
+            LoggedDay(
+                date=date,
+                time=float(day.number),
+                value=values[date],
+                phase=day.phase,
+                period=day.period,
+                block=day.block,
+                arm=day.arm,
+                analysed=day.analysed,
+                adherent=took.get(date),
+            )
+        )
+    analysed = [d for d in logged if d.analysed]
+    periods = []
+    for p in schedule.periods:
+        in_period = [d for d in logged if d.period == p.index]
+        used = [d.value for d in in_period if d.analysed]
+        periods.append(
+            PeriodData(
+                period=p.index,
+                block=p.block,
+                arm=p.arm,
+                days_logged=len(in_period),
+                days_analysed=len(used),
+                mean=float(np.mean(used)) if used else None,
+            )
+        )
+    notes = []
+    if outside:
+        notes.append(f"{outside} value(s) dated outside the trial calendar were ignored")
+    excluded = len(logged) - len(analysed)
+    if excluded:
+        notes.append(
+            f"{excluded} logged day(s) in run-in, washout or analytic washout are not analysed"
+        )
+    return OutcomeData(
+        outcome=spec,
+        date=tuple(d.date for d in analysed),
+        time=[d.time for d in analysed],
+        y=[d.value for d in analysed],
+        arm=[1 if d.arm == "B" else 0 for d in analysed],
+        period=[d.period for d in analysed],
+        block=[d.block for d in analysed],
+        adherent=[d.adherent is not False for d in analysed],
+        all_days=tuple(logged),
+        knots=tuple(float(k) for k in schedule.block_ends()),
+        periods=tuple(periods),
+        sequence=schedule.sequence,
+        time_unit="day",
+        source="workspace",
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# From a CSV file
+# --------------------------------------------------------------------------------------------
+
+
+@frozen
+class TableSpec:
+    """What the user told ``nof1 analyze --data`` about the CSV columns and the outcome."""
+
+    outcome: str
+    treatment: str
+    time: str
+    block: str | None = None
+    control: str | None = None
+    kind: str = "continuous"
+    better: str = "lower"
+    mcid: float | None = None
+    categories: tuple[str, ...] = ()
+
+
+def read_table(path: str | Path, spec: TableSpec) -> OutcomeData:
+    """Read a CSV file into :class:`OutcomeData` (see the module docstring for the rules).
+
+    Raises
+    ------
+    DataError
+        Naming the file, column and row, and how to fix it.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            rows = list(reader)
+    except FileNotFoundError:
+        raise DataError(f"--data file not found: {path}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"--data {path.name} is not a readable UTF-8 CSV file ({exc})") from None
+    return table_from_rows(rows, columns, spec, source=path.name)
+
+
+def table_from_rows(
+    rows: Sequence[dict[str, str]],
+    columns: Sequence[str],
+    spec: TableSpec,
+    source: str = "data",
+) -> OutcomeData:
+    """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`."""
+    if spec.kind not in KINDS:
+        raise DataError(f"--kind must be one of {', '.join(KINDS)} (got {spec.kind!r})")
+    if spec.better not in ("lower", "higher"):
+        raise DataError(f"--better must be lower or higher (got {spec.better!r})")
+    for option, column in (
+        ("--outcome", spec.outcome),
+        ("--treatment", spec.treatment),
+        ("--time", spec.time),
+        ("--block", spec.block),
+    ):
+        if column is not None and column not in columns:
+            raise DataError(
+                f"{option} column {column!r} is not in {source} "
+                f"(columns: {', '.join(columns) or 'none'}): check the spelling"
+            )
+    if not rows:
+        raise DataError(f"{source} has no data rows")
+
+    # Parse each row; a row without an outcome value is skipped (a missed rating).
+    parsed: list[tuple[float, str, float, str | None, int]] = []
+    for i, row in enumerate(rows, start=2):  # line 1 is the header
+        where = f"{source} line {i}"
+        time_text = (row.get(spec.time) or "").strip()
+        try:
+            time = float(time_text)
+        except ValueError:
+            raise DataError(
+                f"--time column {spec.time!r} must be a whole-number day or week index; "
+                f"{where} has {time_text!r}"
+            ) from None
+        if not math.isfinite(time) or not time.is_integer():
+            raise DataError(
+                f"--time column {spec.time!r} must be a whole-number day or week index; "
+                f"{where} has {time_text!r}"
+            )
+        arm_text = (row.get(spec.treatment) or "").strip()
+        if not arm_text:
+            raise DataError(
+                f"--treatment column {spec.treatment!r} is empty on {where}: every row needs "
+                "its treatment"
+            )
+        value_text = (row.get(spec.outcome) or "").strip()
+        if value_text == "" or value_text.lower() in ("na", "nan", "null"):
+            continue
+        value = _parse_value(value_text, spec, where)
+        block_text = (row.get(spec.block) or "").strip() if spec.block else None
+        parsed.append((time, arm_text, value, block_text, i))
+    if not parsed:
+        raise DataError(f"--outcome column {spec.outcome!r} has no values in {source}")
+
+    labels = sorted({p[1] for p in parsed})
+    if len(labels) != 2:
+        raise DataError(
+            f"--treatment column {spec.treatment!r} must have exactly 2 different values "
+            f"(got {len(labels)}: {', '.join(labels[:6])})"
+        )
+    control = _control_label(labels, spec.control, spec.treatment)
+    intervention = labels[1] if labels[0] == control else labels[0]
+
+    # Average repeated rows per time unit; treatment (and block) must agree within a unit.
+    units: dict[float, dict[str, Any]] = {}
+    for time, arm_text, value, block_text, line in parsed:
+        unit = units.setdefault(
+            time, {"arm": arm_text, "values": [], "block": block_text, "line": line}
+        )
+        if unit["arm"] != arm_text:
+            raise DataError(
+                f"--treatment column {spec.treatment!r} changes within time {_fmt(time)} "
+                f"({unit['arm']!r} on line {unit['line']}, {arm_text!r} on line {line}): "
+                "one treatment per time unit"
+            )
+        if unit["block"] != block_text:
+            raise DataError(
+                f"--block column {spec.block!r} changes within time {_fmt(time)} "
+                f"(line {unit['line']} and line {line})"
+            )
+        unit["values"].append(value)
+    times = sorted(units)
+    repeated = sum(len(units[t]["values"]) > 1 for t in times)
+    values = [float(np.mean(units[t]["values"])) for t in times]
+    if spec.kind != "continuous" and repeated:
+        raise DataError(
+            f"--time column {spec.time!r} repeats for a {spec.kind} outcome (e.g. time "
+            f"{_fmt(next(t for t in times if len(units[t]['values']) > 1))}): averaging is only "
+            "done for continuous outcomes; give one row per time unit"
+        )
+    arms = ["B" if units[t]["arm"] == intervention else "A" for t in times]
+
+    # Periods are runs of the same treatment (split where a --block changes).
+    raw_blocks = _blocks_from_column(times, units, spec.block) if spec.block else None
+    period_of: list[int] = []
+    for j, arm in enumerate(arms):
+        new_period = j > 0 and (
+            arm != arms[j - 1] or (raw_blocks is not None and raw_blocks[j] != raw_blocks[j - 1])
+        )
+        period_of.append(1 if j == 0 else period_of[-1] + new_period)
+    n_periods = period_of[-1]
+    block_of = raw_blocks if raw_blocks is not None else [(p + 1) // 2 for p in period_of]
+    sequence = "".join(arms[period_of.index(p)] for p in range(1, n_periods + 1))
+
+    periods = []
+    for p in range(1, n_periods + 1):
+        idx = [j for j in range(len(times)) if period_of[j] == p]
+        periods.append(
+            PeriodData(
+                period=p,
+                block=block_of[idx[0]],
+                arm=arms[idx[0]],
+                days_logged=len(idx),
+                days_analysed=len(idx),
+                mean=float(np.mean([values[j] for j in idx])),
+            )
+        )
+    knots = tuple(
+        float(max(t for t, b in zip(times, block_of, strict=True) if b == blk))
+        for blk in sorted(set(block_of))
+    )
+    outcome = OutcomeSpec(
+        name=spec.outcome,
+        kind=spec.kind,
+        question=f"column {spec.outcome!r} of {source}",
+        better=spec.better,
+        mcid=float(spec.mcid) if spec.mcid is not None else float("nan"),
+        label=spec.outcome,
+        primary=True,
+        categories=spec.categories,
+    )
+    notes = [
+        f"treatment: {control!r} is A (control), {intervention!r} is B (intervention)",
+        f"{len(times)} time units, {n_periods} periods (runs of the same treatment)",
+    ]
+    if repeated:
+        notes.append(
+            f"{len(parsed)} values averaged to one per time unit ({repeated} time units had "
+            "more than one value)"
+        )
+    logged = tuple(
+        LoggedDay(
+            date=None,
+            time=times[j],
+            value=values[j],
+            phase="period",
+            period=period_of[j],
+            block=block_of[j],
+            arm=arms[j],
+            analysed=True,
+            n_ratings=len(units[times[j]]["values"]),
+        )
+        for j in range(len(times))
+    )
+    return OutcomeData(
+        outcome=outcome,
+        date=tuple(None for _ in times),
+        time=times,
+        y=values,
+        arm=[1 if a == "B" else 0 for a in arms],
+        period=period_of,
+        block=block_of,
+        adherent=[True] * len(times),
+        all_days=logged,
+        knots=knots,
+        periods=tuple(periods),
+        sequence=sequence,
+        time_unit="unit",
+        source="csv",
+        notes=tuple(notes),
+    )
+
+
+def _parse_value(text: str, spec: TableSpec, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        if spec.kind == "binary" and text.lower() in ("yes", "no", "true", "false", "y", "n"):
+            return 1.0 if text.lower() in ("yes", "true", "y") else 0.0
+        if spec.kind == "ordinal" and spec.categories:
+            lowered = [c.lower() for c in spec.categories]
+            if text.lower() in lowered:
+                return float(lowered.index(text.lower()))
+        raise DataError(
+            f"--outcome column {spec.outcome!r} must be numeric for a {spec.kind} outcome; "
+            f"{where} has {text!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(f"--outcome column {spec.outcome!r} has {text!r} on {where}")
+    if spec.kind == "binary" and value not in (0.0, 1.0):
+        raise DataError(
+            f"--outcome column {spec.outcome!r} must be 0 or 1 for --kind binary; "
+            f"{where} has {text!r}"
+        )
+    if spec.kind == "count" and (value < 0 or not value.is_integer()):
+        raise DataError(
+            f"--outcome column {spec.outcome!r} must be a whole number ≥ 0 for --kind count; "
+            f"{where} has {text!r}"
+        )
+    if spec.kind == "ordinal":
+        n = len(spec.categories)
+        if value < 0 or not value.is_integer() or (n and value >= n):
+            raise DataError(
+                f"--outcome column {spec.outcome!r} must be a category 0..{max(n - 1, 0)} for "
+                f"--kind ordinal; {where} has {text!r}"
+            )
+    return value
+
+
+def _control_label(labels: list[str], control: str | None, column: str) -> str:
+    if control is not None:
+        if control not in labels:
+            raise DataError(
+                f"--control {control!r} is not a value of --treatment column {column!r} "
+                f"(values: {', '.join(labels)})"
+            )
+        return control
+    known = [label for label in labels if label.strip().lower() in CONTROL_WORDS]
+    if len(known) == 1:
+        return known[0]
+    raise DataError(
+        f"--control is needed: cannot tell which value of --treatment column {column!r} is the "
+        f"control ({', '.join(labels)}); add e.g. --control {labels[0]}"
+    )
+
+
+def _blocks_from_column(
+    times: list[float], units: dict[float, dict[str, Any]], column: str
+) -> list[int]:
+    raw = [units[t]["block"] or "" for t in times]
+    order: dict[str, int] = {}
+    for j, label in enumerate(raw):
+        if not label:
+            raise DataError(f"--block column {column!r} is empty at time {_fmt(times[j])}")
+        order.setdefault(label, len(order) + 1)
+    blocks = [order[label] for label in raw]
+    for blk in set(blocks):
+        idx = [j for j in range(len(times)) if blocks[j] == blk]
+        if idx != list(range(idx[0], idx[-1] + 1)):
+            raise DataError(
+                f"--block column {column!r}: block {raw[idx[0]]!r} is not one contiguous stretch "
+                "of time; blocks must not interleave"
+            )
+    return blocks
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

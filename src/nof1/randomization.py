@@ -1,0 +1,328 @@
+"""The design-based cross-check: a randomization test and a paired comparison across blocks.
+
+*Randomization test.* Under the sharp null hypothesis (the treatment changes nothing on any
+day), the period means would have been the same whatever sequence the randomization drew. So
+the test statistic — the mean of the B period means minus the mean of the A period means — is
+recomputed for every sequence the schedule's own scheme could have drawn
+(:func:`nof1.schedule.allowed_sequences`): all of them when there are at most
+:data:`MAX_ENUMERATE`, else :data:`MONTE_CARLO_DRAWS` sequences drawn uniformly with a fixed seed
+(the observed one counted in, so the p-value is never 0). The two-sided p-value is the share of
+allocations whose |statistic| is at least the observed one. A ``fixed`` (non-randomized)
+design has no randomization distribution: no test, and the note says so.
+
+*Data without a schedule (CSV).* When treatments were randomized by day (median run of the same
+treatment ≤ 2 time units, as in the melatonin study) the unit is the time unit: the reference set
+is every arrangement of the observed numbers of A and B units with no run longer than the
+longest observed run (the "restricted" scheme at unit level). Otherwise the unit is the period
+and each block's two periods are taken as randomly ordered (pairwise scheme, 2^blocks).
+
+*Paired comparison.* Per block, the B period mean minus the A period mean; their mean with a
+t interval (n_blocks − 1 degrees of freedom) and a two-sided one-sample t-test p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+import numpy as np
+
+from nof1.protocol import Design
+from nof1.schedule import allowed_sequences, count_sequences
+from nof1.summary import PairedComparison, RandomizationResult
+
+MAX_ENUMERATE = 100_000
+MONTE_CARLO_DRAWS = 20_000
+MC_SEED = 20_240_601
+#: Tolerance for ties between the observed and a permuted statistic (floating point).
+_TIE = 1e-9
+
+
+def statistic(means: np.ndarray, arms: str | Sequence[str]) -> float:
+    """Mean of the B period means minus the mean of the A period means (NaN periods skipped)."""
+    means = np.asarray(means, dtype=float)
+    is_b = np.array([a == "B" for a in arms])
+    ok = np.isfinite(means)
+    b, a = means[is_b & ok], means[~is_b & ok]
+    if b.size == 0 or a.size == 0:
+        return float("nan")
+    return float(b.mean() - a.mean())
+
+
+def _statistics(means: np.ndarray, sequences: np.ndarray) -> np.ndarray:
+    """Statistic for many sequences at once; ``sequences`` is (m, periods) of 0/1 (1 = B)."""
+    ok = np.isfinite(means)
+    x = np.where(ok, means, 0.0)
+    b = sequences * ok
+    a = (1 - sequences) * ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (b @ x) / b.sum(axis=1) - (a @ x) / a.sum(axis=1)
+
+
+def _p_value(observed: float, stats: np.ndarray, *, add_observed: bool) -> float:
+    stats = stats[np.isfinite(stats)]
+    extreme = int(np.sum(np.abs(stats) >= abs(observed) - _TIE))
+    if add_observed:
+        return (extreme + 1) / (stats.size + 1)
+    return extreme / stats.size
+
+
+def _encode(sequences: Iterable[str]) -> np.ndarray:
+    return np.array([[c == "B" for c in s] for s in sequences], dtype=float)
+
+
+def randomization_test(
+    period_means: Sequence[float | None],
+    sequence: str,
+    design: Design,
+    *,
+    scale: float = 1.0,
+    seed: int = MC_SEED,
+) -> RandomizationResult:
+    """Randomization test over exactly the design's scheme.
+
+    Parameters
+    ----------
+    period_means : mean outcome of each period in schedule order (``None``/NaN when a period
+        has no analysed days; it is left out of every allocation's statistic).
+    sequence : the sequence actually drawn, e.g. ``"ABBA"``.
+    design : the protocol's design (scheme, blocks, max_run).
+    scale : multiplies the statistic (e.g. 28 for count/binary outcomes: per 28 days).
+    seed : seed of the Monte Carlo sample when the reference set is too large to enumerate.
+    """
+    means = np.array([np.nan if m is None else m for m in period_means], dtype=float) * scale
+    observed = statistic(means, sequence)
+    if not design.randomized:
+        return RandomizationResult(
+            p_value=None,
+            statistic=observed,
+            n_allocations=1,
+            exact=True,
+            scheme=design.scheme,
+            note="the fixed ABAB design was not randomized, so there is no randomization test",
+        )
+    total = count_sequences(design)
+    if total <= MAX_ENUMERATE:
+        seqs = _encode(allowed_sequences(design))
+        stats = _statistics(means, seqs)
+        p = _p_value(observed, stats, add_observed=False)
+        note = f"all {total} allocations the {design.scheme} scheme allows were enumerated"
+        return RandomizationResult(p, observed, total, True, design.scheme, note)
+    rng = np.random.default_rng(seed)
+    seqs = _encode(_sample_scheme(design, rng, MONTE_CARLO_DRAWS))
+    stats = _statistics(means, seqs)
+    p = _p_value(observed, stats, add_observed=True)
+    note = (
+        f"{MONTE_CARLO_DRAWS} of the {total} allocations drawn at random (seed {seed}); "
+        "the observed allocation is counted in"
+    )
+    return RandomizationResult(p, observed, MONTE_CARLO_DRAWS, False, design.scheme, note)
+
+
+def _sample_scheme(design: Design, rng: np.random.Generator, size: int) -> list[str]:
+    if design.scheme == "pairwise":
+        flips = rng.integers(0, 2, size=(size, design.blocks))
+        return ["".join(("AB", "BA")[f] for f in row) for row in flips]
+    if design.scheme == "counterbalanced":
+        flips = rng.integers(0, 2, size=(size, design.blocks // 2))
+        return ["".join(("ABBA", "BAAB")[f] for f in row) for row in flips]
+    return _random_restricted_many(design.blocks, design.blocks, design.max_run, rng, size)
+
+
+@cache
+def _completions(a_left: int, b_left: int, last: str, run: int, max_run: int) -> int:
+    """Ways to finish a sequence with ``a_left`` A and ``b_left`` B, no run over ``max_run``."""
+    if a_left == 0 and b_left == 0:
+        return 1
+    total = 0
+    for arm, left in (("A", a_left), ("B", b_left)):
+        if left == 0 or (arm == last and run >= max_run):
+            continue
+        total += _completions(
+            a_left - (arm == "A"),
+            b_left - (arm == "B"),
+            arm,
+            run + 1 if arm == last else 1,
+            max_run,
+        )
+    return total
+
+
+def count_restricted(n_a: int, n_b: int, max_run: int) -> int:
+    """Number of sequences of ``n_a`` A and ``n_b`` B with no run longer than ``max_run``."""
+    return _completions(n_a, n_b, "", 0, max_run)
+
+
+def _random_restricted(n_a: int, n_b: int, max_run: int, rng: np.random.Generator) -> str:
+    """One sequence drawn uniformly among those counted by :func:`count_restricted`."""
+    return _random_restricted_many(n_a, n_b, max_run, rng, 1)[0]
+
+
+def _random_restricted_many(
+    n_a: int, n_b: int, max_run: int, rng: np.random.Generator, size: int
+) -> list[str]:
+    """``size`` sequences drawn uniformly (and independently) among the restricted ones.
+
+    Sequential sampling by completion counts: at each step an arm is chosen with probability
+    proportional to the number of valid completions after it, which makes every whole sequence
+    equally likely. Vectorized over the ``size`` sequences (counts held as floats: only their
+    ratios matter).
+    """
+    # table[a, b, last, run]: completions; last 0 = A, 1 = B
+    table = np.zeros((n_a + 1, n_b + 1, 2, max_run + 1))
+    for a in range(n_a + 1):
+        for b in range(n_b + 1):
+            for last in (0, 1):
+                for run in range(1, max_run + 1):
+                    table[a, b, last, run] = float(_completions(a, b, "AB"[last], run, max_run))
+    a_left = np.full(size, n_a)
+    b_left = np.full(size, n_b)
+    last = np.full(size, -1)
+    run = np.zeros(size, dtype=int)
+    out = np.zeros((size, n_a + n_b), dtype=int)
+    for step in range(n_a + n_b):
+        weights = np.zeros((size, 2))
+        for arm in (0, 1):
+            left = a_left if arm == 0 else b_left
+            same = last == arm
+            new_run = np.where(same, run + 1, 1)
+            ok = (left > 0) & ~(same & (run >= max_run))
+            na = np.where(arm == 0, a_left - 1, a_left).clip(0)
+            nb = np.where(arm == 1, b_left - 1, b_left).clip(0)
+            w = table[na, nb, arm, np.minimum(new_run, max_run)]
+            weights[:, arm] = np.where(ok, w, 0.0)
+        p_b = weights[:, 1] / weights.sum(axis=1)
+        choose_b = rng.random(size) < p_b
+        arm_now = choose_b.astype(int)
+        out[:, step] = arm_now
+        run = np.where(arm_now == last, run + 1, 1)
+        last = arm_now
+        a_left = a_left - (arm_now == 0)
+        b_left = b_left - (arm_now == 1)
+    return ["".join("AB"[v] for v in row) for row in out]
+
+
+def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
+    out: list[str] = []
+
+    def walk(prefix: str, a_left: int, b_left: int, last: str, run: int) -> None:
+        if a_left == 0 and b_left == 0:
+            out.append(prefix)
+            return
+        for arm, left in (("A", a_left), ("B", b_left)):
+            if left == 0 or (arm == last and run >= max_run):
+                continue
+            walk(
+                prefix + arm,
+                a_left - (arm == "A"),
+                b_left - (arm == "B"),
+                arm,
+                run + 1 if arm == last else 1,
+            )
+
+    walk("", n_a, n_b, "", 0)
+    return out
+
+
+def unit_randomization_test(
+    values: Sequence[float],
+    arms: str,
+    *,
+    max_run: int | None = None,
+    scale: float = 1.0,
+    seed: int = MC_SEED,
+) -> RandomizationResult:
+    """Randomization test with the time unit (day) as the unit, for day-level randomization.
+
+    The reference set: every arrangement of the observed numbers of A and B units with no run
+    longer than ``max_run`` (default: the longest observed run). Used for data without a
+    schedule, e.g. a CSV file from a study randomized by day.
+    """
+    x = np.asarray(values, dtype=float) * scale
+    n_a, n_b = arms.count("A"), arms.count("B")
+    observed_run = _longest_run(arms)
+    max_run = observed_run if max_run is None else max_run
+    observed = statistic(x, arms)
+    total = count_restricted(n_a, n_b, max_run)
+    scheme = f"unit-level restricted (max run {max_run})"
+    if total <= MAX_ENUMERATE:
+        stats = _statistics(x, _encode(_restricted_all(n_a, n_b, max_run)))
+        p = _p_value(observed, stats, add_observed=False)
+        note = f"all {total} arrangements of {n_a} A and {n_b} B units were enumerated"
+        return RandomizationResult(p, observed, total, True, scheme, note)
+    rng = np.random.default_rng(seed)
+    seqs = _random_restricted_many(n_a, n_b, max_run, rng, MONTE_CARLO_DRAWS)
+    stats = _statistics(x, _encode(seqs))
+    p = _p_value(observed, stats, add_observed=True)
+    note = (
+        f"unit = one time unit; {MONTE_CARLO_DRAWS} of the {total} arrangements of {n_a} A and "
+        f"{n_b} B units with no run over {max_run} drawn at random (seed {seed}); the observed "
+        "arrangement is counted in"
+    )
+    return RandomizationResult(p, observed, MONTE_CARLO_DRAWS, False, scheme, note)
+
+
+def _longest_run(arms: str) -> int:
+    best = run = 0
+    last = ""
+    for arm in arms:
+        run = run + 1 if arm == last else 1
+        last = arm
+        best = max(best, run)
+    return best
+
+
+def is_unit_randomized(arms: str) -> bool:
+    """Whether a treatment series looks randomized by time unit (median run length ≤ 2)."""
+    runs = []
+    run, last = 0, ""
+    for arm in arms:
+        if arm == last:
+            run += 1
+        else:
+            if run:
+                runs.append(run)
+            run, last = 1, arm
+    runs.append(run)
+    return bool(np.median(runs) <= 2)
+
+
+def paired_comparison(
+    period_means: Sequence[float | None],
+    arms: str | Sequence[str],
+    blocks: Sequence[int],
+    *,
+    scale: float = 1.0,
+) -> PairedComparison:
+    """Mean over blocks of (B period mean − A period mean), with a t interval and p-value.
+
+    A block counts only when it has data in both arms (several periods of one arm in a block
+    are averaged). With one usable block the interval and p-value are ``None``.
+    """
+    from scipy import stats as st
+
+    per_block: dict[int, dict[str, list[float]]] = {}
+    for m, arm, blk in zip(period_means, arms, blocks, strict=True):
+        if m is None or not math.isfinite(m):
+            continue
+        per_block.setdefault(int(blk), {"A": [], "B": []})[arm].append(float(m) * scale)
+    diffs = np.array(
+        [
+            np.mean(v["B"]) - np.mean(v["A"])
+            for _, v in sorted(per_block.items())
+            if v["A"] and v["B"]
+        ]
+    )
+    n = int(diffs.size)
+    if n == 0:
+        return PairedComparison(float("nan"), None, None, 0)
+    mean = float(diffs.mean())
+    if n < 2:
+        return PairedComparison(mean, None, None, n)
+    se = float(diffs.std(ddof=1) / math.sqrt(n))
+    if se == 0:
+        return PairedComparison(mean, (mean, mean), 0.0 if mean != 0 else 1.0, n)
+    q = float(st.t.ppf(0.975, n - 1))
+    p = float(2 * st.t.sf(abs(mean / se), n - 1))
+    return PairedComparison(mean, (mean - q * se, mean + q * se), p, n)
