@@ -141,18 +141,23 @@ def templates_command() -> None:
 @handle_errors
 def init_command(
     directory: Annotated[
-        Path, typer.Argument(help="Folder for the new trial workspace (created if missing).")
+        Path,
+        typer.Argument(
+            metavar="DIR", help="Folder for the new trial workspace (created if missing)."
+        ),
     ],
     template: Annotated[
         str,
         typer.Option(
             "--template",
+            metavar="NAME",
             help="Template name (see `nof1 templates`) or path to a protocol .toml file.",
         ),
     ],
     start: Annotated[
         str | None,
         typer.Option(
+            metavar="DATE",
             help="First trial day (run-in day 1), YYYY-MM-DD. Default: next Monday.",
             show_default=False,
         ),
@@ -162,6 +167,7 @@ def init_command(
         typer.Option(
             min=0,
             max=2**63 - 1,
+            metavar="N",
             help="Randomization seed. Default: drawn from the operating system's entropy.",
             show_default=False,
         ),
@@ -219,7 +225,11 @@ def today_command(
     trial: TrialOption = Path("."),
     date: Annotated[
         str | None,
-        typer.Option(help="Show another day instead of today (YYYY-MM-DD).", show_default=False),
+        typer.Option(
+            metavar="DATE",
+            help="Show another day instead of today (YYYY-MM-DD).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Say which period and day it is, what to take (or which pack), and whether it is a washout."""
@@ -373,10 +383,12 @@ def schedule_command(trial: TrialOption = Path(".")) -> None:
 @app.command("calendar")
 @handle_errors
 def calendar_command(
-    file: Annotated[Path, typer.Argument(help="The .ics file to write (overwritten).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE.ics", help="The .ics file to write (overwritten).")
+    ],
     trial: TrialOption = Path("."),
     reminder: Annotated[
-        str, typer.Option(help="Local time of the daily logging reminder, HH:MM.")
+        str, typer.Option(metavar="HH:MM", help="Local time of the daily logging reminder.")
     ] = "20:00",
     no_reminder: Annotated[
         bool, typer.Option("--no-reminder", help="Leave the daily reminder out.")
@@ -453,6 +465,7 @@ def allocation_command(
     export: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="Write the sealed code → arm list for whoever prepares the packs (.csv for CSV, "
             "else text).",
             show_default=False,
@@ -464,7 +477,9 @@ def allocation_command(
             "--reveal", help="Show the allocation to the patient. Recorded in the trial store."
         ),
     ] = False,
-    by: Annotated[str, typer.Option(help="Who reveals the allocation (recorded).")] = "patient",
+    by: Annotated[
+        str, typer.Option(metavar="NAME", help="Who reveals the allocation (recorded).")
+    ] = "patient",
 ) -> None:
     """Export the sealed allocation for the pack preparer, or reveal it (recorded).
 
