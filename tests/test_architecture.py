@@ -55,6 +55,8 @@ def concept(parts: tuple[str, ...]) -> str | None:
     """
     if not parts or parts == ("__init__",):
         return "nof1"
+    if parts == ("__main__",):
+        return "cli"  # `python -m nof1` is the command line
     head = parts[0]
     if head in RANK or head == "errors":
         return head
