@@ -1,4 +1,4 @@
-"""The planner's fast posteriors (nof1.approx) against exact answers where they exist."""
+"""The planner's fast posteriors (nof1.plan_approx) against exact answers where they exist."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-from nof1.approx import _inflation, continuous_posterior, glm_posterior, posterior, trend_basis
+from nof1.plan_approx import _inflation, continuous_posterior, glm_posterior, posterior, trend_basis
 from nof1.prior import PriorSpec
 from nof1.simulate import default_cutpoints, ordinal_shift, simulate_outcome
 
