@@ -299,6 +299,7 @@ def test_html_page_one_shows_title_effect_verdict_and_arms(final: Any) -> None:
     assert "Meaningful benefit" in text and "Meaningful harm" in text
     assert "Magnesium probably improved headache day" in text
     assert "P-001" in text
+    assert "No meaningful difference likely" in text  # secondary outcome, short verdict
     assert "not medical advice" in text and "never recommends a dose" in text
     assert "was revealed for this analysis" in text  # blinded trial names the arms
 
@@ -363,6 +364,8 @@ def test_withheld_verdict_renders_with_its_reason() -> None:
     page1 = pdf_pages(rendered.pdf)[0]
     assert "No verdict for headache day" in page1
     assert "did not converge" in page1
+    assert "Unreliable estimate" in page1
+    assert "Meaningful benefit:" not in page1  # no probability bar for a withheld verdict
     assert "No verdict for headache day" in Page(rendered.html).all_text
 
 

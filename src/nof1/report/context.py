@@ -233,6 +233,24 @@ def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: 
     )
 
 
+def verdict_short(outcome: OutcomeResult, threshold: float) -> str:
+    """The verdict in a few words with its probability, for tables."""
+    kind = verdict_class(outcome)
+    p = outcome.probabilities
+    if kind == "withheld":
+        return "Withheld: " + (outcome.withheld_reason or "no reliable estimate").split(" (")[0]
+    if kind == "benefit":
+        return f"Meaningful benefit likely ({fmt.percent(p.meaningful_benefit, threshold)})"
+    if kind == "harm":
+        return f"Meaningful harm likely ({fmt.percent(p.meaningful_harm, threshold)})"
+    if kind == "negligible":
+        return f"No meaningful difference likely ({fmt.percent(p.negligible, threshold)})"
+    return (
+        f"Inconclusive (benefit {fmt.percent(p.meaningful_benefit, threshold)}, negligible "
+        f"{fmt.percent(p.negligible, threshold)}, harm {fmt.percent(p.meaningful_harm, threshold)})"
+    )
+
+
 def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> ProbabilityBar | None:
     p = getattr(outcome, "probabilities", None)
     if p is None or not has_effect(outcome) or not all(
@@ -389,13 +407,16 @@ def headline(record: TrialRecord, result: AnalysisResult) -> Headline:
             withheld_reason="the primary outcome was not analysed",
             mcid=mcid_text(spec),
         )
+    withheld = verdict_class(primary) == "withheld"
     return Headline(
         outcome=title(primary),
         question=spec.question,
         effect=effect_text(primary),
-        effect_plain=effect_plain(primary, arm_b, arm_a),
-        relative=relative_text(primary),
-        bar=probability_bar(primary, protocol.analysis.decision_threshold),
+        effect_plain="" if withheld else effect_plain(primary, arm_b, arm_a),
+        relative="" if withheld else relative_text(primary),
+        bar=None
+        if verdict_class(primary) == "withheld"
+        else probability_bar(primary, protocol.analysis.decision_threshold),
         verdict=verdict_sentence(primary, arm_b, arm_a, protocol.analysis.decision_threshold),
         withheld_reason=(primary.withheld_reason or "")
         if verdict_class(primary) == "withheld"
@@ -454,8 +475,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         if diag is not None and not diag.passed and verdict_class(o) != "withheld":
             notes.append(f"{title(o)}: sampler diagnostics flagged ({'; '.join(diag.problems)}).")
     others = tuple(
-        (title(o), effect_text(o), verdict_sentence(o, arm_b, arm_a,
-                                                    protocol.analysis.decision_threshold))
+        (title(o), effect_text(o), verdict_short(o, protocol.analysis.decision_threshold))
         for o in result.outcomes
         if not o.primary
     )

@@ -309,15 +309,21 @@ def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
     ax.axvline(0, color=GREY, lw=0.8)
     top = float(dens.max()) * 1.12
     ax.set_ylim(0, top)
-    ax.text(-mcid, top, f"−MCID ", ha="right", va="top", fontsize=7)
-    ax.text(mcid, top, f" +MCID", ha="left", va="top", fontsize=7)
-    better_text = f"← better on {arm_b}" if good_low else f"better on {arm_b} →"
-    ax.text(0.01 if good_low else 0.99, 0.96, better_text, transform=ax.transAxes,
-            ha="left" if good_low else "right", va="top", fontsize=7.5, color=BENEFIT,
-            fontweight="bold")
+    ax.text(-mcid, top, "−MCID ", ha="right", va="top", fontsize=7)
+    ax.text(mcid, top, " +MCID", ha="left", va="top", fontsize=7)
+    worse, better = f"worse on {arm_b} →", f"← better on {arm_b}"
+    if not good_low:
+        worse, better = f"← worse on {arm_b}", f"better on {arm_b} →"
+    ax.text(0, -0.3, better if good_low else worse, transform=ax.transAxes, ha="left",
+            va="top", fontsize=7.5, color=BENEFIT if good_low else HARM, fontweight="bold")
+    ax.text(1, -0.3, worse if good_low else better, transform=ax.transAxes, ha="right",
+            va="top", fontsize=7.5, color=HARM if good_low else BENEFIT, fontweight="bold")
     u = units(outcome)
-    ax.set_xlabel(f"Effect of {arm_b} vs {arm_a} ({u}); median {fmt.signed(outcome.effect.median, fmt.digits_for(outcome.kind, mcid))}"
-                  if u else f"Effect of {arm_b} vs {arm_a}")
+    d = fmt.digits_for(outcome.kind, mcid)
+    ax.set_xlabel(
+        f"Effect of {arm_b} vs {arm_a}{', ' + u if u else ''} "
+        f"(median {fmt.signed(outcome.effect.median, d)})"
+    )
     ax.set_ylabel("Posterior density")
     ax.set_yticks([])
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

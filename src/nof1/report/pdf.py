@@ -198,7 +198,12 @@ def _front_page(pdf: _ReportPDF, view: ReportView) -> None:
 
     line(f"Primary outcome: {h.outcome} — “{h.question}”", 8.5, colour=MUTED, gap=0.3)
     line("Effect of B minus A: median and 95% credible interval (CrI)", 8, colour=MUTED)
-    line(h.effect, 14, "B", gap=1)
+    if h.withheld_reason and h.effect != "not estimated":
+        line("Unreliable estimate, shown for completeness only (no verdict, see below):", 8.5,
+             "B", colour=WARN, gap=0.3)
+        line(h.effect, 12, "", colour=MUTED, gap=1)
+    else:
+        line(h.effect, 14, "B", gap=1)
     if h.effect_plain:
         line(h.effect_plain + ".", 9.5)
     if h.relative:
@@ -250,7 +255,7 @@ def _front_page(pdf: _ReportPDF, view: ReportView) -> None:
             Table(
                 ("Secondary outcome", "Effect B − A (95% CrI)", "Verdict"),
                 front.other_outcomes,
-                widths=(2.2, 3.2, 6.6),
+                widths=(2.4, 4, 5.6),
             )
         )
     for note in front.notes:

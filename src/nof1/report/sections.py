@@ -529,7 +529,9 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
         rows = [
             (
                 "Primary analysis",
-                effect_text(o).replace(" " + units(o), "") if units(o) else effect_text(o),
+                f"{fmt.signed(o.effect.median, d)} ({fmt.interval(*o.effect.ci95, digits=d)})"
+                if has_effect(o)
+                else "not estimated",
                 fmt.percent(o.probabilities.meaningful_benefit, t) if has_effect(o) else "–",
                 _verdict_word(o.verdict),
                 "–",
@@ -560,6 +562,7 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
             )
         )
         extra = []
+        u = units(o)
         r = o.randomization
         if r is not None:
             if r.p_value is None:
@@ -567,7 +570,7 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
             else:
                 extra.append(
                     f"Randomization test (design-based, {r.scheme}): observed difference of period "
-                    f"means {fmt.signed(r.statistic, d)}, p = {fmt.p_value(r.p_value)} over "
+                    f"means {fmt.signed(r.statistic, d)} {u}, p = {fmt.p_value(r.p_value)} over "
                     f"{r.n_allocations} {'possible allocations (exact)' if r.exact else 'sampled allocations'}."
                     + (f" {r.note}" if r.note else "")
                 )
@@ -576,7 +579,7 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
             ci = f" (95% CI {fmt.interval(*q.ci95, digits=d)})" if q.ci95 is not None else ""
             extra.append(
                 f"Paired comparison of period means within {q.n_blocks} blocks: mean difference "
-                f"{fmt.signed(q.mean_difference, d)}{ci}, p = {fmt.p_value(q.p_value)}."
+                f"{fmt.signed(q.mean_difference, d)} {u}{ci}, p = {fmt.p_value(q.p_value)}."
             )
         changed = [s.label for s in o.sensitivity if s.verdict_changes]
         if o.sensitivity:
@@ -611,7 +614,7 @@ def planning(record: TrialRecord) -> Section:
             (
                 Paragraph(
                     "The protocol records no planning calculation. The number of blocks was "
-                    "agreed with the clinician; `nof1 plan` estimates how likely a design is to "
+                    "agreed with the clinician; “nof1 plan” estimates how likely a design is to "
                     "reach a verdict."
                 ),
             ),
@@ -621,7 +624,7 @@ def planning(record: TrialRecord) -> Section:
     blocks: list[Block] = [
         Paragraph(
             "How the design was chosen before the trial, by simulating it under assumed effects "
-            "(recorded in the protocol by `nof1 plan`). Assurance is the probability that the "
+            "(recorded in the protocol by “nof1 plan”). Assurance is the probability that the "
             "design reaches a meaningful-benefit verdict if the assumed effect is true; false "
             "benefit is that probability when there is no effect."
         ),
@@ -763,7 +766,7 @@ def about(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Sect
             ),
             Paragraph(
                 "The machine-readable result (JSON) next to this file holds every number in this "
-                "report. Re-running `nof1 report` on the same data with the same seed and "
+                "report. Re-running “nof1 report” on the same data with the same seed and "
                 "number of draws gives the same numbers.",
                 tone="note",
             ),
