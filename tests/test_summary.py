@@ -1,0 +1,272 @@
+"""Summary logic on fake posteriors built with ArviZ from arrays (no sampling)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import arviz as az
+import attrs
+import numpy as np
+import pytest
+
+from nof1 import summary, verdict
+from nof1.summary import (
+    WITHHELD,
+    AnalysisResult,
+    Diagnostics,
+    OutcomeResult,
+    PairedComparison,
+    PeriodSummary,
+    Probabilities,
+    RandomizationResult,
+    SensitivityResult,
+)
+
+RNG = np.random.default_rng(2024)
+
+
+def fake_idata(chains: int = 2, draws: int = 1000, *, shift: float = 0.0, diverging: int = 0):
+    """Independent normal draws; ``shift`` moves chain 1 away from chain 0 (non-convergence)."""
+    effect = RNG.normal(0.0, 1.0, size=(chains, draws))
+    effect[1:] += shift
+    sigma = np.abs(RNG.normal(1.0, 0.1, size=(chains, draws)))
+    div = np.zeros((chains, draws), dtype=bool)
+    div.flat[:diverging] = True
+    return az.from_dict(
+        posterior={"effect": effect, "sigma": sigma, "const": np.ones((chains, draws))},
+        sample_stats={"diverging": div},
+    )
+
+
+def test_summarize_draws_gives_median_mean_interval_sd():
+    draws = RNG.normal(2.0, 0.5, size=40_000)
+    s = summary.summarize_draws(draws, "difference")
+    assert s.median == pytest.approx(2.0, abs=0.02)
+    assert s.mean == pytest.approx(2.0, abs=0.02)
+    assert s.ci95[0] == pytest.approx(2.0 - 1.96 * 0.5, abs=0.03)
+    assert s.ci95[1] == pytest.approx(2.0 + 1.96 * 0.5, abs=0.03)
+    assert s.sd == pytest.approx(0.5, abs=0.01)
+
+
+def test_summarize_draws_rejects_non_finite_draws():
+    with pytest.raises(ValueError, match="finite"):
+        summary.summarize_draws(np.array([1.0, np.nan]), "x")
+
+
+@pytest.mark.parametrize(
+    ("centre", "better", "expected"),
+    [
+        (-3.0, "lower", verdict.BENEFIT),
+        (3.0, "higher", verdict.BENEFIT),
+        (3.0, "lower", verdict.HARM),
+        (0.0, "lower", verdict.NEGLIGIBLE),
+        (1.0, "lower", verdict.INCONCLUSIVE),
+    ],
+)
+def test_every_verdict_from_fake_draws(centre, better, expected):
+    draws = RNG.normal(centre, 0.3 if expected != verdict.INCONCLUSIVE else 1.0, size=4000)
+    probs = summary.probabilities(draws, 1.0, better)
+    assert summary.verdict(probs, 0.8) == expected
+
+
+def test_probabilities_are_oriented_and_bounded():
+    probs = summary.probabilities(np.full(100, -2.0), 1.0, "lower")
+    assert attrs.astuple(probs) == pytest.approx((1.0, 1.0, 0.0, 0.0))
+    probs = summary.probabilities(np.full(100, -2.0), 1.0, "higher")
+    assert attrs.astuple(probs) == pytest.approx((0.0, 0.0, 1.0, 0.0))
+    assert isinstance(probs, Probabilities)
+
+
+def test_diagnostics_pass_on_well_mixed_chains():
+    d = summary.diagnostics(fake_idata())
+    assert d.passed, d.problems
+    assert d.rhat < 1.01 and d.ess_bulk > 1000 and d.divergences == 0
+    assert (d.chains, d.draws, d.attempts) == (2, 1000, 1)
+
+
+def test_diagnostics_fail_and_name_the_problem_when_chains_disagree():
+    d = summary.diagnostics(fake_idata(shift=1.0), attempts=2)
+    assert not d.passed
+    assert any(p.startswith("R-hat") for p in d.problems)
+    reason = summary.withheld_reason(d)
+    assert reason is not None and "after sampling 2 times" in reason and "R-hat" in reason
+
+
+def test_diagnostics_count_divergences():
+    d = summary.diagnostics(fake_idata(diverging=3))
+    assert d.divergences == 3 and not d.passed
+    assert "3 divergent transitions" in d.problems
+
+
+def test_diagnostics_fail_on_low_ess():
+    d = summary.diagnostics(fake_idata(draws=150))
+    assert not d.passed
+    assert any("bulk ESS" in p for p in d.problems)
+
+
+def test_withheld_reason_is_none_when_diagnostics_pass():
+    assert summary.withheld_reason(summary.diagnostics(fake_idata())) is None
+
+
+def test_lag1_autocorrelation_skips_gaps():
+    x = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    assert summary.lag1_autocorrelation(x) < -0.9
+    # with a gap between every day there are no neighbours at all
+    assert summary.lag1_autocorrelation(x, np.arange(6) * 2.0) == 0.0
+
+
+def test_predictive_check_passes_when_replicates_look_like_data():
+    n, d = 60, 400
+    mu = np.zeros((d, n))
+    y_rep = RNG.normal(size=(d, n))
+    y = RNG.normal(size=n)
+    pc = summary.predictive_check(y, y_rep, mu, np.repeat(np.arange(4), 15), np.arange(n))
+    assert pc.passed
+    assert 0.05 <= pc.acf1_p_value <= 1 and 0.05 <= pc.period_means_p_value <= 1
+
+
+def test_predictive_check_flags_unmodelled_autocorrelation_and_period_shifts():
+    n, d = 80, 400
+    e = np.zeros(n)
+    for t in range(1, n):
+        e[t] = 0.9 * e[t - 1] + RNG.normal()
+    period = np.repeat(np.arange(4), 20)
+    y = e + np.array([0.0, 3.0, -3.0, 0.0])[period]
+    pc = summary.predictive_check(
+        y, RNG.normal(size=(d, n)), np.zeros((d, n)), period, np.arange(n)
+    )
+    assert not pc.passed
+    assert pc.acf1_p_value < 0.05 and pc.period_means_p_value < 0.05
+
+
+def test_sensitivity_result_says_whether_the_verdict_changes():
+    same = summary.sensitivity_result(
+        "sceptical prior",
+        RNG.normal(-3, 0.3, 2000),
+        mcid=1.0,
+        better="lower",
+        threshold=0.8,
+        primary_verdict=verdict.BENEFIT,
+        scale="x",
+    )
+    assert same.verdict == verdict.BENEFIT and not same.verdict_changes
+    changed = summary.sensitivity_result(
+        "vague prior",
+        RNG.normal(0, 3, 2000),
+        mcid=1.0,
+        better="lower",
+        threshold=0.8,
+        primary_verdict=verdict.BENEFIT,
+        scale="x",
+    )
+    assert changed.verdict == verdict.INCONCLUSIVE and changed.verdict_changes
+
+
+def test_sensitivity_result_is_withheld_when_its_diagnostics_fail():
+    bad = summary.diagnostics(fake_idata(shift=1.0))
+    s = summary.sensitivity_result(
+        "vague prior",
+        RNG.normal(-3, 0.3, 2000),
+        mcid=1.0,
+        better="lower",
+        threshold=0.8,
+        primary_verdict=verdict.BENEFIT,
+        scale="x",
+        diag=bad,
+    )
+    assert s.verdict == WITHHELD and s.verdict_changes and "R-hat" in s.note
+
+
+def make_outcome(verdict_text: str = verdict.BENEFIT, reason: str | None = None) -> OutcomeResult:
+    draws = RNG.normal(-2.0, 0.5, 2000)
+    diag = Diagnostics(1.002, 900.0, 800.0, 0, 2, 1000)
+    return OutcomeResult(
+        name="peak_pain",
+        label="Peak pain",
+        kind="continuous",
+        better="lower",
+        mcid=1.0,
+        units="points",
+        primary=True,
+        effect=summary.summarize_draws(draws, "difference"),
+        relative=None,
+        probabilities=summary.probabilities(draws, 1.0, "lower"),
+        verdict=verdict_text,
+        withheld_reason=reason,
+        diagnostics=diag,
+        predictive_check=summary.PredictiveCheck(0.1, 0.5, 0.4, True),
+        randomization=RandomizationResult(0.0625, -2.1, 16, True, "pairwise", "all 16"),
+        paired=PairedComparison(-2.0, (-3.0, -1.0), 0.01, 4),
+        sensitivity=(
+            SensitivityResult("sceptical prior", None, None, "not run", False, "skipped"),
+        ),
+        periods=(PeriodSummary(1, 1, "A", 14, 7, 5.0), PeriodSummary(2, 1, "B", 14, 7, None)),
+        n_analysed=56,
+        effect_draws=draws,
+        model_description="Bayesian normal model",
+    )
+
+
+def make_result(**kwargs) -> AnalysisResult:
+    return AnalysisResult(
+        trial_id="t1",
+        title="Trial",
+        interim=kwargs.get("interim", False),
+        analysed_through=dt.date(2026, 3, 1),
+        outcomes=(kwargs.get("outcome") or make_outcome(),),
+        software_version="0.1.0",
+        protocol_hash="ab" * 32,
+        created_at="2026-03-02T10:00:00+00:00",
+    )
+
+
+def test_json_has_the_documented_shape():
+    data = json.loads(make_result().to_json())
+    assert set(data) >= {
+        "schema_version",
+        "trial_id",
+        "title",
+        "interim",
+        "analysed_through",
+        "software_version",
+        "protocol_hash",
+        "created_at",
+        "outcomes",
+    }
+    o = data["outcomes"]["peak_pain"]
+    assert set(o["effect"]) >= {"median", "mean", "ci95"} and len(o["effect"]["ci95"]) == 2
+    assert set(o["probabilities"]) == {
+        "benefit",
+        "meaningful_benefit",
+        "meaningful_harm",
+        "negligible",
+    }
+    assert set(o["diagnostics"]) >= {"rhat", "ess_bulk", "ess_tail", "divergences"}
+    assert o["randomization"]["p_value"] == 0.0625
+    assert o["paired"]["ci95"] == [-3.0, -1.0]
+    assert o["verdict"] == verdict.BENEFIT and o["withheld_reason"] is None
+    assert o["relative"] is None
+    assert [p["mean"] for p in o["periods"]] == [5.0, None]
+    assert o["sensitivity"][0]["verdict"] == "not run"
+    assert "effect_draws" not in o
+
+
+def test_json_of_a_withheld_verdict_carries_the_reason():
+    outcome = make_outcome(WITHHELD, "the sampler did not converge")
+    data = json.loads(make_result(outcome=outcome, interim=True).to_json())
+    o = data["outcomes"]["peak_pain"]
+    assert o["verdict"] == "withheld"
+    assert o["withheld_reason"] == "the sampler did not converge"
+    assert data["interim"] is True
+    assert outcome.withheld
+
+
+def test_json_turns_non_finite_numbers_into_null():
+    r = RandomizationResult(None, float("nan"), 1, True, "fixed", "not randomized")
+    assert r.to_dict()["p_value"] is None and r.to_dict()["statistic"] is None
+
+
+def test_result_types_are_frozen():
+    with pytest.raises(AttributeError):
+        make_outcome().verdict = "x"  # type: ignore[misc]
