@@ -31,8 +31,9 @@ def fill(folder: Path, *, effect: float = -6.0) -> None:
 
     with Workspace.open(folder) as ws:
         through = min(ws.schedule.end, dt.date.today() - dt.timedelta(days=1))
-        sim = simulate_trial(ws.protocol, ws.schedule, seed=11,
-                             effects={"headache_day": effect}, through=through)
+        sim = simulate_trial(
+            ws.protocol, ws.schedule, seed=11, effects={"headache_day": effect}, through=through
+        )
         with ws.store.transaction("import") as store:
             for o in sim.observations:
                 store.add_entry(o.date, o.outcome, o.value)
@@ -62,8 +63,20 @@ def test_report_end_to_end_on_a_small_simulated_trial(make_workspace) -> None:  
     fill(folder)
     result = CliRunner().invoke(
         app,
-        ["report", "--trial", str(folder), "--outcome", "headache_day", "--draws", "150",
-         "--tune", "150", "--chains", "2", "--no-sensitivity"],
+        [
+            "report",
+            "--trial",
+            str(folder),
+            "--outcome",
+            "headache_day",
+            "--draws",
+            "150",
+            "--tune",
+            "150",
+            "--chains",
+            "2",
+            "--no-sensitivity",
+        ],
     )
     assert result.exit_code == 0, result.output
     paths = [Path(line) for line in result.stdout.strip().splitlines()]

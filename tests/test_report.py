@@ -88,49 +88,95 @@ def outcome_result(
         analysed = [d for d in logged if d >= p.analysed_start]
         mean = float(np.mean([obs[d] for d in analysed])) if analysed and not too_little else None
         periods.append(
-            S.PeriodSummary(p.index, p.block, p.arm, len(logged), 0 if too_little else len(analysed), mean)
+            S.PeriodSummary(
+                p.index, p.block, p.arm, len(logged), 0 if too_little else len(analysed), mean
+            )
         )
     if too_little:
         nan = float("nan")
         return S.OutcomeResult(
-            name=spec.name, label=spec.label, kind=spec.kind, better=spec.better, mcid=spec.mcid,
-            units=spec.units, primary=spec.primary,
-            effect=S.EffectSummary(nan, nan, (nan, nan), nan, "difference"), relative=None,
-            probabilities=S.Probabilities(nan, nan, nan, nan), verdict=S.WITHHELD,
+            name=spec.name,
+            label=spec.label,
+            kind=spec.kind,
+            better=spec.better,
+            mcid=spec.mcid,
+            units=spec.units,
+            primary=spec.primary,
+            effect=S.EffectSummary(nan, nan, (nan, nan), nan, "difference"),
+            relative=None,
+            probabilities=S.Probabilities(nan, nan, nan, nan),
+            verdict=S.WITHHELD,
             withheld_reason="too few analysed days in either arm (needs 3 per period)",
-            diagnostics=S.Diagnostics(nan, nan, nan, 0, 0, 0, passed=False,
-                                      problems=("not fitted",)),
-            predictive_check=None, randomization=None, paired=None, sensitivity=(),
-            periods=tuple(periods), n_analysed=0, effect_draws=np.array([]),
+            diagnostics=S.Diagnostics(
+                nan, nan, nan, 0, 0, 0, passed=False, problems=("not fitted",)
+            ),
+            predictive_check=None,
+            randomization=None,
+            paired=None,
+            sensitivity=(),
+            periods=tuple(periods),
+            n_analysed=0,
+            effect_draws=np.array([]),
         )
     draws = rng.normal(center, sd, 4000)
     probs = S.probabilities(draws, spec.mcid, spec.better)
     v = S.verdict(probs, 0.8)
     diag = S.Diagnostics(1.003, 1450, 1200, 0, 4, 1000)
     if withheld:
-        diag = S.Diagnostics(1.08, 85, 60, 12, 4, 2000, attempts=2, passed=False,
-                             problems=("R-hat 1.080 > 1.01", "12 divergent transitions"))
+        diag = S.Diagnostics(
+            1.08,
+            85,
+            60,
+            12,
+            4,
+            2000,
+            attempts=2,
+            passed=False,
+            problems=("R-hat 1.080 > 1.01", "12 divergent transitions"),
+        )
     relative = (
         S.summarize_draws(np.exp(rng.normal(-0.4, 0.2, 4000)), "odds ratio")
         if spec.kind in ("binary", "count")
         else None
     )
     sens = tuple(
-        S.sensitivity_result(label, draws * k, mcid=spec.mcid, better=spec.better, threshold=0.8,
-                             primary_verdict=v, scale="difference")
-        for label, k in (("Sceptical prior", 0.5), ("Vague prior", 1.05),
-                         ("Adherent days only", 1.0))
+        S.sensitivity_result(
+            label,
+            draws * k,
+            mcid=spec.mcid,
+            better=spec.better,
+            threshold=0.8,
+            primary_verdict=v,
+            scale="difference",
+        )
+        for label, k in (
+            ("Sceptical prior", 0.5),
+            ("Vague prior", 1.05),
+            ("Adherent days only", 1.0),
+        )
     )
     return S.OutcomeResult(
-        name=spec.name, label=spec.label, kind=spec.kind, better=spec.better, mcid=spec.mcid,
-        units=spec.units, primary=spec.primary, effect=S.summarize_draws(draws, "difference"),
-        relative=relative, probabilities=probs, verdict=S.WITHHELD if withheld else v,
-        withheld_reason=S.withheld_reason(diag) if withheld else None, diagnostics=diag,
+        name=spec.name,
+        label=spec.label,
+        kind=spec.kind,
+        better=spec.better,
+        mcid=spec.mcid,
+        units=spec.units,
+        primary=spec.primary,
+        effect=S.summarize_draws(draws, "difference"),
+        relative=relative,
+        probabilities=probs,
+        verdict=S.WITHHELD if withheld else v,
+        withheld_reason=S.withheld_reason(diag) if withheld else None,
+        diagnostics=diag,
         predictive_check=S.PredictiveCheck(0.08, 0.42, 0.31, True),
         randomization=S.RandomizationResult(0.0625, -2.1, 16, True, "pairwise"),
-        paired=S.PairedComparison(-2.0, (-4.2, 0.2), 0.07, 4), sensitivity=sens,
-        periods=tuple(periods), n_analysed=sum(p.days_analysed for p in periods),
-        effect_draws=draws, model_description="AR(1) regression on the daily values",
+        paired=S.PairedComparison(-2.0, (-4.2, 0.2), 0.07, 4),
+        sensitivity=sens,
+        periods=tuple(periods),
+        n_analysed=sum(p.days_analysed for p in periods),
+        effect_draws=draws,
+        model_description="AR(1) regression on the daily values",
     )
 
 
@@ -156,20 +202,46 @@ def scenario(
     protocol = make_protocol(replace)
     schedule = build_schedule(protocol)
     through = schedule.periods[3].end if interim else None
-    sim = simulate_trial(protocol, schedule, seed=3, effects={"headache_day": -3.0},
-                         missing_rate=missing_rate, through=through)
+    sim = simulate_trial(
+        protocol,
+        schedule,
+        seed=3,
+        effects={"headache_day": -3.0},
+        missing_rate=missing_rate,
+        through=through,
+    )
     outcomes = tuple(
         outcome_result(
-            spec, schedule, sim.observations, sim.through,
-            center=EFFECTS[spec.name][0], sd=EFFECTS[spec.name][1],
-            withheld=withheld and spec.primary, too_little=spec.name == too_little,
+            spec,
+            schedule,
+            sim.observations,
+            sim.through,
+            center=EFFECTS[spec.name][0],
+            sd=EFFECTS[spec.name][1],
+            withheld=withheld and spec.primary,
+            too_little=spec.name == too_little,
         )
         for spec in protocol.outcomes
     )
-    result = S.AnalysisResult(protocol.trial_id, protocol.title, interim, sim.through, outcomes,
-                              "0.1.0", protocol.fingerprint(), "2026-09-01T10:00:00+00:00")
-    record = TrialRecord(protocol, schedule, tuple(sim.observations), tuple(sim.adherence),
-                         tuple(sim.events) + events, lock_info, deviations)
+    result = S.AnalysisResult(
+        protocol.trial_id,
+        protocol.title,
+        interim,
+        sim.through,
+        outcomes,
+        "0.1.0",
+        protocol.fingerprint(),
+        "2026-09-01T10:00:00+00:00",
+    )
+    record = TrialRecord(
+        protocol,
+        schedule,
+        tuple(sim.observations),
+        tuple(sim.adherence),
+        tuple(sim.events) + events,
+        lock_info,
+        deviations,
+    )
     return record, result
 
 
@@ -274,9 +346,17 @@ def test_html_has_page_one_and_every_cent_section(final: Any) -> None:
     for section in CENT_SECTIONS:
         assert section in page.sections
     headings = " ".join(page.h2)
-    for title in ("Why an N-of-1 trial", "Design, randomization and blinding", "Harms",
-                  "Statistical methods", "Sensitivity analyses", "Planning", "Limitations",
-                  "Summary for the patient", "About this report"):
+    for title in (
+        "Why an N-of-1 trial",
+        "Design, randomization and blinding",
+        "Harms",
+        "Statistical methods",
+        "Sensitivity analyses",
+        "Planning",
+        "Limitations",
+        "Summary for the patient",
+        "About this report",
+    ):
         assert title in headings
 
 
@@ -334,8 +414,13 @@ def test_pdf_opens_and_page_one_holds_the_headline_numbers(final: Any) -> None:
     assert "Adherence" in pages[0] and "Serious adverse" in pages[0]
     assert "INTERIM" not in " ".join(pages)
     joined = " ".join(pages)
-    for title in ("Why an N-of-1 trial", "Harms", "Sensitivity analyses", "Limitations",
-                  "About this report"):
+    for title in (
+        "Why an N-of-1 trial",
+        "Harms",
+        "Sensitivity analyses",
+        "Limitations",
+        "About this report",
+    ):
         assert title in joined
 
 
@@ -388,11 +473,17 @@ def test_missing_days_are_counted_on_page_one() -> None:
 
 def test_serious_adverse_event_amendment_and_deviation_are_shown() -> None:
     sae = AdverseEvent(dt.date(2026, 3, 1), "Admitted with chest pain", "severe", True, "stopped")
-    lock = {"locked_at": "2026-01-04T09:00:00", "locked_hash": "ab" * 32,
-            "amendments": [{"at": "2026-03-02T10:00:00", "reason": "MCID clarified",
-                            "sections": ["outcomes"]}], "reveals": []}
-    record, result = scenario(events=(sae,), lock_info=lock,
-                              deviations=("period 2: 3 day(s) without a diary entry",))
+    lock = {
+        "locked_at": "2026-01-04T09:00:00",
+        "locked_hash": "ab" * 32,
+        "amendments": [
+            {"at": "2026-03-02T10:00:00", "reason": "MCID clarified", "sections": ["outcomes"]}
+        ],
+        "reveals": [],
+    }
+    record, result = scenario(
+        events=(sae,), lock_info=lock, deviations=("period 2: 3 day(s) without a diary entry",)
+    )
     rendered = render(record, result, figures=False)
     page1 = pdf_pages(rendered.pdf)[0]
     assert "1 serious adverse event" in page1 and "chest pain" in page1

@@ -7,7 +7,7 @@ the daily commands stay fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,9 @@ def report_command(
     draws: Annotated[
         int | None,
         typer.Option(
-            "--draws", min=50, help="Posterior draws per chain (default: the analysis default).",
+            "--draws",
+            min=50,
+            help="Posterior draws per chain (default: the analysis default).",
             show_default=False,
         ),
     ] = None,
@@ -46,7 +48,8 @@ def report_command(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", help="Root of the sampling seeds (default: the protocol's seed).",
+            "--seed",
+            help="Root of the sampling seeds (default: the protocol's seed).",
             show_default=False,
         ),
     ] = None,
@@ -60,7 +63,8 @@ def report_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Folder for the report files (default: the trial's reports/ folder).",
+            "--out",
+            help="Folder for the report files (default: the trial's reports/ folder).",
             show_default=False,
         ),
     ] = None,
@@ -79,16 +83,17 @@ def report_command(
     with Workspace.open(trial) as ws:
         for warning in ws.warnings():
             err(f"Warning: {warning}")
-        options: dict[str, int] = {}
-        for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
-            if value is not None:
-                options[name] = value
+        options: dict[str, Any] = {
+            name: value
+            for name, value in (("draws", draws), ("tune", tune), ("chains", chains))
+            if value is not None
+        }
         result = analyze_workspace(
             ws,
             outcome,
             seed=seed,
             sensitivity=sensitivity,
-            progress=lambda message: err(message),
+            progress=err,
             **options,
         )
         files = write_report(ws, result, out, record=TrialRecord.from_workspace(ws))

@@ -186,8 +186,12 @@ def verdict_class(outcome: OutcomeResult) -> str:
     code = (outcome.verdict or "").lower()
     if outcome.withheld_reason or code == "withheld":
         return "withheld"
-    known = {rule.BENEFIT: "benefit", rule.HARM: "harm", rule.NEGLIGIBLE: "negligible",
-             rule.INCONCLUSIVE: "inconclusive"}
+    known = {
+        rule.BENEFIT: "benefit",
+        rule.HARM: "harm",
+        rule.NEGLIGIBLE: "negligible",
+        rule.INCONCLUSIVE: "inconclusive",
+    }
     if code in known:
         return known[code]
     if "harm" in code or "worse" in code:
@@ -211,7 +215,8 @@ def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: 
     if kind == "benefit":
         return (
             f"{arm_b} probably improved {name} by at least the smallest difference that matters "
-            f"({mcid}) compared with {arm_a} (probability {fmt.percent(p.meaningful_benefit, threshold)})."
+            f"({mcid}) compared with {arm_a} "
+            f"(probability {fmt.percent(p.meaningful_benefit, threshold)})."
         )
     if kind == "harm":
         return (
@@ -222,7 +227,8 @@ def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: 
     if kind == "negligible":
         return (
             f"Any difference in {name} between {arm_b} and {arm_a} was probably smaller than the "
-            f"smallest difference that matters ({mcid}) (probability {fmt.percent(p.negligible, threshold)})."
+            f"smallest difference that matters ({mcid}) "
+            f"(probability {fmt.percent(p.negligible, threshold)})."
         )
     return (
         f"Inconclusive for {name}: judged against the smallest difference that matters "
@@ -253,8 +259,10 @@ def verdict_short(outcome: OutcomeResult, threshold: float) -> str:
 
 def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> ProbabilityBar | None:
     p = getattr(outcome, "probabilities", None)
-    if p is None or not has_effect(outcome) or not all(
-        _finite(x) for x in (p.meaningful_benefit, p.negligible, p.meaningful_harm)
+    if (
+        p is None
+        or not has_effect(outcome)
+        or not all(_finite(x) for x in (p.meaningful_benefit, p.negligible, p.meaningful_harm))
     ):
         return None
     return ProbabilityBar(
@@ -272,11 +280,13 @@ def arm_means(outcome: OutcomeResult) -> dict[str, float | None]:
     scale = 28.0 if outcome.kind in ("binary", "count") else 1.0
     out: dict[str, float | None] = {}
     for arm in ("A", "B"):
-        rows = [
-            p for p in outcome.periods if p.arm == arm and p.mean is not None and p.days_analysed
+        pairs = [
+            (float(p.mean), p.days_analysed)
+            for p in outcome.periods
+            if p.arm == arm and p.mean is not None and p.days_analysed
         ]
-        n = sum(p.days_analysed for p in rows)
-        out[arm] = sum(p.mean * p.days_analysed for p in rows) / n * scale if n else None  # type: ignore[operator]
+        n = sum(k for _, k in pairs)
+        out[arm] = sum(m * k for m, k in pairs) / n * scale if n else None
     return out
 
 
@@ -375,9 +385,11 @@ def serious_sentence(record: TrialRecord, through: dt.date) -> str:
             else (day.phase.replace("_", "-") if day is not None else "outside the schedule")
         )
         items.append(f"{fmt.date(e.date)} ({where}): {e.description}, {e.severity}")
-    return f"{len(serious)} serious adverse event{'s' if len(serious) != 1 else ''}: " + "; ".join(
-        items
-    ) + "."
+    return (
+        f"{len(serious)} serious adverse event{'s' if len(serious) != 1 else ''}: "
+        + "; ".join(items)
+        + "."
+    )
 
 
 def primary_result(result: AnalysisResult, protocol: TrialProtocol) -> OutcomeResult | None:
@@ -450,7 +462,9 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         )
     stop_at, stop_reason = record.stop_info()
     if stop_at or stop_reason:
-        notes.append(f"The trial was stopped early on {stop_at}: {stop_reason or 'no reason given'}.")
+        notes.append(
+            f"The trial was stopped early on {stop_at}: {stop_reason or 'no reason given'}."
+        )
     if protocol.blinding.blinded:
         codes = record.schedule.codes
         notes.append(

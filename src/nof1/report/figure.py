@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
@@ -38,7 +39,7 @@ GREY = "#8C8C8C"
 DPI = 200
 WIDTH = 7.0  # inches: the text width of an A4 page with 2 cm margins
 
-_RC = {
+_RC: dict[str, Any] = {
     "font.size": 8.5,
     "axes.titlesize": 9.5,
     "axes.labelsize": 8.5,
@@ -55,13 +56,15 @@ def draw_figures(record: TrialRecord, result: AnalysisResult, through: dt.date) 
     """All figures of the report as PNG bytes, keyed as the sections refer to them."""
     import matplotlib
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         figures = {"timeline": _png(timeline(record, through))}
         for outcome in result.outcomes:
             figures[f"series-{outcome.name}"] = _png(series(record, outcome, through))
             draws = getattr(outcome, "effect_draws", None)
-            if draws is not None and np.asarray(draws).size > 1 and np.all(
-                np.isfinite(np.asarray(draws, dtype=float))
+            if (
+                draws is not None
+                and np.asarray(draws).size > 1
+                and np.all(np.isfinite(np.asarray(draws, dtype=float)))
             ):
                 figures[f"posterior-{outcome.name}"] = _png(posterior(record, outcome))
     return figures
@@ -69,8 +72,14 @@ def draw_figures(record: TrialRecord, result: AnalysisResult, through: dt.date) 
 
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05,
-                metadata={"Software": None})
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=DPI,
+        bbox_inches="tight",
+        pad_inches=0.05,
+        metadata={"Software": None},
+    )
     return buffer.getvalue()
 
 
@@ -78,31 +87,45 @@ def _num(d: dt.date) -> float:
     """Dates as plain day numbers on the x-axis (matplotlib's date units, days since epoch)."""
     import matplotlib.dates as mdates
 
-    return float(mdates.date2num(d))
+    return float(mdates.date2num(d))  # type: ignore[no-untyped-call]
 
 
-def _date_axis(ax: object, start: dt.date, end: dt.date) -> None:
+def _date_axis(ax: Axes, start: dt.date, end: dt.date) -> None:
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
-    ax.xaxis.set_major_locator(locator)  # type: ignore[attr-defined]
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[attr-defined]
-    ax.set_xlim(_num(start) - 0.5, _num(end) + 0.5)  # type: ignore[attr-defined]
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    formatter = mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(formatter)
+    ax.set_xlim(_num(start) - 0.5, _num(end) + 0.5)
 
 
-def _shade_periods(ax: object, record: TrialRecord, ymin: float = 0, ymax: float = 1) -> None:
+def _shade_periods(ax: Axes, record: TrialRecord, ymin: float = 0, ymax: float = 1) -> None:
     s = record.schedule
     for per in s.periods:
         x0, x1 = _num(per.start) - 0.5, _num(per.end) + 0.5
-        ax.axvspan(x0, x1, ymin, ymax, color=ARM_COLOUR[per.arm], alpha=0.13, lw=0)  # type: ignore[attr-defined]
+        ax.axvspan(x0, x1, ymin, ymax, color=ARM_COLOUR[per.arm], alpha=0.13, lw=0)
         if per.analysed_start > per.start:
-            ax.axvspan(  # type: ignore[attr-defined]
-                x0, _num(per.analysed_start) - 0.5, ymin, ymax, facecolor="none",
-                edgecolor=GREY, hatch="///", lw=0,
+            ax.axvspan(
+                x0,
+                _num(per.analysed_start) - 0.5,
+                ymin,
+                ymax,
+                facecolor="none",
+                edgecolor=GREY,
+                hatch="///",
+                lw=0,
             )
     if s.run_in_days:
-        ax.axvspan(_num(s.start) - 0.5, _num(s.periods[0].start) - 0.5, ymin, ymax,  # type: ignore[attr-defined]
-                   color=GREY, alpha=0.10, lw=0)
+        ax.axvspan(
+            _num(s.start) - 0.5,
+            _num(s.periods[0].start) - 0.5,
+            ymin,
+            ymax,
+            color=GREY,
+            alpha=0.10,
+            lw=0,
+        )
 
 
 def _arm_legend(record: TrialRecord) -> list[Patch]:
@@ -112,8 +135,14 @@ def _arm_legend(record: TrialRecord) -> list[Patch]:
         Patch(facecolor=ARM_COLOUR["B"], alpha=0.35, label=f"B: {p.intervention.name}"),
     ]
     if record.schedule.analytic_washout_days:
-        handles.append(Patch(facecolor="white", edgecolor=GREY, hatch="///",
-                             label="Analytic washout (not analysed)"))
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor=GREY,
+                hatch="///",
+                label="Analytic washout (not analysed)",
+            )
+        )
     if record.schedule.run_in_days:
         handles.append(Patch(facecolor=GREY, alpha=0.2, label="Run-in"))
     return handles
@@ -127,18 +156,47 @@ def timeline(record: TrialRecord, through: dt.date) -> Figure:
     rows = {"Planned": 1.0, "Followed": 0.0}
     h = 0.62
     if s.run_in_days:
-        ax.add_patch(Rectangle((_num(s.start) - 0.5, 1 - h / 2), s.run_in_days, h,
-                               facecolor=GREY, alpha=0.3, lw=0))
+        ax.add_patch(
+            Rectangle(
+                (_num(s.start) - 0.5, 1 - h / 2), s.run_in_days, h, facecolor=GREY, alpha=0.3, lw=0
+            )
+        )
     for per in s.periods:
         x0 = _num(per.start) - 0.5
-        ax.add_patch(Rectangle((x0, 1 - h / 2), per.days, h, facecolor=ARM_COLOUR[per.arm],
-                               alpha=0.85, edgecolor="white", lw=1))
+        ax.add_patch(
+            Rectangle(
+                (x0, 1 - h / 2),
+                per.days,
+                h,
+                facecolor=ARM_COLOUR[per.arm],
+                alpha=0.85,
+                edgecolor="white",
+                lw=1,
+            )
+        )
         washout = (per.analysed_start - per.start).days
         if washout:
-            ax.add_patch(Rectangle((x0, 1 - h / 2), washout, h, facecolor="none",
-                                   edgecolor="white", hatch="////", lw=0))
-        ax.text(x0 + per.days / 2, 1, per.arm, ha="center", va="center", color="white",
-                fontsize=8, fontweight="bold")
+            ax.add_patch(
+                Rectangle(
+                    (x0, 1 - h / 2),
+                    washout,
+                    h,
+                    facecolor="none",
+                    edgecolor="white",
+                    hatch="////",
+                    lw=0,
+                )
+            )
+        ax.text(
+            x0 + per.days / 2,
+            1,
+            per.arm,
+            ha="center",
+            va="center",
+            color="white",
+            fontsize=8,
+            fontweight="bold",
+        )
     primary = p.primary_outcome.name
     logged = record.logged_dates(primary)
     took = {a.date: a.took for a in record.adherence}
@@ -149,8 +207,9 @@ def timeline(record: TrialRecord, through: dt.date) -> Figure:
         if day.date in logged:
             colour = ARM_COLOUR[day.arm] if day.arm else GREY
             alpha = 0.45 if day.analytic_washout or not day.arm else 0.85
-            ax.add_patch(Rectangle((_num(day.date) - 0.5, -h / 2), 1, h, facecolor=colour,
-                                   alpha=alpha, lw=0))
+            ax.add_patch(
+                Rectangle((_num(day.date) - 0.5, -h / 2), 1, h, facecolor=colour, alpha=alpha, lw=0)
+            )
         if day.arm and took.get(day.date) in ("no", "partial"):
             missed_x.append(_num(day.date))
     handles: list[object] = [
@@ -158,41 +217,75 @@ def timeline(record: TrialRecord, through: dt.date) -> Figure:
         Patch(facecolor=ARM_COLOUR["B"], alpha=0.85, label=f"B: {p.intervention.name}"),
     ]
     if s.analytic_washout_days:
-        handles.append(Patch(facecolor=ARM_COLOUR["B"], alpha=0.4,
-                             label="Pale: analytic washout day"))
+        handles.append(
+            Patch(facecolor=ARM_COLOUR["B"], alpha=0.4, label="Pale: analytic washout day")
+        )
     if missed_x:
-        ax.plot(missed_x, [-h / 2 - 0.12] * len(missed_x), ls="none", marker="|", ms=5,
-                color=OKABE_ITO["black"])
+        ax.plot(
+            missed_x,
+            [-h / 2 - 0.12] * len(missed_x),
+            ls="none",
+            marker="|",
+            ms=5,
+            color=OKABE_ITO["black"],
+        )
         from matplotlib.lines import Line2D
 
-        handles.append(Line2D([], [], ls="none", marker="|", color="black",
-                              label="Treatment not (fully) taken"))
+        handles.append(
+            Line2D(
+                [], [], ls="none", marker="|", color="black", label="Treatment not (fully) taken"
+            )
+        )
     events = [e for e in record.adverse_events if s.start <= e.date <= through]
     if events:
         from matplotlib.lines import Line2D
 
-        ax.plot([_num(e.date) for e in events if not e.serious],
-                [h / 2 + 0.14] * sum(1 for e in events if not e.serious),
-                ls="none", marker="v", ms=5, color=OKABE_ITO["purple"])
+        ax.plot(
+            [_num(e.date) for e in events if not e.serious],
+            [h / 2 + 0.14] * sum(1 for e in events if not e.serious),
+            ls="none",
+            marker="v",
+            ms=5,
+            color=OKABE_ITO["purple"],
+        )
         serious = [e for e in events if e.serious]
         if serious:
-            ax.plot([_num(e.date) for e in serious], [h / 2 + 0.14] * len(serious), ls="none",
-                    marker="v", ms=7, color=OKABE_ITO["vermillion"], mec="black")
-            handles.append(Line2D([], [], ls="none", marker="v", color=OKABE_ITO["vermillion"],
-                                  mec="black", label="Serious adverse event"))
-        handles.append(Line2D([], [], ls="none", marker="v", color=OKABE_ITO["purple"],
-                              label="Adverse event"))
+            ax.plot(
+                [_num(e.date) for e in serious],
+                [h / 2 + 0.14] * len(serious),
+                ls="none",
+                marker="v",
+                ms=7,
+                color=OKABE_ITO["vermillion"],
+                mec="black",
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls="none",
+                    marker="v",
+                    color=OKABE_ITO["vermillion"],
+                    mec="black",
+                    label="Serious adverse event",
+                )
+            )
+        handles.append(
+            Line2D([], [], ls="none", marker="v", color=OKABE_ITO["purple"], label="Adverse event")
+        )
     if through < s.end:
         ax.axvline(_num(through) + 0.5, color="black", ls="--", lw=0.8)
-        ax.text(_num(through) + 1, 0.5, f"data through\n{fmt.date(through)}", fontsize=6.5,
-                va="center")
+        ax.text(
+            _num(through) + 1, 0.5, f"data through\n{fmt.date(through)}", fontsize=6.5, va="center"
+        )
     ax.set_yticks(list(rows.values()), list(rows.keys()))
     ax.set_ylim(-0.75, 1.45)
     _date_axis(ax, s.start, s.end)
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=4,
-              frameon=False)
+    ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=4, frameon=False
+    )
     return fig
 
 
@@ -211,10 +304,20 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
     if per28:
         # A 0/1 diary reads best as event ticks plus each period's rate per 28 days.
         event_days = [d for d, v in values.items() if v >= 0.5 and d <= through]
-        ax.plot([_num(d) for d in event_days], [0.0] * len(event_days), ls="none", marker="|",
-                ms=9, color="black", clip_on=False)
-        handles.append(Line2D([], [], ls="none", marker="|", color="black", ms=8,
-                              label=f"{title(outcome)} (yes)"))
+        ax.plot(
+            [_num(d) for d in event_days],
+            [0.0] * len(event_days),
+            ls="none",
+            marker="|",
+            ms=9,
+            color="black",
+            clip_on=False,
+        )
+        handles.append(
+            Line2D(
+                [], [], ls="none", marker="|", color="black", ms=8, label=f"{title(outcome)} (yes)"
+            )
+        )
         ylabel = f"{title(outcome)}\n({units(outcome)})"
     else:
         for arm in ("A", "B", None):
@@ -232,10 +335,27 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
             colour = ARM_COLOUR.get(arm or "", GREY)
             marker = ARM_MARKER.get(arm or "", "o")
             ax.plot(xs, ys, ls="none", marker=marker, ms=3, color=colour)
-            ax.plot(washout_x, washout_y, ls="none", marker=marker, ms=3, mfc="white",
-                    mec=colour, mew=0.7)
-        handles.append(Line2D([], [], ls="none", marker="o", ms=3, color="black",
-                              label="Daily value (hollow: not analysed)"))
+            ax.plot(
+                washout_x,
+                washout_y,
+                ls="none",
+                marker=marker,
+                ms=3,
+                mfc="white",
+                mec=colour,
+                mew=0.7,
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="none",
+                marker="o",
+                ms=3,
+                color="black",
+                label="Daily value (hollow: not analysed)",
+            )
+        )
         u = units(outcome)
         ylabel = f"{title(outcome)}" + (f"\n({u})" if u and outcome.kind != "count" else "")
         if outcome.kind == "count":
@@ -251,8 +371,13 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
         mean = means.get(per.index)
         if mean is None or per.analysed_start > through:
             continue
-        ax.hlines(mean * scale, _num(per.analysed_start) - 0.5, _num(min(per.end, through)) + 0.5,
-                  color=ARM_COLOUR[per.arm], lw=2.2)
+        ax.hlines(
+            mean * scale,
+            _num(per.analysed_start) - 0.5,
+            _num(min(per.end, through)) + 0.5,
+            color=ARM_COLOUR[per.arm],
+            lw=2.2,
+        )
     handles.append(Line2D([], [], color="black", lw=2, label="Period mean (analysed days)"))
     if per28:
         ax.set_ylim(-1, 28.5)
@@ -260,8 +385,9 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
         ax.axvline(_num(through) + 0.5, color="black", ls="--", lw=0.8)
     ax.set_ylabel(ylabel)
     _date_axis(ax, s.start, s.end)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
-              frameon=False)
+    ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False
+    )
     return fig
 
 
@@ -275,7 +401,8 @@ def _density(draws: np.ndarray, grid: np.ndarray) -> np.ndarray:
     bw = 0.9 * min(sd, iqr / 1.34 if iqr > 0 else sd) * x.size ** (-0.2)
     bw = bw if bw > 0 else max(abs(float(np.mean(x))) * 0.01, 1e-3)
     z = (grid[:, None] - x[None, :]) / bw
-    return np.exp(-0.5 * z**2).sum(axis=1) / (x.size * bw * np.sqrt(2 * np.pi))
+    density: np.ndarray = np.exp(-0.5 * z**2).sum(axis=1) / (x.size * bw * np.sqrt(2 * np.pi))
+    return density
 
 
 def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
@@ -314,10 +441,28 @@ def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
     worse, better = f"worse on {arm_b} →", f"← better on {arm_b}"
     if not good_low:
         worse, better = f"← worse on {arm_b}", f"better on {arm_b} →"
-    ax.text(0, -0.3, better if good_low else worse, transform=ax.transAxes, ha="left",
-            va="top", fontsize=7.5, color=BENEFIT if good_low else HARM, fontweight="bold")
-    ax.text(1, -0.3, worse if good_low else better, transform=ax.transAxes, ha="right",
-            va="top", fontsize=7.5, color=HARM if good_low else BENEFIT, fontweight="bold")
+    ax.text(
+        0,
+        -0.3,
+        better if good_low else worse,
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=7.5,
+        color=BENEFIT if good_low else HARM,
+        fontweight="bold",
+    )
+    ax.text(
+        1,
+        -0.3,
+        worse if good_low else better,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color=HARM if good_low else BENEFIT,
+        fontweight="bold",
+    )
     u = units(outcome)
     d = fmt.digits_for(outcome.kind, mcid)
     ax.set_xlabel(
@@ -328,5 +473,3 @@ def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
     ax.set_yticks([])
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return fig
-
-

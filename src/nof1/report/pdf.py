@@ -91,17 +91,27 @@ class _ReportPDF(FPDF):
 
     # -- primitives ---------------------------------------------------------------------
 
-    def text_block(self, text: str, size: float = 9.5, style: str = "", colour: tuple[int, int, int] = INK,
-                   gap: float = 1.5, line: float | None = None) -> None:
+    def text_block(
+        self,
+        text: str,
+        size: float = 9.5,
+        style: str = "",
+        colour: tuple[int, int, int] = INK,
+        gap: float = 1.5,
+        line: float | None = None,
+    ) -> None:
         self.set_font(FONT, style, size)
         self.set_text_color(*colour)
         self.set_x(self.l_margin)
-        self.multi_cell(self.epw, line or size * 0.48, text, align="L",
-                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(
+            self.epw, line or size * 0.48, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
         self.set_text_color(*INK)
         self.ln(gap)
 
-    def facts(self, rows: tuple[tuple[str, str], ...], label_width: float = 46, size: float = 8.8) -> None:
+    def facts(
+        self, rows: tuple[tuple[str, str], ...], label_width: float = 46, size: float = 8.8
+    ) -> None:
         self.set_font(FONT, "", size)
         self.set_fill_color(255, 255, 255)
         with self.table(
@@ -188,8 +198,13 @@ def _front_page(pdf: _ReportPDF, view: ReportView) -> None:
     inner = pdf.epw - 6
     x = pdf.l_margin + 3
 
-    def line(text: str, size: float, style: str = "", colour: tuple[int, int, int] = INK,
-             gap: float = 0.8) -> None:
+    def line(
+        text: str,
+        size: float,
+        style: str = "",
+        colour: tuple[int, int, int] = INK,
+        gap: float = 0.8,
+    ) -> None:
         pdf.set_font(FONT, style, size)
         pdf.set_text_color(*colour)
         pdf.set_x(x)
@@ -199,8 +214,13 @@ def _front_page(pdf: _ReportPDF, view: ReportView) -> None:
     line(f"Primary outcome: {h.outcome} — “{h.question}”", 8.5, colour=MUTED, gap=0.3)
     line("Effect of B minus A: median and 95% credible interval (CrI)", 8, colour=MUTED)
     if h.withheld_reason and h.effect != "not estimated":
-        line("Unreliable estimate, shown for completeness only (no verdict, see below):", 8.5,
-             "B", colour=WARN, gap=0.3)
+        line(
+            "Unreliable estimate, shown for completeness only (no verdict, see below):",
+            8.5,
+            "B",
+            colour=WARN,
+            gap=0.3,
+        )
         line(h.effect, 12, "", colour=MUTED, gap=1)
     else:
         line(h.effect, 14, "B", gap=1)
@@ -275,8 +295,14 @@ def _section(pdf: _ReportPDF, number: int, section: Section, figures: dict[str, 
     y = pdf.get_y()
     pdf.set_font(FONT, "B", 12)
     pdf.set_x(pdf.l_margin)
-    pdf.multi_cell(pdf.epw - 30, 6, f"{number}. {section.title}", align="L",
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        pdf.epw - 30,
+        6,
+        f"{number}. {section.title}",
+        align="L",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     after = pdf.get_y()
     if section.cent:
         pdf.set_xy(pdf.l_margin + pdf.epw - 30, y)
@@ -310,8 +336,7 @@ def _block(pdf: _ReportPDF, block: Block, figures: dict[str, bytes]) -> None:
         for item in block.items:
             pdf.set_x(pdf.l_margin)
             pdf.cell(4, 4.4, "•")
-            pdf.multi_cell(pdf.epw - 4, 4.4, item, align="L", new_x=XPos.LMARGIN,
-                           new_y=YPos.NEXT)
+            pdf.multi_cell(pdf.epw - 4, 4.4, item, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.ln(0.6)
         pdf.ln(1)
     elif isinstance(block, Facts):

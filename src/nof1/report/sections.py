@@ -117,10 +117,20 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
     locked_hash = lock.get("locked_hash") or p.locked_fingerprint()
     method = SCHEME_METHOD[d.scheme].format(max_run=d.max_run)
     facts = [
-        ("Intervention (B)", p.intervention.describe() + (f". {p.intervention.notes}" if p.intervention.notes else "")),
-        ("Comparator (A)", p.comparator.describe() + (f". {p.comparator.notes}" if p.comparator.notes else "")),
+        (
+            "Intervention (B)",
+            p.intervention.describe()
+            + (f". {p.intervention.notes}" if p.intervention.notes else ""),
+        ),
+        (
+            "Comparator (A)",
+            p.comparator.describe() + (f". {p.comparator.notes}" if p.comparator.notes else ""),
+        ),
         ("Scheme", f"{d.scheme}: {method}"),
-        ("Blocks and periods", f"{d.blocks} blocks, {d.n_periods} periods of {fmt.days(d.period_days)}"),
+        (
+            "Blocks and periods",
+            f"{d.blocks} blocks, {d.n_periods} periods of {fmt.days(d.period_days)}",
+        ),
         ("Run-in", fmt.days(d.run_in_days) + " of diary before the first period"),
         ("Physical washout", fmt.days(d.washout_days) + " between periods (no treatment)"),
         (
@@ -128,8 +138,11 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
             f"first {fmt.days(d.analytic_washout_days)} of each period left out of the primary "
             "analysis (carry-over and onset)",
         ),
-        ("Randomization", "documented SHA-256 generator: the same seed always gives the same "
-         "schedule, so anyone can re-create and check it"),
+        (
+            "Randomization",
+            "documented SHA-256 generator: the same seed always gives the same "
+            "schedule, so anyone can re-create and check it",
+        ),
         ("Seed", str(s.seed)),
         ("Sequence", " ".join(s.sequence)),
         ("Schedule fingerprint", s.fingerprint()),
@@ -141,7 +154,8 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
         facts.append(
             (
                 "Blinding",
-                f"blinded with coded packs held by {p.blinding.allocation_holder or 'a third party'}; "
+                "blinded with coded packs held by "
+                f"{p.blinding.allocation_holder or 'a third party'}; "
                 f"the allocation was revealed for this analysis: {codes.get('A', '?')} = "
                 f"{arm_a} (A), {codes.get('B', '?')} = {arm_b} (B)",
             )
@@ -241,7 +255,9 @@ def conduct(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Se
         blocks.append(Paragraph("None: the analysis followed the protocol as locked."))
     for w in record.warnings:
         blocks.append(Paragraph(w, tone="warning"))
-    return Section("conduct", "Deviations, amendments and stopping", tuple(blocks), cent="12, 13, 14")
+    return Section(
+        "conduct", "Deviations, amendments and stopping", tuple(blocks), cent="12, 13, 14"
+    )
 
 
 def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Section:
@@ -252,12 +268,16 @@ def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> 
     rows = []
     for per in record.schedule.periods:
         if per.start > through:
-            rows.append((str(per.index), f"{per.arm} – {p.arm(per.arm).name}", "not yet", "", "", "", ""))
+            rows.append(
+                (str(per.index), f"{per.arm} – {p.arm(per.arm).name}", "not yet", "", "", "", "")
+            )
             continue
         dates = [per.start + dt.timedelta(days=i) for i in range(per.days)]
         dates = [x for x in dates if x <= through]
-        counts = {k: sum(1 for x in dates if took.get(x, "missing") == k)
-                  for k in ("yes", "partial", "no", "missing")}
+        counts = {
+            k: sum(1 for x in dates if took.get(x, "missing") == k)
+            for k in ("yes", "partial", "no", "missing")
+        }
         n_logged = sum(1 for x in dates if x in logged)
         rows.append(
             (
@@ -276,8 +296,15 @@ def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> 
         "Adherence and data completeness",
         (
             Table(
-                ("Period", "Arm", "Days", "Taken", "Partly/not taken", "Not recorded",
-                 f"{title(primary)} logged"),
+                (
+                    "Period",
+                    "Arm",
+                    "Days",
+                    "Taken",
+                    "Partly/not taken",
+                    "Not recorded",
+                    f"{title(primary)} logged",
+                ),
                 tuple(rows),
                 widths=(1.2, 3, 1.2, 1.2, 2, 1.8, 2.4),
             ),
@@ -350,8 +377,10 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
         )
     )
     per28 = outcome.kind in ("binary", "count")
-    mean_col = f"Mean ({units(outcome)})" if per28 else (
-        f"Mean ({units(outcome)})" if units(outcome) else "Mean"
+    mean_col = (
+        f"Mean ({units(outcome)})"
+        if per28
+        else (f"Mean ({units(outcome)})" if units(outcome) else "Mean")
     )
     d = fmt.digits_for(outcome.kind, outcome.mcid)
     rows = tuple(
@@ -377,8 +406,10 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
             widths=(1, 1, 3, 1.6, 1.8, 2.6),
         )
     )
-    if has_effect(outcome) and getattr(outcome, "effect_draws", None) is not None and len(
-        outcome.effect_draws
+    if (
+        has_effect(outcome)
+        and getattr(outcome, "effect_draws", None) is not None
+        and len(outcome.effect_draws)
     ):
         blocks.append(
             Figure(
@@ -407,8 +438,14 @@ def harms(record: TrialRecord) -> Section:
             where = day.phase.replace("_", "-") if day is not None else "outside schedule"
             per_arm["other"] += 1
         rows.append(
-            (fmt.date(e.date), where, e.description, e.severity, "yes" if e.serious else "no",
-             e.action or "–")
+            (
+                fmt.date(e.date),
+                where,
+                e.description,
+                e.severity,
+                "yes" if e.serious else "no",
+                e.action or "–",
+            )
         )
     blocks: list[Block] = []
     if rows:
@@ -478,8 +515,16 @@ def methods(record: TrialRecord, result: AnalysisResult) -> Section:
         )
     blocks.append(
         Table(
-            ("Outcome", "R-hat (max)", "ESS bulk", "ESS tail", "Divergences", "Chains × draws",
-             "Fits", "Result"),
+            (
+                "Outcome",
+                "R-hat (max)",
+                "ESS bulk",
+                "ESS tail",
+                "Divergences",
+                "Chains × draws",
+                "Fits",
+                "Result",
+            ),
             tuple(rows),
             caption="Sampler diagnostics",
             note="Policy: R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergences. When a fit "
@@ -505,8 +550,13 @@ def methods(record: TrialRecord, result: AnalysisResult) -> Section:
             )
     blocks.append(
         Table(
-            ("Outcome", "Residual lag-1 autocorrelation", "p (autocorrelation)", "p (period means)",
-             "Result"),
+            (
+                "Outcome",
+                "Residual lag-1 autocorrelation",
+                "p (autocorrelation)",
+                "p (period means)",
+                "Result",
+            ),
             tuple(ppc),
             caption="Posterior predictive check",
             note="Small p-values (< 0.05) mean the model reproduces the data poorly in that "
@@ -555,8 +605,13 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
         blocks.append(Heading(title(o)))
         blocks.append(
             Table(
-                ("Analysis", f"Effect, median (95% CrI), {units(o) or 'units'}",
-                 "P(meaningful benefit)", "Verdict", "Verdict changes"),
+                (
+                    "Analysis",
+                    f"Effect, median (95% CrI), {units(o) or 'units'}",
+                    "P(meaningful benefit)",
+                    "Verdict",
+                    "Verdict changes",
+                ),
                 tuple(rows),
                 widths=(3.4, 3.2, 1.8, 2, 1.4),
             )
@@ -571,7 +626,8 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
                 extra.append(
                     f"Randomization test (design-based, {r.scheme}): observed difference of period "
                     f"means {fmt.signed(r.statistic, d)} {u}, p = {fmt.p_value(r.p_value)} over "
-                    f"{r.n_allocations} {'possible allocations (exact)' if r.exact else 'sampled allocations'}."
+                    f"{r.n_allocations} "
+                    f"{'possible allocations (exact)' if r.exact else 'sampled allocations'}."
                     + (f" {r.note}" if r.note else "")
                 )
         q = o.paired
@@ -644,8 +700,10 @@ def planning(record: TrialRecord) -> Section:
 
 
 def _is_rows(value: Any) -> bool:
-    return isinstance(value, list | tuple) and bool(value) and all(
-        isinstance(v, Mapping) for v in value
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(v, Mapping) for v in value)
     )
 
 
