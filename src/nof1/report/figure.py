@@ -294,7 +294,7 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
     from matplotlib.lines import Line2D
 
     s = record.schedule
-    fig = Figure(figsize=(WIDTH, 2.7))
+    fig = Figure(figsize=(WIDTH, 2.4))
     ax = fig.add_subplot()
     _shade_periods(ax, record)
     values = record.values(outcome.name)
@@ -416,7 +416,7 @@ def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
     right = max(hi + 0.1 * span, 1.4 * mcid)
     grid = np.linspace(left, right, 512)
     dens = _density(draws, grid)
-    fig = Figure(figsize=(WIDTH, 2.4))
+    fig = Figure(figsize=(WIDTH, 2.1))
     ax = fig.add_subplot()
     good_low = outcome.better == "lower"
     benefit_mask = grid <= -mcid if good_low else grid >= mcid
