@@ -29,10 +29,11 @@ PIPELINE: list[str] = [
     "workspace",
     "diary",
     "tidy",
-    "ical",  # in the doc's table ("may touch schedule"), not in its pipeline line
+    "ical",
     "dataset",
     "prior",
     "model",
+    "verdict",
     "summary",
     "randomization",
     "analysis",
@@ -40,7 +41,7 @@ PIPELINE: list[str] = [
     "report",
     "cli",
 ]
-IN_TABLE_ONLY = {"ical"}
+IN_TABLE_ONLY: set[str] = set()
 RANK = {name: rank for rank, name in enumerate(PIPELINE)}
 ANYONE_MAY_IMPORT = {"errors", "record", "nof1"}  # "nof1": the package itself (__version__)
 HEAVY = {"numpy", "scipy", "pymc", "pytensor", "arviz", "matplotlib", "nutpie", "pandas", "xarray"}
