@@ -1,0 +1,217 @@
+"""Orchestration: retry and withheld verdicts (fake fits), cross-checks, and real sampling runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pytest
+from attrs import evolve
+
+from conftest import MakeWorkspace, template_text
+from nof1 import analysis, model, verdict
+from nof1.analysis import Settings, analyze_outcome, analyze_workspace
+from nof1.dataset import TableSpec, from_records, read_table
+from nof1.errors import DataError
+from nof1.protocol import TrialProtocol, set_design_values
+from nof1.schedule import build_schedule
+from nof1.simulate import simulate_trial
+from nof1.summary import WITHHELD
+
+ROOT = Path(__file__).resolve().parents[1]
+MELATONIN = ROOT / "examples" / "melatonin" / "melatonin_ema.csv"
+
+
+@pytest.fixture(scope="module")
+def protocol() -> TrialProtocol:
+    text = set_design_values(template_text(), {"start_date": dt.date(2026, 1, 5), "seed": 11})
+    return TrialProtocol.from_text(text)
+
+
+@pytest.fixture(scope="module")
+def pain(protocol):
+    schedule = build_schedule(protocol)
+    trial = simulate_trial(
+        protocol, schedule, seed=5, effects={"peak_pain": -2.0}, linked=False, adherence=0.8
+    )
+    return from_records(
+        protocol.outcome("peak_pain"), schedule, trial.observations, trial.adherence
+    )
+
+
+class FakeFits:
+    """Stands in for ``nof1.model.fit``: returns good or bad posteriors in a set order."""
+
+    def __init__(self, *quality: str, centre: float = -2.0) -> None:
+        self.quality = list(quality)
+        self.calls: list[dict] = []
+        self.centre = centre
+
+    def __call__(self, data, spec, *, draws, tune, chains, seed, target_accept=0.8):
+        self.calls.append(
+            {
+                "draws": draws,
+                "tune": tune,
+                "seed": seed,
+                "target_accept": target_accept,
+                "prior": spec.prior.label,
+                "n": data.y.size,
+            }
+        )
+        good = (self.quality.pop(0) if self.quality else "good") == "good"
+        rng = np.random.default_rng(seed)
+        effect = rng.normal(self.centre, 0.3, size=(chains, draws))
+        if not good:
+            effect[1] += 2.0  # chains disagree: R-hat fails
+        post = {
+            "effect": effect,
+            "intercept": rng.normal(5, 0.1, size=(chains, draws)),
+            "sigma": np.abs(rng.normal(1.5, 0.05, size=(chains, draws))),
+            "rho": rng.uniform(0.3, 0.6, size=(chains, draws)),
+        }
+        idata = az.from_dict(
+            posterior=post, sample_stats={"diverging": np.zeros((chains, draws), bool)}
+        )
+        return model.Fit(
+            idata=idata,
+            effect=effect.reshape(-1),
+            relative=None,
+            latent=None,
+            seconds={"total": 0.0},
+        )
+
+
+def test_a_failed_fit_is_retried_longer_and_then_passes(monkeypatch, pain):
+    fake = FakeFits("bad", "good")
+    monkeypatch.setattr(model, "fit", fake)
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500))
+    assert [c["draws"] for c in fake.calls] == [500, 1000]
+    assert [c["tune"] for c in fake.calls] == [500, 1500]
+    assert fake.calls[1]["target_accept"] == analysis.RETRY_TARGET_ACCEPT
+    assert fake.calls[0]["seed"] != fake.calls[1]["seed"]
+    assert result.diagnostics.attempts == 2 and result.diagnostics.passed
+    assert result.verdict == verdict.BENEFIT and result.withheld_reason is None
+
+
+def test_verdict_is_withheld_when_the_retry_fails_too(monkeypatch, pain):
+    monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500))
+    assert result.verdict == WITHHELD
+    assert "R-hat" in result.withheld_reason and "2 times" in result.withheld_reason
+    assert result.effect is not None  # the numbers are shown, marked unreliable
+
+
+def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(monkeypatch, pain):
+    fake = FakeFits()
+    monkeypatch.setattr(model, "fit", fake)
+    result = analyze_outcome(pain, Settings(draws=500, tune=500))
+    assert [c["prior"] for c in fake.calls] == ["default", "sceptical", "vague", "default"]
+    assert fake.calls[-1]["n"] == pain.adherent_only().n < pain.n
+    labels = [s.label for s in result.sensitivity]
+    assert labels == ["sceptical prior", "vague prior", "adherent days only"]
+    assert all(s.verdict == verdict.BENEFIT and not s.verdict_changes for s in result.sensitivity)
+
+
+def test_predictive_check_and_cross_checks_are_filled_in(monkeypatch, protocol, pain):
+    monkeypatch.setattr(model, "fit", FakeFits())
+    result = analyze_outcome(pain, Settings(sensitivity=False), design=protocol.design)
+    assert result.predictive_check is not None
+    assert result.randomization.exact and result.randomization.n_allocations == 2**4
+    assert result.paired.n_blocks == 4
+    assert result.randomization.statistic == pytest.approx(result.paired.mean_difference)
+
+
+def test_sampling_seeds_are_reproducible(monkeypatch, pain):
+    first, second = FakeFits(), FakeFits()
+    monkeypatch.setattr(model, "fit", first)
+    a = analyze_outcome(pain, Settings(sensitivity=False, seed=3))
+    monkeypatch.setattr(model, "fit", second)
+    b = analyze_outcome(pain, Settings(sensitivity=False, seed=3))
+    assert first.calls[0]["seed"] == second.calls[0]["seed"]
+    assert np.array_equal(a.effect_draws, b.effect_draws)
+    assert analysis.derived_seed(3, "x", "default", 1) != analysis.derived_seed(3, "x", "vague", 1)
+
+
+def test_too_few_days_is_a_clear_error(pain):
+    few = evolve(
+        pain,
+        date=pain.date[:3],
+        time=pain.time[:3],
+        y=pain.y[:3],
+        arm=pain.arm[:3],
+        period=pain.period[:3],
+        block=pain.block[:3],
+        adherent=pain.adherent[:3],
+    )
+    with pytest.raises(DataError, match="too few analysed days"):
+        analyze_outcome(few, Settings())
+
+
+def test_csv_without_mcid_uses_half_the_sd_for_continuous_outcomes():
+    data = read_table(MELATONIN, TableSpec("mood", "melatonin", "study_day", better="higher"))
+    completed = analysis._complete_table_outcome(data)
+    assert completed.outcome.mcid == pytest.approx(0.5 * np.std(data.y, ddof=1), abs=1e-3)
+    assert completed.outcome.minimum < data.y.min() and completed.outcome.maximum > data.y.max()
+    assert any("half the SD" in n for n in completed.notes)
+
+
+def test_csv_count_outcome_needs_an_mcid():
+    data = read_table(MELATONIN, TableSpec("mood", "melatonin", "study_day"))
+    data = evolve(data, outcome=evolve(data.outcome, kind="count"))
+    with pytest.raises(DataError, match="--mcid is needed for --kind count"):
+        analysis._complete_table_outcome(data)
+
+
+def test_workspace_analysis_is_interim_before_the_schedule_ends(
+    monkeypatch, make_workspace: MakeWorkspace
+):
+    from nof1.workspace import Workspace
+
+    folder = make_workspace(start=dt.date.today() - dt.timedelta(days=60), start_trial=True)
+    with Workspace.open(folder) as ws:
+        fill(ws)
+        monkeypatch.setattr(model, "fit", FakeFits())
+        result = analyze_workspace(ws, "peak_pain", sensitivity=False)
+    assert result.interim
+    assert result.protocol_hash == ws.protocol.fingerprint()
+    assert result.analysed_through == dt.date.today() - dt.timedelta(days=1)
+    assert [o.name for o in result.outcomes] == ["peak_pain"]
+
+
+def fill(ws, effect: float = -2.0) -> None:
+    """Log a simulated trial (unlinked outcomes) into a workspace, up to yesterday."""
+    through = dt.date.today() - dt.timedelta(days=1)
+    trial = simulate_trial(
+        ws.protocol,
+        ws.schedule,
+        seed=9,
+        effects={"peak_pain": effect},
+        linked=False,
+        through=min(through, ws.schedule.end),
+    )
+    with ws.store.transaction("test fill") as store:
+        for obs in trial.observations:
+            store.add_entry(obs.date, obs.outcome, obs.value)
+        for took in trial.adherence:
+            store.add_adherence(took.date, took.took)
+
+
+@pytest.mark.sampling
+def test_real_sampling_recovers_a_known_effect_in_a_finished_workspace(
+    make_workspace: MakeWorkspace,
+):
+    from nof1.workspace import Workspace
+
+    start = dt.date.today() - dt.timedelta(days=14 + 8 * 28 + 2)
+    folder = make_workspace(start=start, start_trial=True)
+    with Workspace.open(folder) as ws:
+        fill(ws, effect=-2.0)
+        result = analyze_workspace(ws, "peak_pain", draws=500, tune=500, sensitivity=False)
+    assert not result.interim
+    o = result.outcome("peak_pain")
+    assert o.diagnostics.passed, o.diagnostics.problems
+    assert o.effect.ci95[0] < -2.0 < o.effect.ci95[1]
+    assert o.verdict == verdict.BENEFIT
+    assert o.randomization.n_allocations == 16 and o.randomization.exact
