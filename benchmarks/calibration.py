@@ -228,10 +228,8 @@ def main() -> None:
         f"{TREND_PER_DAY} SD/day, {MISSING:.0%} missing days; model AR(1) + linear trend"
     )
     print(f"95% interval coverage (all trials):        {ci(sum(covered), len(covered))}")
-    print(
-        f"  under no effect:                         "
-        f"{ci(sum(c for c, r in zip(covered, results, strict=True) if r['effect'] == 0.0), len(null))}"
-    )
+    null_covered = sum(c for c, r in zip(covered, results, strict=True) if r["effect"] == 0.0)
+    print(f"  under no effect:                         {ci(null_covered, len(null))}")
     print(f"false 'meaningful benefit' (no effect):    {ci(sum(false_benefit), len(null))}")
     if eff:
         print(f"'meaningful benefit' when effect = MCID:   {ci(sum(power), len(eff))}")
