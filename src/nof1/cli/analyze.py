@@ -158,8 +158,9 @@ def analyze(
             )
         else:
             if options:
+                verb = "applies" if len(options) == 1 else "apply"
                 raise DataError(
-                    f"{', '.join(options)} only apply with --data FILE (a workspace takes "
+                    f"{', '.join(options)} only {verb} with --data FILE (a workspace takes "
                     "these from protocol.toml)"
                 )
             from nof1.workspace import Workspace
