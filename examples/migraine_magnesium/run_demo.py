@@ -18,65 +18,19 @@ uses fewer posterior draws (the test suite runs it that way).
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from nof1.schedule import build_schedule
-from nof1.simulate import simulate_trial
-from nof1.tidy import COLUMNS
-from nof1.workspace import Workspace
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from example_support import nof1, record_events, write_simulated_diary  # noqa: E402
+
 SEED = 20261201
 #: True effects on the verdict scale (B minus A): headache days and acute-medication doses per
 #: 28 days, pain points, expected severity category.
 EFFECTS = {"headache_day": -3.0, "peak_pain": -0.8, "severity": -0.3, "acute_med_days": -2.5}
-
-
-def nof1(*args: str) -> str:
-    """Run one `nof1` command as a user would, echo it, and fail loudly if it fails."""
-    print(f"\n$ nof1 {' '.join(args)}", flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "nof1", *args], capture_output=True, text=True, check=False
-    )
-    print(done.stdout, end="")
-    if done.stderr:
-        print(done.stderr, end="", file=sys.stderr)
-    if done.returncode != 0:
-        raise SystemExit(f"`nof1 {args[0]}` failed with exit code {done.returncode}")
-    return done.stdout
-
-
-def write_diary(workspace: Path, path: Path) -> list:
-    """Simulate the whole trial and write it as a tidy CSV; return the adverse events."""
-    ws = Workspace.open(workspace)
-    protocol, schedule = ws.protocol, build_schedule(ws.protocol)
-    trial = simulate_trial(protocol, schedule, seed=SEED, effects=EFFECTS)
-    took = {a.date: a.took for a in trial.adherence}
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for obs in trial.observations:
-            day = schedule.day(obs.date)
-            assert day is not None
-            writer.writerow(
-                [
-                    obs.date.isoformat(),
-                    day.number,
-                    day.period or "",
-                    day.block or "",
-                    schedule.codes[day.arm] if day.arm else "",  # pack codes: still blinded
-                    obs.outcome,
-                    int(obs.value) if float(obs.value).is_integer() else obs.value,
-                    took.get(obs.date, ""),
-                ]
-            )
-    ws.close()
-    return list(trial.events)
 
 
 def main() -> None:
@@ -97,13 +51,9 @@ def main() -> None:
     nof1("schedule", "--trial", trial)
 
     diary = workspace / "diary.csv"
-    events = write_diary(workspace, diary)
+    events = write_simulated_diary(workspace, diary, seed=SEED, effects=EFFECTS)
     nof1("import", str(diary), "--trial", trial)
-    for event in events:
-        nof1("event", "--trial", trial, "--date", event.date.isoformat(),
-             "--description", event.description, "--severity", event.severity,
-             "--serious" if event.serious else "--not-serious",
-             "--action", event.action or "none")
+    record_events(trial, events)
     nof1("status", "--trial", trial)
     nof1("allocation", "--reveal", "--by", "community pharmacist", "--trial", trial)
 

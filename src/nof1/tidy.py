@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from attrs import frozen
 
 from nof1 import diary
 from nof1.errors import EntryError
+from nof1.record import Adherence, Observation
+from nof1.schedule import Schedule
 from nof1.workspace import Workspace
 
 COLUMNS = ("date", "day", "period", "block", "arm", "outcome", "value", "adherence")
@@ -106,14 +108,34 @@ def _format(path: Path, fmt: str | None) -> str:
 def rows(ws: Workspace) -> list[TidyRow]:
     """The tidy rows of the values in force, by date then in protocol outcome order."""
     diary.require_started(ws)
-    schedule = ws.schedule
-    order = {o.name: i for i, o in enumerate(ws.protocol.outcomes)}
-    took = {a.date: a.took for a in ws.adherence()}
-    result = []
-    observations = sorted(
-        ws.observations(), key=lambda o: (o.date, order.get(o.outcome, len(order)), o.outcome)
+    return rows_from_records(
+        ws.schedule,
+        [o.name for o in ws.protocol.outcomes],
+        ws.observations(),
+        ws.adherence(),
+        label=ws.arm_label,
     )
-    for obs in observations:
+
+
+def rows_from_records(
+    schedule: Schedule,
+    outcome_order: Sequence[str],
+    observations: Iterable[Observation],
+    adherence: Iterable[Adherence],
+    *,
+    label: Callable[[str | None], str],
+) -> list[TidyRow]:
+    """Tidy rows for records kept anywhere (the store, a simulation), by date then outcome.
+
+    ``label`` turns an arm code into what the ``arm`` column shows (the code itself, or a pack
+    label while the trial is blinded).
+    """
+    order = {name: i for i, name in enumerate(outcome_order)}
+    took = {a.date: a.took for a in adherence}
+    result = []
+    for obs in sorted(
+        observations, key=lambda o: (o.date, order.get(o.outcome, len(order)), o.outcome)
+    ):
         day = schedule.day(obs.date)
         result.append(
             TidyRow(
@@ -121,7 +143,7 @@ def rows(ws: Workspace) -> list[TidyRow]:
                 day=schedule.day_number(obs.date),
                 period=None if day is None else day.period,
                 block=None if day is None else day.block,
-                arm=None if day is None or day.arm is None else ws.arm_label(day.arm),
+                arm=None if day is None or day.arm is None else label(day.arm),
                 outcome=obs.outcome,
                 value=obs.value,
                 adherence=took.get(obs.date),
