@@ -78,8 +78,16 @@ class PeriodData:
         }
 
 
-def _array(kind: type) -> Any:
-    return field(converter=lambda v: np.asarray(v, dtype=kind), eq=False)
+def _floats(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=float)
+
+
+def _ints(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=int)
+
+
+def _bools(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=bool)
 
 
 @frozen
@@ -94,12 +102,12 @@ class OutcomeData:
 
     outcome: OutcomeSpec
     date: tuple[dt.date | None, ...]
-    time: np.ndarray = _array(float)
-    y: np.ndarray = _array(float)
-    arm: np.ndarray = _array(int)
-    period: np.ndarray = _array(int)
-    block: np.ndarray = _array(int)
-    adherent: np.ndarray = _array(bool)
+    time: np.ndarray = field(converter=_floats, eq=False)
+    y: np.ndarray = field(converter=_floats, eq=False)
+    arm: np.ndarray = field(converter=_ints, eq=False)
+    period: np.ndarray = field(converter=_ints, eq=False)
+    block: np.ndarray = field(converter=_ints, eq=False)
+    adherent: np.ndarray = field(converter=_bools, eq=False)
     all_days: tuple[LoggedDay, ...] = ()
     knots: tuple[float, ...] = ()
     periods: tuple[PeriodData, ...] = ()

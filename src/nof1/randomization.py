@@ -57,7 +57,8 @@ def _statistics(means: np.ndarray, sequences: np.ndarray) -> np.ndarray:
     b = sequences * ok
     a = (1 - sequences) * ok
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (b @ x) / b.sum(axis=1) - (a @ x) / a.sum(axis=1)
+        out: np.ndarray = (b @ x) / b.sum(axis=1) - (a @ x) / a.sum(axis=1)
+    return out
 
 
 def _p_value(observed: float, stats: np.ndarray, *, add_observed: bool) -> float:
@@ -171,11 +172,11 @@ def _random_restricted_many(
     """
     # table[a, b, last, run]: completions; last 0 = A, 1 = B
     table = np.zeros((n_a + 1, n_b + 1, 2, max_run + 1))
-    for a in range(n_a + 1):
-        for b in range(n_b + 1):
-            for last in (0, 1):
-                for run in range(1, max_run + 1):
-                    table[a, b, last, run] = float(_completions(a, b, "AB"[last], run, max_run))
+    for ia in range(n_a + 1):
+        for ib in range(n_b + 1):
+            for il in (0, 1):
+                for ir in range(1, max_run + 1):
+                    table[ia, ib, il, ir] = float(_completions(ia, ib, "AB"[il], ir, max_run))
     a_left = np.full(size, n_a)
     b_left = np.full(size, n_b)
     last = np.full(size, -1)
@@ -226,7 +227,7 @@ def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
 
 
 def unit_randomization_test(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     arms: str,
     *,
     max_run: int | None = None,

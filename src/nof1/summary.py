@@ -42,6 +42,10 @@ def _interval(value: Sequence[float]) -> tuple[float, float]:
     return (float(low), float(high))
 
 
+def _optional_interval(value: Sequence[float] | None) -> tuple[float, float] | None:
+    return None if value is None else _interval(value)
+
+
 @frozen
 class EffectSummary:
     """A posterior summary of one quantity; ``scale`` names what the numbers mean."""
@@ -173,9 +177,7 @@ class PairedComparison:
     """Mean within-block difference of period means (B − A) with a t interval and p-value."""
 
     mean_difference: float
-    ci95: tuple[float, float] | None = field(
-        converter=lambda v: None if v is None else _interval(v)
-    )
+    ci95: tuple[float, float] | None = field(converter=_optional_interval)
     p_value: float | None
     n_blocks: int
 
@@ -441,9 +443,10 @@ def diagnostics(
             x = values[:, :, j]
             if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
                 continue  # constants (e.g. fixed deterministics) carry no information
-            rhats.append(float(az.rhat(x, method="rank")) if chains > 1 else float("nan"))
-            bulks.append(float(az.ess(x, method="bulk")))
-            tails.append(float(az.ess(x, method="tail")))
+            rhat_x = az.rhat(x, method="rank") if chains > 1 else float("nan")  # type: ignore[no-untyped-call]
+            rhats.append(float(rhat_x))
+            bulks.append(float(az.ess(x, method="bulk")))  # type: ignore[no-untyped-call]
+            tails.append(float(az.ess(x, method="tail")))  # type: ignore[no-untyped-call]
     rhat = float(np.nanmax(rhats)) if rhats and not np.all(np.isnan(rhats)) else float("nan")
     ess_bulk = float(np.min(bulks)) if bulks else float("nan")
     ess_tail = float(np.min(tails)) if tails else float("nan")
@@ -503,7 +506,8 @@ def lag1_autocorrelation(residuals: np.ndarray, time: np.ndarray | None = None) 
     den = (r**2).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    return np.asarray(out) * (r.shape[-1] / max(int(pair.sum()), 1))
+    scaled: np.ndarray = np.asarray(out) * (r.shape[-1] / max(int(pair.sum()), 1))
+    return scaled
 
 
 def predictive_check(
