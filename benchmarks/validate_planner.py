@@ -5,7 +5,8 @@ For each outcome kind of the magnesium template, simulate trials exactly as the 
 agreement: posterior mean and 95% limits (differences in units of the PyMC posterior SD),
 P(meaningful benefit) (absolute difference) and verdict agreement.
 
-Usage: python benchmarks/validate_planner.py [TRIALS_PER_KIND] [--json FILE]
+Usage: python benchmarks/validate_planner.py [TRIALS_PER_KIND] [--outcomes A,B] [--json FILE]
+       python benchmarks/validate_planner.py --from-logs STDERR_FILE...
 """
 
 from __future__ import annotations
@@ -27,13 +28,57 @@ from nof1.verdict import probabilities, verdict
 OUTCOMES = ("peak_pain", "headache_day", "acute_med_days", "severity")
 
 
+def summarize(rows: list[dict], kind: str) -> dict:
+    """Agreement figures over the trials of one outcome."""
+    return {
+        "kind": kind,
+        "trials": len(rows),
+        "mean_abs_mean_diff_sd": float(np.mean([abs(r["mean_diff_sd"]) for r in rows])),
+        "max_abs_mean_diff_sd": float(np.max([abs(r["mean_diff_sd"]) for r in rows])),
+        "mean_abs_limit_diff_sd": float(
+            np.mean([abs(r["low_diff_sd"]) for r in rows] + [abs(r["high_diff_sd"]) for r in rows])
+        ),
+        "median_sd_ratio": float(np.median([r["sd_ratio"] for r in rows])),
+        "mean_abs_p_benefit_diff": float(np.mean([abs(r["p_benefit_diff"]) for r in rows])),
+        "max_abs_p_benefit_diff": float(np.max([abs(r["p_benefit_diff"]) for r in rows])),
+        "verdict_agreement": float(np.mean([r["same_verdict"] for r in rows])),
+        "median_seconds_approx": float(np.median([r["seconds_approx"] for r in rows])),
+        "median_seconds_pymc": float(np.median([r["seconds_pymc"] for r in rows])),
+    }
+
+
+def from_logs(paths: list[str]) -> None:
+    """Summarize the per-trial lines this script printed to stderr (for interrupted runs)."""
+    kinds = {
+        "peak_pain": "continuous",
+        "headache_day": "binary",
+        "acute_med_days": "count",
+        "severity": "ordinal",
+    }
+    rows: dict[str, list[dict]] = {}
+    for path in paths:
+        for line in open(path, encoding="utf-8"):
+            name, _, rest = line.partition(" trial ")
+            if name in kinds and ": {" in rest:
+                row = eval(rest.split(": ", 1)[1], {"np": np})  # our own repr output
+                rows.setdefault(name, []).append(row)
+    for name, found in rows.items():
+        print(name, json.dumps(summarize(found, kinds[name])))
+
+
 def main() -> None:
+    if "--from-logs" in sys.argv:
+        from_logs(sys.argv[sys.argv.index("--from-logs") + 1 :])
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 20
     out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
+    names = OUTCOMES
+    if "--outcomes" in sys.argv:
+        names = tuple(sys.argv[sys.argv.index("--outcomes") + 1].split(","))
     protocol = TrialProtocol.from_toml("protocols/migraine-magnesium.toml")
     analysis = protocol.analysis
     summary = {}
-    for name in OUTCOMES:
+    for name in names:
         outcome = protocol.outcome(name)
         a = default_assumptions(protocol, outcome)
         kw = _simulation_inputs(outcome, a)
@@ -103,27 +148,12 @@ def main() -> None:
                 }
             )
             print(f"{name} trial {i + 1}/{n}: {rows[-1]}", file=sys.stderr, flush=True)
-        summary[name] = {
-            "kind": outcome.kind,
-            "trials": n,
-            "mean_abs_mean_diff_sd": float(np.mean([abs(r["mean_diff_sd"]) for r in rows])),
-            "max_abs_mean_diff_sd": float(np.max([abs(r["mean_diff_sd"]) for r in rows])),
-            "mean_abs_limit_diff_sd": float(
-                np.mean(
-                    [abs(r["low_diff_sd"]) for r in rows] + [abs(r["high_diff_sd"]) for r in rows]
-                )
-            ),
-            "median_sd_ratio": float(np.median([r["sd_ratio"] for r in rows])),
-            "mean_abs_p_benefit_diff": float(np.mean([abs(r["p_benefit_diff"]) for r in rows])),
-            "max_abs_p_benefit_diff": float(np.max([abs(r["p_benefit_diff"]) for r in rows])),
-            "verdict_agreement": float(np.mean([r["same_verdict"] for r in rows])),
-            "median_seconds_approx": float(np.median([r["seconds_approx"] for r in rows])),
-            "median_seconds_pymc": float(np.median([r["seconds_pymc"] for r in rows])),
-        }
+        summary[name + "_trials"] = rows
+        summary[name] = summarize(rows, outcome.kind)
         print(name, json.dumps(summary[name]), flush=True)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
+            json.dump(summary, handle, indent=2, default=float)
 
 
 if __name__ == "__main__":
