@@ -382,6 +382,8 @@ def test_html_page_one_shows_title_effect_verdict_and_arms(final: Any) -> None:
     assert "No meaningful difference likely" in text  # secondary outcome, short verdict
     assert "not medical advice" in text and "never recommends a dose" in text
     assert "was revealed for this analysis" in text  # blinded trial names the arms
+    # the sceptical prior halves the effect: the verdict changes, and page 1 says so
+    assert "changes under the sceptical prior sensitivity analysis" in text
 
 
 def test_open_trial_does_not_claim_a_reveal() -> None:

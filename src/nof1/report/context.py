@@ -484,6 +484,14 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
             f"{len(record.deviations)} deviation{'s' if len(record.deviations) != 1 else ''} "
             "from the plan (see Deviations and amendments)."
         )
+    primary = primary_result(result, protocol)
+    if primary is not None and verdict_class(primary) != "withheld":
+        changed = [s.label.lower() for s in primary.sensitivity if s.verdict_changes]
+        if changed:
+            notes.append(
+                f"{title(primary)}: the verdict changes under the {join(changed)} sensitivity "
+                "analysis; the evidence is not yet strong enough to be robust."
+            )
     for o in result.outcomes:
         diag = getattr(o, "diagnostics", None)
         if diag is not None and not diag.passed and verdict_class(o) != "withheld":

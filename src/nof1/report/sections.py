@@ -640,7 +640,10 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
         changed = [s.label for s in o.sensitivity if s.verdict_changes]
         if o.sensitivity:
             extra.append(
-                "The verdict changes under: " + ", ".join(changed) + " — interpret with caution."
+                "The verdict changes under: "
+                + ", ".join(changed)
+                + ". The evidence is not yet strong enough to be robust; read the verdict with "
+                "caution."
                 if changed
                 else "The verdict is the same under every sensitivity analysis."
             )
