@@ -395,7 +395,12 @@ def fit(
     else:
         model = build_model(data, spec)
     built = _time.perf_counter()
-    idata, compile_seconds = _sample(model, draws, tune, chains, seed, sampler)
+    from threadpoolctl import threadpool_limits
+
+    # The graphs are small: multi-threaded BLAS only adds thread wake-ups (costly on a busy
+    # machine), so sampling runs with one BLAS thread per process.
+    with threadpool_limits(limits=1):
+        idata, compile_seconds = _sample(model, draws, tune, chains, seed, sampler)
     sampled = _time.perf_counter()
     if collapsed:
         _add_coefficients(idata, data, spec, seed)
@@ -452,6 +457,7 @@ def _sample(
             random_seed=seed,
             progressbar=False,
             compute_convergence_checks=False,
+            blas_cores=None,
         )
     return idata, 0.0
 
@@ -468,4 +474,4 @@ def _add_coefficients(idata: Any, data: ModelData, spec: ModelSpec, seed: int) -
     dims = ("chain", "draw")
     for name, array in coefficients.items():
         post[name] = (dims, array)
-    post["effect"] = (dims, coefficients["effect"])
+    post["beta"] = (dims, coefficients["effect"])

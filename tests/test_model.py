@@ -1,0 +1,302 @@
+"""Outcome models (nof1.model): graphs without sampling, exact algebra, exact posterior, recovery."""
+
+from __future__ import annotations
+
+import itertools
+
+import arviz as az
+import numpy as np
+import pytensor
+import pytest
+from scipy import optimize, stats
+from scipy.special import logit
+
+from nof1.errors import DataError
+from nof1.model import Fit, ModelData, ModelSpec, build_model, fit
+from nof1.model_continuous import build_marginal_model, design, draw_coefficients
+from nof1.model_terms import latent_ar_matrix, trend_basis
+from nof1.prior import default_prior
+from nof1.protocol import OutcomeSpec
+from nof1.simulate import default_cutpoints, ordinal_expected, simulate_outcome
+
+KINDS = ("continuous", "count", "binary", "ordinal")
+N_DAYS = 84  # 6 periods of 14 days
+TIME = np.arange(N_DAYS, dtype=float)
+ARM = np.repeat([0, 1, 1, 0, 1, 0], 14)
+PERIOD = np.repeat(np.arange(6), 14)
+KNOTS = (27.5, 55.5, 83.5)
+FAST = "FAST_COMPILE"  # graph checks need values, not speed: skip the C compiler
+
+
+def outcome(kind: str, mcid: float = 1.0) -> OutcomeSpec:
+    extra: dict[str, object] = {}
+    if kind == "continuous":
+        extra = dict(minimum=0.0, maximum=10.0)
+    if kind == "ordinal":
+        extra = dict(categories=("none", "mild", "moderate", "severe"))
+    return OutcomeSpec(name="x", kind=kind, question="?", better="lower", mcid=mcid, **extra)  # type: ignore[arg-type]
+
+
+SETTINGS = {
+    "continuous": dict(baseline=5.0, effect=-1.5, sd=1.5, minimum=0.0, maximum=10.0),
+    "count": dict(baseline=10.0, effect=-6.0, dispersion=3.0),
+    "binary": dict(baseline=12.0, effect=-8.0),
+    "ordinal": dict(baseline=0.5, effect=-1.5, n_categories=4),
+}
+
+
+def simulated(kind: str, *, seed: int = 1, rho: float = 0.4, gaps: bool = True) -> ModelData:
+    """Daily data from the project's simulator; ``gaps`` drops a few days (exact-gap paths)."""
+    rng = np.random.default_rng(seed)
+    y = simulate_outcome(kind, ARM, TIME, rng=rng, rho=rho, **SETTINGS[kind])  # type: ignore[arg-type]
+    keep = np.ones(N_DAYS, dtype=bool)
+    if gaps:
+        keep[[5, 6, 30, 61]] = False
+    return ModelData(
+        y=y[keep],
+        arm=ARM[keep],
+        time=TIME[keep],
+        n_categories=4 if kind == "ordinal" else None,
+        knots=KNOTS,
+        period=PERIOD[keep],
+    )
+
+
+def spec(kind: str, autocorrelation: bool = True, trend: str = "none", latent: str = "ar") -> ModelSpec:
+    return ModelSpec(
+        kind=kind,
+        autocorrelation=autocorrelation,
+        trend=trend,
+        prior=default_prior(outcome(kind)),
+        latent=latent,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# tier 1: graphs, no sampling
+# --------------------------------------------------------------------------------------------
+
+GRAPHS = [
+    (kind, ac, trend, "ar")
+    for kind, ac, trend in itertools.product(KINDS, (False, True), ("none", "linear", "spline"))
+] + [(kind, True, "none", "period") for kind in KINDS[1:]]
+
+EXTRA = {"count": "rate_ratio", "binary": "odds_ratio", "ordinal": "latent_effect"}
+
+
+@pytest.mark.parametrize(("kind", "ac", "trend", "latent"), GRAPHS)
+def test_graph_has_finite_logp_and_gradient_at_start(
+    kind: str, ac: bool, trend: str, latent: str
+) -> None:
+    data = simulated(kind)
+    model = build_model(data, spec(kind, ac, trend, latent))
+    names = set(model.named_vars)
+    assert {"effect", "beta", "y"} <= names
+    if kind in EXTRA:
+        assert EXTRA[kind] in names
+    assert ("rho" in names) == (ac and kind == "continuous")
+    assert ("latent_rho" in names) == (ac and kind != "continuous" and latent == "ar")
+    assert ("period_z" in names) == (latent == "period")
+    assert ("trend_slope" in names) == (trend != "none")
+    assert ("trend_tau" in names) == (trend == "spline")
+    assert model["y"].shape.eval()[0] == data.y.size
+    point = model.initial_point()
+    logp = model.compile_logp(mode=FAST)(point)
+    grad = model.compile_dlogp(mode=FAST)(point)
+    assert np.isfinite(logp)
+    assert np.all(np.isfinite(grad)) and grad.size == sum(np.size(v) for v in point.values())
+
+
+@pytest.mark.parametrize(("ac", "trend"), itertools.product((False, True), TRENDS := ("none", "linear", "spline")))
+def test_collapsed_continuous_graph_has_finite_logp_and_gradient(ac: bool, trend: str) -> None:
+    model = build_marginal_model(simulated("continuous"), spec("continuous", ac, trend))
+    assert {v.name for v in model.free_RVs} == {"sigma"} | ({"rho"} if ac else set()) | (
+        {"trend_tau"} if trend == "spline" else set()
+    )
+    point = model.initial_point()
+    assert np.isfinite(model.compile_logp(mode=FAST)(point))
+    assert np.all(np.isfinite(model.compile_dlogp(mode=FAST)(point)))
+
+
+def test_collapsed_likelihood_equals_the_dense_gaussian_integral() -> None:
+    """p(y | sigma, rho) with beta integrated out = N(y; X m, sigma^2 R(rho) + X S X')."""
+    data = simulated("continuous")
+    s = spec("continuous", True, "linear")
+    model = build_marginal_model(data, s)
+    sigma, rho = 1.3, 0.55
+    [graph] = model.replace_rvs_by_values([model.potentials[0]])
+    potential = model.compile_fn(graph, point_fn=True, mode=FAST)
+    value = potential({"sigma_log__": np.log(sigma), "rho_logodds__": logit(rho)})
+    x, m, sds, _, _ = design(data, s)
+    t = data.time
+    cov = sigma**2 * rho ** np.abs(t[:, None] - t[None, :]) + x @ np.diag(sds**2) @ x.T
+    expected = stats.multivariate_normal(x @ m, cov).logpdf(data.y)
+    assert value == pytest.approx(expected, rel=1e-9, abs=1e-7)
+
+
+def test_collapsed_coefficient_draws_follow_the_gls_posterior() -> None:
+    data = simulated("continuous")
+    s = spec("continuous", True, "linear")
+    sigma, rho, d = 1.3, 0.55, 40_000
+    draws = draw_coefficients(
+        data,
+        s,
+        {"sigma": np.full((1, d), sigma), "rho": np.full((1, d), rho)},
+        np.random.default_rng(0),
+    )
+    x, m, sds, _, names = design(data, s)
+    t = data.time
+    r_inv = np.linalg.inv(sigma**2 * rho ** np.abs(t[:, None] - t[None, :]))
+    precision = np.diag(1 / sds**2) + x.T @ r_inv @ x
+    cov = np.linalg.inv(precision)
+    mean = cov @ (m / sds**2 + x.T @ r_inv @ data.y)
+    got = np.column_stack([draws[n].ravel() for n in names])
+    se = np.sqrt(np.diag(cov) / d)
+    assert np.all(np.abs(got.mean(0) - mean) < 5 * se)
+    assert np.cov(got.T) == pytest.approx(cov, rel=0.05, abs=1e-4)
+
+
+def test_latent_ar_matrix_gives_gap_exact_correlation() -> None:
+    t = np.array([0.0, 1.0, 2.0, 5.0, 6.0, 10.0])
+    rho = 0.7
+    chol = pytensor.function([], latent_ar_matrix(pytensor.tensor.constant(rho), t))()
+    assert chol @ chol.T == pytest.approx(rho ** np.abs(t[:, None] - t[None, :]))
+
+
+def test_spline_basis_is_zero_at_mid_trial_with_one_hinge_per_interior_knot() -> None:
+    basis, hinges = trend_basis(TIME, "spline", KNOTS + (200.0,))
+    assert hinges == 2  # 83.5 is the last day's block end, 200 is outside
+    mid = np.argmin(np.abs(TIME - TIME.mean()))
+    assert np.abs(basis[mid]).max() < 0.02
+
+
+def test_model_data_reports_every_problem() -> None:
+    with pytest.raises(DataError, match="arm must contain days of both arms.*strictly increasing"):
+        ModelData(y=[1.0, 2, 3, 4], arm=[0, 0, 0, 0], time=[0.0, 2, 1, 3])
+
+
+def test_model_data_rejects_missing_values() -> None:
+    with pytest.raises(DataError, match="y must be finite"):
+        ModelData(y=[1.0, np.nan, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3])
+
+
+def test_count_model_rejects_negative_counts() -> None:
+    data = ModelData(y=[1.0, -1, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3])
+    with pytest.raises(DataError, match="whole numbers"):
+        build_model(data, spec("count"))
+
+
+def test_period_latent_needs_periods() -> None:
+    data = ModelData(y=[1.0, 0, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3])
+    with pytest.raises(DataError, match="period is missing"):
+        build_model(data, spec("count", latent="period"))
+
+
+def test_spec_rejects_a_prior_for_another_kind() -> None:
+    with pytest.raises(ValueError, match="prior is for a binary outcome"):
+        ModelSpec(kind="count", autocorrelation=False, trend="none", prior=default_prior(outcome("binary")))
+
+
+def test_describe_names_likelihood_and_structure() -> None:
+    text = spec("count", True, "spline").describe()
+    assert "negative binomial" in text and "latent AR(1)" in text and "spline" in text
+
+
+# --------------------------------------------------------------------------------------------
+# tier 4: real sampling
+# --------------------------------------------------------------------------------------------
+
+
+def _analytic_effect_posterior(data: ModelData, s: ModelSpec) -> tuple[np.ndarray, ...]:
+    """Mixture over a sigma grid of the conditional Gaussian posterior of (level, effect)."""
+    prior = s.prior
+    x = np.column_stack([np.ones(data.y.size), data.arm])
+    m = np.array([prior.intercept_mu, prior.effect_mu])
+    s_inv = np.diag(1 / np.array([prior.intercept_sigma, prior.effect_sigma]) ** 2)
+    y, n = data.y, data.y.size
+    sigma = np.linspace(0.2, 5.0, 4000)
+    logw, means, sds = [], [], []
+    for sg in sigma:
+        precision = s_inv + x.T @ x / sg**2
+        cov = np.linalg.inv(precision)
+        mean = cov @ (s_inv @ m + x.T @ y / sg**2)
+        marginal_cov = sg**2 * np.eye(n) + x @ np.linalg.inv(s_inv) @ x.T
+        logw.append(
+            stats.multivariate_normal(x @ m, marginal_cov).logpdf(y)
+            + stats.halfnorm(scale=prior.sigma_scale).logpdf(sg)
+        )
+        means.append(mean[1])
+        sds.append(np.sqrt(cov[1, 1]))
+    w = np.exp(np.array(logw) - max(logw))
+    return w / w.sum(), np.array(means), np.array(sds)
+
+
+@pytest.mark.sampling
+def test_continuous_posterior_matches_the_analytic_posterior() -> None:
+    data = simulated("continuous", rho=0.0, gaps=False)
+    s = spec("continuous", autocorrelation=False)
+    w, mu, sd = _analytic_effect_posterior(data, s)
+    mean = float(w @ mu)
+    post_sd = float(np.sqrt(w @ (sd**2 + mu**2) - mean**2))
+
+    def cdf(q: float) -> float:
+        return float(w @ stats.norm.cdf(q, mu, sd))
+
+    def pdf(q: float) -> float:
+        return float(w @ stats.norm.pdf(q, mu, sd))
+
+    result = fit(data, s, draws=15_000, tune=1000, chains=2, seed=11)
+    draws = result.effect
+    assert abs(draws.mean() - mean) < 0.02 * post_sd
+    for prob in (0.025, 0.975):
+        exact = optimize.brentq(lambda q: cdf(q) - prob, mean - 10 * post_sd, mean + 10 * post_sd)
+        ess = float(az.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"])
+        mcse = np.sqrt(prob * (1 - prob) / ess) / pdf(exact)
+        assert abs(np.quantile(draws, prob) - exact) < 3.5 * mcse
+
+
+def _truth(kind: str) -> float:
+    setting = SETTINGS[kind]
+    if kind != "ordinal":
+        return float(setting["effect"])
+    cut = default_cutpoints(4)
+    b = float(setting["baseline"])
+    return ordinal_expected(b + float(setting["effect"]), cut) - ordinal_expected(b, cut)
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize("kind", KINDS)
+def test_recovers_a_known_effect(kind: str) -> None:
+    data = simulated(kind, seed=3)
+    result = fit(data, spec(kind, autocorrelation=True), draws=500, tune=500, chains=2, seed=5)
+    assert isinstance(result, Fit)
+    low, high = np.quantile(result.effect, [0.025, 0.975])
+    assert low < _truth(kind) < high
+    assert result.effect.shape == (1000,)
+    assert (result.relative is not None) == (kind in ("count", "binary"))
+    assert (result.latent is not None) == (kind == "ordinal")
+    if result.relative is not None:
+        assert np.all(result.relative > 0)
+    assert set(result.seconds) == {"build", "compile", "sample", "total"}
+
+
+@pytest.mark.sampling
+def test_continuous_spline_trend_recovers_the_effect_under_drift() -> None:
+    rng = np.random.default_rng(8)
+    y = simulate_outcome(
+        "continuous", ARM, TIME, rng=rng, rho=0.4, trend_per_day=0.03, **SETTINGS["continuous"]  # type: ignore[arg-type]
+    )
+    data = ModelData(y=y, arm=ARM, time=TIME, knots=KNOTS)
+    result = fit(data, spec("continuous", True, "spline"), draws=500, tune=500, seed=2)
+    low, high = np.quantile(result.effect, [0.025, 0.975])
+    assert low < -1.5 < high
+    assert "trend_slope" in result.idata.posterior and "intercept" in result.idata.posterior
+
+
+@pytest.mark.sampling
+def test_same_seed_gives_the_same_draws() -> None:
+    data = simulated("continuous")
+    s = spec("continuous", True)
+    a = fit(data, s, draws=200, tune=200, seed=4)
+    b = fit(data, s, draws=200, tune=200, seed=4)
+    assert np.array_equal(a.effect, b.effect)
