@@ -17,10 +17,11 @@ count, binary, ordinal — Laplace with an AR(1) sandwich
     The population-averaged (marginal) negative binomial / logistic / ordered-logistic model is
     fitted by maximizing the posterior (scipy), and the Hessian gives a Gaussian approximation.
     The analysis model's latent AR(1) day effects make days dependent; their effect on the
-    uncertainty is carried over with a model-based sandwich: the residual autocorrelation is fitted
-    as ``c * rho**gap`` (lags 1 and 2 of the standardized score residuals) and the likelihood
-    information is divided by the resulting variance inflation of the effect. The effect draws
-    are then population-averaged verdict-scale differences, as in :mod:`nof1.model`.
+    uncertainty is carried over with a model-based sandwich: the residual autocorrelation is
+    fitted as ``c * rho**gap`` (least squares over lags 1–7 of the standardized score residuals)
+    and the likelihood information is divided by the resulting variance inflation of the effect.
+    The effect draws are then population-averaged verdict-scale differences, as in
+    :mod:`nof1.model`.
 
 ``benchmarks/validate_planner.py`` compares both against full PyMC fits (``docs/planner.md``).
 """
@@ -229,9 +230,10 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4
 def _inflation(x: np.ndarray, time: np.ndarray, residual: np.ndarray, info: np.ndarray) -> float:
     """Variance inflation of the effect from AR(1)-correlated standardized residuals.
 
-    The residual autocorrelation is modelled as ``c * rho**gap`` (``c``, ``rho`` from lags 1
-    and 2); the sandwich ``H^-1 M H^-1`` with ``M = X' D R D X`` (``D = sqrt(info)``) over the
-    naive ``H^-1`` gives the factor for the effect coefficient (≥ 1).
+    The residual autocorrelation is modelled as ``c * rho**gap`` (``c``, ``rho`` fitted by least
+    squares to the empirical autocorrelations at lags 1–7); the sandwich ``H^-1 M H^-1`` with
+    ``M = X' D R D X`` (``D = sqrt(info)``) over the naive ``H^-1`` gives the factor for the
+    effect coefficient (≥ 1).
     """
     t = np.asarray(time, dtype=float)
     e = residual / np.sqrt(np.maximum(info, 1e-12))
@@ -247,11 +249,22 @@ def _inflation(x: np.ndarray, time: np.ndarray, residual: np.ndarray, info: np.n
             return None
         return float(np.mean(e[ok] * e[idx[ok]]) / scale)
 
-    r1, r2 = lag(1), lag(2)
-    if r1 is None or r1 <= 0.02:
+    # least squares fit of c * rho**g to the autocorrelations at lags 1..7: lags 1 and 2 alone
+    # are too noisy for ~150 days (a ratio of two noisy numbers)
+    lags = [(g, lag(g)) for g in range(1, 8)]
+    usable = [(g, r) for g, r in lags if r is not None]
+    if not usable or usable[0][0] != 1 or usable[0][1] <= 0.02:
         return 1.0
-    rho = float(np.clip(r2 / r1, 0.05, 0.95)) if r2 is not None and r2 > 0 else min(r1, 0.95)
-    c = min(r1 / rho, 1.0)
+    g_arr = np.array([g for g, _ in usable], dtype=float)
+    r_arr = np.array([r for _, r in usable])
+    best = (np.inf, 0.0, 0.0)
+    for rho in np.linspace(0.05, 0.9, 35):
+        powers = rho**g_arr
+        c = float(np.clip(np.dot(r_arr, powers) / np.dot(powers, powers), 0.0, 1.0))
+        sse = float(np.sum((r_arr - c * powers) ** 2))
+        if sse < best[0]:
+            best = (sse, rho, c)
+    _, rho, c = best
     distance = np.abs(t[:, None] - t[None, :])
     r = c * rho**distance
     np.fill_diagonal(r, 1.0)
