@@ -360,7 +360,7 @@ def fit(
     tune: int = 1000,
     chains: int = 2,
     seed: int = 20240601,
-    sampler: str = "nutpie",
+    sampler: str = "pymc",
 ) -> Fit:
     """Sample the posterior and return the effect on the verdict scale.
 
