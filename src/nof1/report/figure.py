@@ -276,10 +276,15 @@ def timeline(record: TrialRecord, through: dt.date) -> Figure:
     if through < s.end:
         ax.axvline(_num(through) + 0.5, color="black", ls="--", lw=0.8)
         ax.text(
-            _num(through) + 1, 0.5, f"data through\n{fmt.date(through)}", fontsize=6.5, va="center"
+            _num(through),
+            1.42,
+            f"data through {fmt.date(through)} ",
+            fontsize=6.5,
+            va="bottom",
+            ha="right",
         )
     ax.set_yticks(list(rows.values()), list(rows.keys()))
-    ax.set_ylim(-0.75, 1.45)
+    ax.set_ylim(-0.75, 1.7)
     _date_axis(ax, s.start, s.end)
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)

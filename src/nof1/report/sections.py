@@ -221,13 +221,13 @@ def conduct(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Se
     stop_at, stop_reason = record.stop_info()
     if stop_at or stop_reason:
         facts.append(("Early stop", f"{stop_at}: {stop_reason or 'no reason given'}"))
-    met = record.stopping_rules_met()
-    if met:
-        facts.append(("Stopping rules met", "; ".join(met)))
     elif result.interim:
         facts.append(("Status", "ongoing: this is an interim report"))
     else:
         facts.append(("Status", "completed as planned"))
+    met = record.stopping_rules_met()
+    if met:
+        facts.append(("Stopping rules met", "; ".join(met)))
     blocks.append(Facts(tuple(facts)))
     blocks.append(Heading("Deviations from the plan"))
     if record.deviations:
@@ -331,8 +331,12 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
         ("Smallest difference that matters (MCID)", mcid_text(outcome)),
         ("Days analysed", str(outcome.n_analysed)),
     ]
+    withheld = verdict_class(outcome) == "withheld"
     if has_effect(outcome):
-        facts.append((f"Effect, {arm_b} − {arm_a} (median, 95% CrI)", effect_text(outcome)))
+        label = f"Effect, {arm_b} − {arm_a} (median, 95% CrI)"
+        if withheld:
+            label += ": unreliable, no verdict"
+        facts.append((label, effect_text(outcome)))
         rel = relative_text(outcome)
         if rel:
             facts.append(("Relative effect", rel))
@@ -365,7 +369,7 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
             tone="warning" if verdict_class(outcome) == "withheld" else "normal",
         )
     )
-    plain = effect_plain(outcome, arm_b, arm_a)
+    plain = "" if withheld else effect_plain(outcome, arm_b, arm_a)
     if plain:
         blocks.append(Paragraph(plain + "."))
     blocks.append(
