@@ -163,6 +163,14 @@ def _random_restricted(n_a: int, n_b: int, max_run: int, rng: np.random.Generato
 def _random_restricted_many(
     n_a: int, n_b: int, max_run: int, rng: np.random.Generator, size: int
 ) -> list[str]:
+    """Like :func:`_random_restricted_array`, as strings such as ``"ABBA"``."""
+    rows = _random_restricted_array(n_a, n_b, max_run, rng, size)
+    return ["".join("AB"[v] for v in row) for row in rows]
+
+
+def _random_restricted_array(
+    n_a: int, n_b: int, max_run: int, rng: np.random.Generator, size: int
+) -> np.ndarray:
     """``size`` sequences drawn uniformly (and independently) among the restricted ones.
 
     Sequential sampling by completion counts: at each step an arm is chosen with probability
@@ -201,7 +209,7 @@ def _random_restricted_many(
         last = arm_now
         a_left = a_left - (arm_now == 0)
         b_left = b_left - (arm_now == 1)
-    return ["".join("AB"[v] for v in row) for row in out]
+    return out
 
 
 def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
@@ -253,8 +261,8 @@ def unit_randomization_test(
         note = f"all {total} arrangements of {n_a} A and {n_b} B units were enumerated"
         return RandomizationResult(p, observed, total, True, scheme, note)
     rng = np.random.default_rng(seed)
-    seqs = _random_restricted_many(n_a, n_b, max_run, rng, MONTE_CARLO_DRAWS)
-    stats = _statistics(x, _encode(seqs))
+    seqs = _random_restricted_array(n_a, n_b, max_run, rng, MONTE_CARLO_DRAWS)
+    stats = _statistics(x, seqs.astype(float))
     p = _p_value(observed, stats, add_observed=True)
     note = (
         f"unit = one time unit; {MONTE_CARLO_DRAWS} of the {total} arrangements of {n_a} A and "
