@@ -158,7 +158,11 @@ def effect_plain(outcome: OutcomeResult, arm_b: str, arm_a: str) -> str:
         words = f"{size} {'fewer' if m < 0 else 'more'} {u}".strip()
     else:
         words = f"{size}{' ' + u if u else ''} {'lower' if m < 0 else 'higher'}"
-    return f"{title(outcome)}: {words} on {arm_b} than on {arm_a} (median estimate)"
+    text = f"{title(outcome)}: {words} on {arm_b} than on {arm_a} (median estimate)"
+    low, high = outcome.effect.ci95
+    if low < 0 < high:
+        text += "; the 95% CrI includes no difference"
+    return text
 
 
 def relative_text(outcome: OutcomeResult) -> str:
