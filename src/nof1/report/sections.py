@@ -642,7 +642,9 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
                 f"{fmt.signed(q.mean_difference, d)} {u}{ci}, p = {fmt.p_value(q.p_value)}."
             )
         changed = [s.label for s in o.sensitivity if s.verdict_changes]
-        if o.sensitivity:
+        if not o.sensitivity:
+            extra.append("No prior or adherence sensitivity analyses were run for this outcome.")
+        else:
             extra.append(
                 "The verdict changes under: "
                 + ", ".join(changed)
