@@ -105,9 +105,7 @@ def test_log_yesterday(started: Path) -> None:
     assert f"Logged {TODAY - dt.timedelta(days=1)} (day 20" in result.stdout
 
 
-def test_log_prompts_for_missing_values(
-    started: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_log_prompts_for_missing_values(started: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nof1.cli.diary._interactive", lambda: True)
     result = run(started, "log", "headache_day=no", input="eleven\n3\nnone\n0\nyes\n")
     assert result.exit_code == 0, result.output
@@ -278,17 +276,17 @@ def test_every_command_warns_about_lock_mismatch(started: Path, args: list[str])
     if args[0] == "export":
         args = ["export", str(started / "x.csv")]
     result = run(started, *args)
-    assert "Warning: protocol.toml no longer matches the locked protocol: locked section " \
+    assert (
+        "Warning: protocol.toml no longer matches the locked protocol: locked section "
         "outcomes changed." in result.stderr
+    )
 
 
 # -- event and status ---------------------------------------------------------------------
 
 
 def test_event_serious_is_loud(started: Path) -> None:
-    result = run(
-        started, "event", "--description", "fainted", "--severity", "severe", "--serious"
-    )
+    result = run(started, "event", "--description", "fainted", "--severity", "severe", "--serious")
     assert result.exit_code == 0, result.output
     assert "STOPPING RULE MET: Any serious adverse event" in result.stderr
 
@@ -350,8 +348,9 @@ def test_restore_refuses_corrupt_backup(started: Path, tmp_path: Path) -> None:
         assert store.count("entries") == 4
 
 
-def test_restore_refuses_other_trial(started: Path, make_workspace: MakeWorkspace,
-                                     tmp_path: Path) -> None:
+def test_restore_refuses_other_trial(
+    started: Path, make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
     other = make_workspace(
         "other", replace=[('id = "migraine-magnesium"', 'id = "other"')], start_trial=True
     )
@@ -367,8 +366,9 @@ def test_restore_refuses_other_trial(started: Path, make_workspace: MakeWorkspac
 # -- export / import ----------------------------------------------------------------------
 
 
-def test_export_import_round_trip(started: Path, make_workspace: MakeWorkspace,
-                                  tmp_path: Path) -> None:
+def test_export_import_round_trip(
+    started: Path, make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
     run(started, "log", "--date", "yesterday", *FULL, "--took", "partial")
     result = run(started, "export", str(tmp_path / "d.csv"))
     assert result.stdout == f"Wrote 4 rows to {tmp_path / 'd.csv'}\n"
@@ -423,7 +423,38 @@ def test_log_path_does_not_import_heavy_modules(started: Path) -> None:
         print(",".join(heavy))
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# -- early stop -------------------------------------------------------------------------------
+
+
+def test_stop_is_recorded_with_its_reason_and_shown_by_status(started: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nof1.cli import app
+    from nof1.workspace import Workspace
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["stop", "--reason", "serious adverse event", "-t", str(started)])
+    assert result.exit_code == 0, result.output
+    assert "Trial stopped early on" in result.stdout
+    with Workspace.open(started) as ws:
+        info = ws.lock_info()
+        assert info is not None and info["stopped"]["reason"] == "serious adverse event"
+    status = runner.invoke(app, ["status", "-t", str(started)])
+    assert "Trial stopped early on" in status.stdout
+
+
+def test_stop_without_a_reason_is_refused_and_writes_nothing(started: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nof1.cli import app
+    from nof1.workspace import Workspace
+
+    result = CliRunner().invoke(app, ["stop", "-t", str(started)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: a stop needs a reason")
+    with Workspace.open(started) as ws:
+        assert ws.stopped is None

@@ -137,12 +137,24 @@ _V1: tuple[str, ...] = (
     *(sql for table in _APPEND_ONLY for sql in _append_only_triggers(table)),
 )
 
+#: Version 2: the trial can be stopped early (``nof1 stop``), with the date and the reason.
+_V2: tuple[str, ...] = (
+    """CREATE TABLE stops (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        date TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+        command TEXT NOT NULL
+    )""",
+    *_append_only_triggers("stops"),
+)
+
 #: Ordered forward migrations; migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Append new migrations, never edit an old one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY})
+_REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
 
 
 def _now() -> str:
@@ -310,6 +322,19 @@ class Reveal:
 
 
 @frozen
+class Stop:
+    """The trial was stopped early on ``date`` for ``reason``."""
+
+    at: str
+    date: dt.date
+    reason: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Stop:
+        return cls(at=row["at"], date=dt.date.fromisoformat(row["date"]), reason=row["reason"])
+
+
+@frozen
 class AuditRecord:
     """One write, as recorded in the audit trail."""
 
@@ -361,9 +386,7 @@ def _create_private(path: Path) -> None:
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-        )
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     else:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -666,6 +689,18 @@ class Store:
             "reveals", {"at": _now(), "by": by, "command": self._command or ""}, detail=by
         )
 
+    def add_stop(self, date: dt.date, reason: str) -> int:
+        return self._insert(
+            "stops",
+            {
+                "at": _now(),
+                "date": date.isoformat(),
+                "reason": reason,
+                "command": self._command or "",
+            },
+            detail=date.isoformat(),
+        )
+
     # -- reading ------------------------------------------------------------------------------
 
     def current_entries(self) -> list[Entry]:
@@ -718,6 +753,10 @@ class Store:
     def reveals(self) -> list[Reveal]:
         rows = self._conn.execute("SELECT * FROM reveals ORDER BY id").fetchall()
         return [Reveal.from_row(r) for r in rows]
+
+    def stops(self) -> list[Stop]:
+        rows = self._conn.execute("SELECT * FROM stops ORDER BY id").fetchall()
+        return [Stop.from_row(r) for r in rows]
 
     def audit(self) -> list[AuditRecord]:
         rows = self._conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
@@ -828,14 +867,10 @@ def check_backup(path: str | Path, *, trial_id: str | None) -> BackupInfo:
                 f"{path} failed its integrity check ({'; '.join(problems[:3])}): "
                 "it is damaged, use another backup"
             )
-        tables = {
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = sorted(_REQUIRED_TABLES - tables)
         if missing:
-            raise StoreError(
-                f"{path} is not a nof1 backup (missing tables: {', '.join(missing)})"
-            )
+            raise StoreError(f"{path} is not a nof1 backup (missing tables: {', '.join(missing)})")
         version = _schema_version(conn)
         if version > SCHEMA_VERSION:
             raise _too_new(path, version)

@@ -30,7 +30,7 @@ from nof1.errors import LockError, WorkspaceError
 from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Period, Schedule, build_schedule
-from nof1.store import Amendment, LockRecord, Store
+from nof1.store import Amendment, LockRecord, Stop, Store
 
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
@@ -350,9 +350,48 @@ class Workspace:
         if not self.protocol.blinding.blinded:
             raise LockError("this trial is not blinded: there is no allocation to reveal")
         if not by.strip():
-            raise LockError("say who revealed the allocation, e.g. --by \"Dr Jones\"")
+            raise LockError('say who revealed the allocation, e.g. --by "Dr Jones"')
         with self.store.transaction("reveal"):
             self.store.add_reveal(by.strip())
+
+    # -- early stop ---------------------------------------------------------------------------
+
+    @property
+    def stopped(self) -> Stop | None:
+        """The recorded early stop, or ``None`` while the trial runs to plan."""
+        store = self._existing_store()
+        stops = [] if store is None else store.stops()
+        return stops[0] if stops else None
+
+    def stop(self, reason: str, *, date: dt.date | None = None) -> Stop:
+        """Record that the trial stopped early on ``date`` (default today) and why.
+
+        The analysis then treats the data through ``date`` as final, and the report gives the
+        date and reason (CENT item 14b). Logging afterwards stays possible (follow-up notes).
+        """
+        self.require_locked()
+        date = date or dt.date.today()
+        if not reason.strip():
+            raise LockError(
+                'a stop needs a reason, e.g. --reason "serious adverse event: fainted on 3 Feb"'
+            )
+        if self.stopped is not None:
+            raise LockError(f"the trial was already stopped on {self.stopped.date.isoformat()}")
+        schedule = self.schedule
+        if not schedule.start <= date <= schedule.end:
+            raise LockError(
+                f"--date must be within the trial, {schedule.start.isoformat()} to "
+                f"{schedule.end.isoformat()} (got {date.isoformat()})"
+            )
+        if date > dt.date.today():
+            raise LockError(
+                f"--date is in the future (got {date.isoformat()}): stop today or earlier"
+            )
+        with self.store.transaction("stop"):
+            self.store.add_stop(date, reason.strip())
+        stop = self.stopped
+        assert stop is not None
+        return stop
 
     def arm_label(self, arm: str | None) -> str:
         """What patient-facing output shows for an arm: the code while blinded and unrevealed."""
@@ -386,6 +425,7 @@ class Workspace:
         current = self.current_lock()
         if store is None or original is None or current is None:
             return None
+        stop = self.stopped
         return {
             "trial_id": original.trial_id,
             "locked_at": original.at,
@@ -398,6 +438,9 @@ class Workspace:
                 for a in store.amendments()
             ],
             "reveals": [{"at": r.at, "by": r.by} for r in store.reveals()],
+            "stopped": None
+            if stop is None
+            else {"date": stop.date.isoformat(), "reason": stop.reason, "recorded_at": stop.at},
         }
 
     def deviations(self, today: dt.date | None = None) -> list[str]:

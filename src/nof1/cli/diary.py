@@ -97,6 +97,28 @@ def amend(
         )
 
 
+@app.command("stop")
+@handle_errors
+def stop_(
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the trial stops early (required, recorded).")
+    ] = "",
+    date: Annotated[
+        str, typer.Option("--date", "-d", help="Last trial day: YYYY-MM-DD, today or yesterday.")
+    ] = "today",
+    trial: TrialOption = HERE,
+) -> None:
+    """Record that the trial stopped early (e.g. a stopping rule was met), with the reason.
+
+    The analysis then treats the data through that day as final and the report states the early
+    stop and its reason. Stop taking the trial intervention and talk to your clinician.
+    """
+    with _open(trial) as ws:
+        stopped = ws.stop(reason, date=diary.parse_date(date))
+        print(f"Trial stopped early on {stopped.date}: {stopped.reason}")
+        print("The report will analyse the data through that day as final (`nof1 report`).")
+
+
 @app.command()
 @handle_errors
 def log(
@@ -121,9 +143,7 @@ def log(
     correct: Annotated[
         bool, typer.Option("--correct", help="Change an already logged day (needs --reason).")
     ] = False,
-    reason: Annotated[
-        str, typer.Option("--reason", help="Why the value is being corrected.")
-    ] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why the value is being corrected.")] = "",
     trial: TrialOption = HERE,
 ) -> None:
     """Record today's (or another day's) outcomes and adherence.
@@ -195,9 +215,7 @@ def event(
     description: Annotated[
         str, typer.Option("--description", help="What happened, e.g. 'loose stools'.")
     ] = "",
-    severity: Annotated[
-        str, typer.Option("--severity", help="mild, moderate or severe.")
-    ] = "",
+    severity: Annotated[str, typer.Option("--severity", help="mild, moderate or severe.")] = "",
     serious: Annotated[
         bool,
         typer.Option(
@@ -250,7 +268,10 @@ def status(trial: TrialOption = HERE) -> None:
             )
         else:
             print(f"Today {s.today}: day {s.day.number}, {s.day.phase.replace('_', '-')}")
-        print(f"Days left after today: {s.days_left}")
+        if ws.stopped is not None:
+            print(f"Trial stopped early on {ws.stopped.date}: {ws.stopped.reason}")
+        else:
+            print(f"Days left after today: {s.days_left}")
         if s.run_in_logged or s.run_in_missing:
             print(f"Run-in: {s.run_in_logged} logged, {s.run_in_missing} missing")
         print("period  block  treatment  dates                     logged  missing  adherence")
@@ -266,9 +287,7 @@ def status(trial: TrialOption = HERE) -> None:
         if s.events:
             print(f"Adverse events: {len(s.events)}")
             for e in s.events:
-                print(
-                    f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: {e.description}"
-                )
+                print(f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: {e.description}")
         for warning in s.warnings:
             err(f"Warning: {warning}")
         _loud(s.triggered)
