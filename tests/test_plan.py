@@ -15,11 +15,11 @@ from nof1.plan import (
     design_of,
     plan,
     planning_table,
-    plot_plan,
     simulate_design,
     write_planning,
 )
 from nof1.protocol import TrialProtocol
+from nof1.report.plan_figure import plot_plan
 from nof1.verdict import BENEFIT, VERDICTS
 
 matplotlib.use("Agg")

@@ -280,7 +280,9 @@ def plan_command(
     else:
         print(_table(result))
     if plot is not None:
-        planner.plot_plan(result, plot)
+        from nof1.report.plan_figure import plot_plan
+
+        plot_plan(result, plot)
         err(f"Plot written to {plot}")
     if write:
         assert path is not None
