@@ -12,6 +12,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m compileall -q src/nof1  # bytecode up front: `nof1 log` starts faster
 	touch $(STAMP)
 
 install: $(STAMP)

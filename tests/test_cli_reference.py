@@ -27,3 +27,16 @@ def test_every_command_is_in_the_reference() -> None:
     text = (DOCS / "cli-reference.md").read_text(encoding="utf-8")
     for name in _generator().command_names():
         assert f"## nof1 {name}\n" in text
+
+
+def test_every_command_maps_to_the_module_that_defines_it() -> None:
+    """`nof1 CMD` imports only COMMAND_AREA[CMD]: the map must name every command correctly."""
+    import typer.main
+
+    from nof1.cli import COMMAND_AREA, app
+
+    defined = {}
+    for info in app.registered_commands:
+        name = info.name or typer.main.get_command_name(info.callback.__name__)
+        defined[name] = info.callback.__module__.rsplit(".", 1)[-1]
+    assert defined == COMMAND_AREA

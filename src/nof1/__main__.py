@@ -1,5 +1,5 @@
 """``python -m nof1`` runs the command-line interface."""
 
-from nof1.cli import app
+from nof1.cli import main
 
-app(prog_name="nof1")
+main()

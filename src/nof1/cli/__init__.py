@@ -1,10 +1,59 @@
 """Command-line interface: ``nof1 COMMAND``. Parse, call the library, print, set the exit code.
 
-Each area registers its commands on the shared :data:`app` from its own module.
+Each area registers its commands on the shared :data:`app` from its own module. The console
+script calls :func:`main`, which imports only the module that defines the command being run
+(every module for ``--help`` or anything it does not recognise): the daily ``nof1 log`` then
+does not pay for building the other commands. Importing ``nof1.cli`` itself registers them all.
 """
 
-# Import order is the order of `nof1 --help`: set up, plan, run, analyse, report.
-from nof1.cli import setup, plan, diary, analyze, report  # noqa: F401, I001  (registers commands)
-from nof1.cli.app import app
+from __future__ import annotations
 
-__all__ = ["app"]
+import importlib
+import sys
+from typing import Any
+
+from nof1.cli import base
+
+#: The order of `nof1 --help`: set up, plan, run the trial, analyse, report.
+AREAS = ("setup", "plan", "diary", "analyze", "report")
+
+#: Which module defines each command. ``tests/test_cli_reference.py`` keeps it complete.
+COMMAND_AREA = {
+    **dict.fromkeys(("templates", "init", "today", "schedule", "calendar", "allocation"), "setup"),
+    "plan": "plan",
+    **dict.fromkeys(
+        (
+            "start", "amend", "stop", "log", "event", "status", "history",
+            "backup", "restore", "export", "import",
+        ),
+        "diary",
+    ),
+    "analyze": "analyze",
+    "report": "report",
+}  # fmt: skip
+
+
+def load(areas: tuple[str, ...] = AREAS) -> None:
+    """Register the commands of ``areas`` on :data:`app` (in help order)."""
+    for area in AREAS:
+        if area in areas:
+            importlib.import_module(f"nof1.cli.{area}")
+
+
+def main() -> None:
+    """Entry point of the ``nof1`` console script and ``python -m nof1``."""
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    area = COMMAND_AREA.get(command or "")
+    load((area,) if area else AREAS)
+    base.app(prog_name="nof1")
+
+
+def __getattr__(name: str) -> Any:
+    """``from nof1.cli import app``: the application with every command registered."""
+    if name == "app":
+        load()
+        return base.app
+    raise AttributeError(f"module 'nof1.cli' has no attribute {name!r}")
+
+
+__all__ = ["app", "main", "load", "COMMAND_AREA"]

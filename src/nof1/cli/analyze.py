@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nof1.cli.app import TrialOption, app, err, handle_errors
+from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import DataError
 
 HERE = Path(".")

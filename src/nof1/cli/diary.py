@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from nof1 import diary
-from nof1.cli.app import TrialOption, app, err, handle_errors
+from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
 from nof1.workspace import Workspace

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nof1.cli.app import app, err, handle_errors
+from nof1.cli.base import app, err, handle_errors
 from nof1.errors import Nof1Error, WorkspaceError
 from nof1.protocol import TrialProtocol
 

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from nof1.cli.app import TrialOption, app, err, handle_errors
+from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import Nof1Error, WorkspaceError
 from nof1.protocol import TrialProtocol, set_design_values
 from nof1.schedule import Day, Schedule
