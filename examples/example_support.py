@@ -67,7 +67,16 @@ def record_events(trial: str, events: list[AdverseEvent]) -> None:
     """Record simulated adverse events through `nof1 event`."""
     for event in events:
         nof1(
-            "event", "--trial", trial, "--date", event.date.isoformat(),
-            "--description", event.description, "--severity", event.severity,
-            "--serious" if event.serious else "--not-serious", "--action", event.action or "none",
+            "event",
+            "--trial",
+            trial,
+            "--date",
+            event.date.isoformat(),
+            "--description",
+            event.description,
+            "--severity",
+            event.severity,
+            "--serious" if event.serious else "--not-serious",
+            "--action",
+            event.action or "none",
         )

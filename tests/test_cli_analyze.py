@@ -91,7 +91,27 @@ def test_csv_options_without_data_are_an_error(started):
     )
 
 
+def reveal(folder):
+    """The magnesium template is blinded: analysis needs the recorded reveal first."""
+    from nof1.workspace import Workspace
+
+    with Workspace.open(folder) as ws:
+        ws.record_reveal("test clinician")
+
+
+def test_blinded_trial_is_not_analysed_before_the_reveal(started):
+    result = run("analyze", "--trial", str(started), "--outcome", "peak_pain")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: `nof1 analyze` would unblind this blinded trial: its results name the arms. "
+        "Record the reveal first with `nof1 allocation --reveal --by NAME` (normally after the "
+        "last day), or let the allocation holder run the analysis on an exported copy\n"
+    )
+    assert result.stdout == ""
+
+
 def test_unknown_workspace_outcome_is_an_error(started):
+    reveal(started)
     result = run("analyze", "--trial", str(started), "--outcome", "mood")
     assert result.exit_code == 1
     assert result.stderr.endswith(
@@ -101,6 +121,7 @@ def test_unknown_workspace_outcome_is_an_error(started):
 
 
 def test_too_early_in_the_trial_is_a_clear_error(started):
+    reveal(started)
     result = run("analyze", "--trial", str(started), "--outcome", "peak_pain")
     assert result.exit_code == 1
     assert "has too few analysed days to estimate an effect" in result.stderr
@@ -113,6 +134,7 @@ def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWor
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
+        ws.record_reveal("test clinician")
     monkeypatch.setattr(model, "fit", FakeFits())
     result = run(
         "analyze", "--trial", str(folder), "--outcome", "peak_pain", "--json", "--no-sensitivity"
@@ -132,6 +154,7 @@ def test_workspace_table_with_a_fake_sampler(monkeypatch, make_workspace: MakeWo
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
+        ws.record_reveal("test clinician")
     monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
     result = run("analyze", "--trial", str(folder), "--outcome", "peak_pain", "--no-sensitivity")
     assert result.exit_code == 0, result.stderr

@@ -42,3 +42,18 @@ def test_every_command_maps_to_the_module_that_defines_it() -> None:
         name = info.name or typer.main.get_command_name(info.callback.__name__)
         defined[name] = info.callback.__module__.rsplit(".", 1)[-1]
     assert defined == COMMAND_AREA
+
+
+def test_every_command_runs_through_the_real_entry_point() -> None:
+    """`nof1 CMD` loads only CMD's module; each must still parse as a subcommand."""
+    import subprocess
+    import sys
+
+    from nof1.cli import COMMAND_AREA
+
+    for name in COMMAND_AREA:
+        done = subprocess.run(
+            [sys.executable, "-m", "nof1", name, "--help"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"nof1 {name} --help: {done.stderr}"
+        assert done.stdout.startswith(f"Usage: nof1 {name} "), done.stdout[:200]

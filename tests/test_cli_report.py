@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from nof1.cli import app
+from nof1.workspace import Workspace
 
 SMALL = [
     ("blocks = 4", "blocks = 2"),
@@ -61,6 +62,8 @@ def test_report_end_to_end_on_a_small_simulated_trial(make_workspace) -> None:  
     start = dt.date.today() - dt.timedelta(days=60)  # 4 + 4 × 10 days: over
     folder = make_workspace(start=start, replace=SMALL, start_trial=True)
     fill(folder)
+    with Workspace.open(folder) as ws:
+        ws.record_reveal("test clinician")  # blinded: the report names the arms
     result = CliRunner().invoke(
         app,
         [
@@ -92,3 +95,11 @@ def test_report_end_to_end_on_a_small_simulated_trial(make_workspace) -> None:  
     assert "N-of-1 trial of Magnesium vs Placebo" in page1
     assert payload["analysis"]["interim"] is False
     assert 'src="http' not in paths[0].read_text(encoding="utf-8")
+
+
+def test_report_of_a_blinded_trial_needs_the_recorded_reveal(make_workspace) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(start=dt.date.today() - dt.timedelta(days=60), start_trial=True)
+    result = CliRunner().invoke(app, ["report", "--trial", str(folder)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: `nof1 report` would unblind this blinded trial")
+    assert not list((folder / "reports").glob("*"))

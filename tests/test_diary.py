@@ -230,8 +230,11 @@ def test_correction_keeps_history_and_newest_counts(ws: Workspace) -> None:
     diary.log_day(ws, RUN_IN_DAY, FULL)
     diary.log_day(ws, RUN_IN_DAY, {"peak_pain": "6"}, correct=True, reason="typo")
     assert {o.outcome: o.value for o in ws.observations()}["peak_pain"] == 6.0
-    history = [(e.value, e.reason) for e in ws.store.history(RUN_IN_DAY).entries
-               if e.outcome == "peak_pain"]
+    history = [
+        (e.value, e.reason)
+        for e in ws.store.history(RUN_IN_DAY).entries
+        if e.outcome == "peak_pain"
+    ]
     assert history == [(4.0, ""), (6.0, "typo")]
 
 
@@ -266,8 +269,7 @@ def test_serious_event_triggers_stopping_rule(ws: Workspace) -> None:
 def test_outcome_threshold_rule_needs_consecutive_logged_days(ws: Workspace) -> None:
     bad = {**FULL, "peak_pain": "9"}
     results = [
-        diary.log_day(ws, START + dt.timedelta(days=i), bad if i != 1 else FULL)
-        for i in range(4)
+        diary.log_day(ws, START + dt.timedelta(days=i), bad if i != 1 else FULL) for i in range(4)
     ]
     assert [len(r.triggered) for r in results] == [0, 0, 0, 0]
     result = diary.log_day(ws, START + dt.timedelta(days=5), bad)  # day 4 unlogged: no reset

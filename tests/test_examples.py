@@ -16,7 +16,9 @@ def run_example(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, str(script), *args], capture_output=True, text=True, timeout=1500
     )
-    assert done.returncode == 0, f"{script.name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"{script.name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done
 
 

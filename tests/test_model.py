@@ -1,4 +1,4 @@
-"""Outcome models (nof1.model): graphs without sampling, exact algebra, exact posterior, recovery."""
+"""Outcome models (nof1.model): graphs without sampling, exact algebra and posterior, recovery."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def simulated(kind: str, *, seed: int = 1, rho: float = 0.4, gaps: bool = True) 
     )
 
 
-def spec(kind: str, autocorrelation: bool = True, trend: str = "none", latent: str = "ar") -> ModelSpec:
+def spec(
+    kind: str, autocorrelation: bool = True, trend: str = "none", latent: str = "ar"
+) -> ModelSpec:
     return ModelSpec(
         kind=kind,
         autocorrelation=autocorrelation,
@@ -107,7 +109,9 @@ def test_graph_has_finite_logp_and_gradient_at_start(
     assert np.all(np.isfinite(grad)) and grad.size == sum(np.size(v) for v in point.values())
 
 
-@pytest.mark.parametrize(("ac", "trend"), itertools.product((False, True), TRENDS := ("none", "linear", "spline")))
+@pytest.mark.parametrize(
+    ("ac", "trend"), itertools.product((False, True), TRENDS := ("none", "linear", "spline"))
+)
 def test_collapsed_continuous_graph_has_finite_logp_and_gradient(ac: bool, trend: str) -> None:
     model = build_marginal_model(simulated("continuous"), spec("continuous", ac, trend))
     assert {v.name for v in model.free_RVs} == {"sigma"} | ({"rho"} if ac else set()) | (
@@ -195,7 +199,12 @@ def test_period_latent_needs_periods() -> None:
 
 def test_spec_rejects_a_prior_for_another_kind() -> None:
     with pytest.raises(ValueError, match="prior is for a binary outcome"):
-        ModelSpec(kind="count", autocorrelation=False, trend="none", prior=default_prior(outcome("binary")))
+        ModelSpec(
+            kind="count",
+            autocorrelation=False,
+            trend="none",
+            prior=default_prior(outcome("binary")),
+        )
 
 
 def test_describe_names_likelihood_and_structure() -> None:
@@ -250,8 +259,12 @@ def test_continuous_posterior_matches_the_analytic_posterior() -> None:
     draws = result.effect
     assert abs(draws.mean() - mean) < 0.02 * post_sd
     for prob in (0.025, 0.975):
-        exact = optimize.brentq(lambda q: cdf(q) - prob, mean - 10 * post_sd, mean + 10 * post_sd)
-        ess = float(az.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"])
+        exact = optimize.brentq(
+            lambda q, p=prob: cdf(q) - p, mean - 10 * post_sd, mean + 10 * post_sd
+        )
+        ess = float(
+            az.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"]
+        )
         mcse = np.sqrt(prob * (1 - prob) / ess) / pdf(exact)
         assert abs(np.quantile(draws, prob) - exact) < 3.5 * mcse
 
@@ -285,7 +298,13 @@ def test_recovers_a_known_effect(kind: str) -> None:
 def test_continuous_spline_trend_recovers_the_effect_under_drift() -> None:
     rng = np.random.default_rng(8)
     y = simulate_outcome(
-        "continuous", ARM, TIME, rng=rng, rho=0.4, trend_per_day=0.03, **SETTINGS["continuous"]  # type: ignore[arg-type]
+        "continuous",
+        ARM,
+        TIME,
+        rng=rng,
+        rho=0.4,
+        trend_per_day=0.03,
+        **SETTINGS["continuous"],  # type: ignore[arg-type]
     )
     data = ModelData(y=y, arm=ARM, time=TIME, knots=KNOTS)
     result = fit(data, spec("continuous", True, "spline"), draws=500, tune=500, seed=2)

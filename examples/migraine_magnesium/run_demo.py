@@ -45,8 +45,16 @@ def main() -> None:
     # The trial ended a few days ago: 14 run-in days + 8 periods of 28 days = 238 days.
     start = dt.date.today() - dt.timedelta(days=238 + 3)
     trial = str(workspace)
-    nof1("init", trial, "--template", "migraine-magnesium", "--seed", str(SEED),
-         "--start", start.isoformat())
+    nof1(
+        "init",
+        trial,
+        "--template",
+        "migraine-magnesium",
+        "--seed",
+        str(SEED),
+        "--start",
+        start.isoformat(),
+    )
     nof1("start", "--trial", trial)
     nof1("schedule", "--trial", trial)
 

@@ -43,8 +43,16 @@ def main() -> None:
     today = dt.date.today()
     start = today - dt.timedelta(days=DAYS_SO_FAR)
     trial = str(workspace)
-    nof1("init", trial, "--template", "migraine-sleep", "--seed", str(SEED),
-         "--start", start.isoformat())
+    nof1(
+        "init",
+        trial,
+        "--template",
+        "migraine-sleep",
+        "--seed",
+        str(SEED),
+        "--start",
+        start.isoformat(),
+    )
     nof1("start", "--trial", trial)
 
     diary = workspace / "diary.csv"
@@ -55,9 +63,9 @@ def main() -> None:
     nof1("today", "--trial", trial)
     nof1("status", "--trial", trial)
 
-    draws = ["--draws", "300", "--tune", "300", "--no-sensitivity"] if args.quick else []
-    nof1("analyze", "--trial", trial, "--outcome", "headache_day", *draws)
-    nof1("report", "--trial", trial, *draws)
+    quick = ["--draws", "300", "--no-sensitivity"] if args.quick else []
+    nof1("analyze", "--trial", trial, "--outcome", "headache_day", *quick)
+    nof1("report", "--trial", trial, *(quick + ["--tune", "300"] if args.quick else []))
     print(f"\nInterim report written to {workspace / 'reports'}")
 
 

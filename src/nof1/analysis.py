@@ -420,6 +420,11 @@ def _model_spec(data: OutcomeData, settings: Settings, prior: Any) -> Any:
         autocorrelation=settings.autocorrelation,
         trend=trend,
         prior=prior,
+        # Count, binary and ordinal outcomes: the clustering that day-to-day autocorrelation
+        # causes is modelled with per-period intercepts. Measured on a 16-week count trial they
+        # sample ~2.5x faster than a day-level latent AR(1) and without its divergences
+        # (docs/methods-models.md); continuous outcomes keep exact AR(1) residuals.
+        latent="period" if data.period is not None and len(set(data.period)) > 1 else "ar",
     )
 
 

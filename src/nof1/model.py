@@ -18,6 +18,7 @@ that latent variation (population-averaged over days), computed by Gauss–Hermi
 
 from __future__ import annotations
 
+import os
 import time as _time
 from typing import Any
 
@@ -30,21 +31,32 @@ from nof1.prior import PriorSpec
 KINDS = ("continuous", "count", "binary", "ordinal")
 TRENDS = ("none", "linear", "spline")
 SAMPLERS = ("nutpie", "pymc")
+#: Chains run in parallel processes, one per core (the CI machine has 2); ``NOF1_CORES`` overrides.
+CORES = max(1, int(os.environ.get("NOF1_CORES", "0")) or min(2, os.cpu_count() or 1))
 #: How the non-Gaussian kinds model day-level clustering when autocorrelation is on.
 LATENT = ("ar", "period")
 
 
-def _array(dtype: Any) -> Any:
-    def convert(value: Any) -> np.ndarray:
-        out = np.array(value, dtype=dtype)
-        out.setflags(write=False)
-        return out
+def _frozen_array(value: Any, dtype: type) -> np.ndarray:
+    out: np.ndarray = np.array(value, dtype=dtype)
+    out.setflags(write=False)
+    return out
 
-    return convert
+
+def _float_array(value: Any) -> np.ndarray:
+    return _frozen_array(value, float)
+
+
+def _int_array(value: Any) -> np.ndarray:
+    return _frozen_array(value, int)
+
+
+def _float_tuple(values: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
 
 
 def _optional_int_array(value: Any) -> np.ndarray | None:
-    return None if value is None else _array(int)(value)
+    return None if value is None else _int_array(value)
 
 
 @frozen(eq=False)
@@ -69,11 +81,11 @@ class ModelData:
         Period index of each day (0-based or any integers); used by ``latent="period"``.
     """
 
-    y: np.ndarray = field(converter=_array(float))
-    arm: np.ndarray = field(converter=_array(int))
-    time: np.ndarray = field(converter=_array(float))
+    y: np.ndarray = field(converter=_float_array)
+    arm: np.ndarray = field(converter=_int_array)
+    time: np.ndarray = field(converter=_float_array)
     n_categories: int | None = None
-    knots: tuple[float, ...] = field(default=(), converter=lambda v: tuple(float(k) for k in v))
+    knots: tuple[float, ...] = field(default=(), converter=_float_tuple)
     exposure_days: float = 28.0
     period: np.ndarray | None = field(default=None, converter=_optional_int_array)
 
@@ -278,7 +290,11 @@ def build_model(data: ModelData, spec: ModelSpec) -> Any:
             )
             eta = beta * arm + trend + latent
             pm.OrderedLogistic(
-                "y", eta=eta, cutpoints=cutpoints, observed=data.y.astype(int), compute_p=False,
+                "y",
+                eta=eta,
+                cutpoints=cutpoints,
+                observed=data.y.astype(int),
+                compute_p=False,
                 dims="day",
             )
 
@@ -361,6 +377,7 @@ def fit(
     chains: int = 2,
     seed: int = 20240601,
     sampler: str = "pymc",
+    target_accept: float = 0.9,
 ) -> Fit:
     """Sample the posterior and return the effect on the verdict scale.
 
@@ -378,6 +395,8 @@ def fit(
         Makes the result reproducible (same seed, same draws).
     sampler : {"nutpie", "pymc"}
         ``nutpie`` (Rust NUTS on a numba-compiled graph) or PyMC's own NUTS.
+    target_accept : float
+        NUTS target acceptance; the analysis raises it when a first fit had divergences.
 
     Returns
     -------
@@ -400,7 +419,7 @@ def fit(
     # The graphs are small: multi-threaded BLAS only adds thread wake-ups (costly on a busy
     # machine), so sampling runs with one BLAS thread per process.
     with threadpool_limits(limits=1):
-        idata, compile_seconds = _sample(model, draws, tune, chains, seed, sampler)
+        idata, compile_seconds = _sample(model, draws, tune, chains, seed, sampler, target_accept)
     sampled = _time.perf_counter()
     if collapsed:
         _add_coefficients(idata, data, spec, seed)
@@ -427,7 +446,13 @@ def fit(
 
 
 def _sample(
-    model: Any, draws: int, tune: int, chains: int, seed: int, sampler: str
+    model: Any,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    sampler: str,
+    target_accept: float,
 ) -> tuple[Any, float]:
     if sampler == "nutpie":
         import nutpie
@@ -444,6 +469,7 @@ def _sample(
             seed=seed,
             progress_bar=False,
             save_warmup=False,
+            target_accept=target_accept,
         )
         return idata, compile_seconds
     import pymc as pm
@@ -453,8 +479,9 @@ def _sample(
             draws=draws,
             tune=tune,
             chains=chains,
-            cores=1,
+            cores=CORES,
             random_seed=seed,
+            target_accept=target_accept,
             progressbar=False,
             compute_convergence_checks=False,
             blas_cores=None,

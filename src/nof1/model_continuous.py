@@ -85,7 +85,9 @@ def build_marginal_model(data: Any, spec: Any) -> pm.Model:
         log_diag, half = _unrolled_cholesky_solve(precision, [b[j] / s2 for j in range(p)])
         logdet = n * pt.log(s2) + pt.sum(pt.log(var)) + 2.0 * log_diag
         quad = pt.sum(r**2) / s2 - half
-        pm.Potential("marginal_likelihood", -0.5 * (n * np.log(2 * np.pi) + logdet + quad) + log_jac)
+        pm.Potential(
+            "marginal_likelihood", -0.5 * (n * np.log(2 * np.pi) + logdet + quad) + log_jac
+        )
     return model
 
 
@@ -151,13 +153,13 @@ def _unrolled_cholesky_solve(a: list[list[Any]], v: list[Any]) -> tuple[Any, Any
         diag = a[j][j] - sum((chol[j][k] ** 2 for k in range(j)), start=pt.constant(0.0))
         chol[j][j] = pt.sqrt(diag)
         for i in range(j + 1, p):
-            off = a[i][j] - sum(
-                (chol[i][k] * chol[j][k] for k in range(j)), start=pt.constant(0.0)
-            )
+            off = a[i][j] - sum((chol[i][k] * chol[j][k] for k in range(j)), start=pt.constant(0.0))
             chol[i][j] = off / chol[j][j]
     w: list[Any] = []
     for i in range(p):
-        w.append((v[i] - sum((chol[i][k] * w[k] for k in range(i)), start=pt.constant(0.0))) / chol[i][i])
+        w.append(
+            (v[i] - sum((chol[i][k] * w[k] for k in range(i)), start=pt.constant(0.0))) / chol[i][i]
+        )
     log_diag = sum((pt.log(chol[j][j]) for j in range(p)), start=pt.constant(0.0))
     quad = sum((wi**2 for wi in w), start=pt.constant(0.0))
     return log_diag, quad

@@ -6,8 +6,14 @@ Pure numpy (trend basis, quadrature nodes) and pytensor (AR(1) terms) helpers sh
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.tensor.shape import shape_padright
+from pytensor.tensor.variable import TensorVariable as _TensorVariable
+
+TensorVariable = _TensorVariable[Any, Any]
 
 #: Gauss–Hermite nodes and weights for E[f(Z)], Z ~ N(0, 1) (probabilists' Hermite).
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(21)
@@ -67,7 +73,7 @@ def gaps(time: np.ndarray) -> np.ndarray:
     return np.concatenate([[1.0], np.diff(t)])
 
 
-def ar_coefficients(rho: pt.TensorVariable, gap: np.ndarray) -> tuple[pt.TensorVariable, ...]:
+def ar_coefficients(rho: TensorVariable, gap: np.ndarray) -> tuple[TensorVariable, ...]:
     """``a_i = rho**g_i`` and innovation scale ``c_i = sqrt(1 - rho**(2 g_i))`` (c_1 = 1, a_1 = 0).
 
     Written with ``expm1`` so the gradient stays finite as ``rho`` approaches 1.
@@ -83,7 +89,7 @@ def ar_coefficients(rho: pt.TensorVariable, gap: np.ndarray) -> tuple[pt.TensorV
     return a, c
 
 
-def whiten(values: pt.TensorVariable, a: pt.TensorVariable, c: pt.TensorVariable) -> pt.TensorVariable:
+def whiten(values: TensorVariable, a: TensorVariable, c: TensorVariable) -> TensorVariable:
     """Map an AR(1) series to independent unit-variance innovations: ``(v_i - a_i v_{i-1}) / c_i``.
 
     ``values`` may be a vector (n,) or a matrix (n, p) whose columns are whitened alike.
@@ -94,8 +100,8 @@ def whiten(values: pt.TensorVariable, a: pt.TensorVariable, c: pt.TensorVariable
     return (values - a * prev) / c
 
 
-def latent_ar_matrix(rho: pt.TensorVariable, time: np.ndarray) -> pt.TensorVariable:
-    """Lower-triangular ``L`` with ``L @ z`` a stationary unit-variance gap-exact AR(1) for z ~ N(0, I).
+def latent_ar_matrix(rho: TensorVariable, time: np.ndarray) -> TensorVariable:
+    """Lower-triangular ``L``: ``L @ z`` is a stationary, gap-exact AR(1) for ``z ~ N(0, I)``.
 
     ``L[i, j] = c_j * rho**(t_i - t_j)`` for ``j <= i``: the closed form of the recursion
     ``u_i = rho**g_i u_{i-1} + c_i z_i``, so no scan is needed at sampling time.
@@ -110,11 +116,11 @@ def latent_ar_matrix(rho: pt.TensorVariable, time: np.ndarray) -> pt.TensorVaria
     return pt.where(lower, powers, 0.0) * c[None, :]
 
 
-def expected_over_latent(f, eta: pt.TensorVariable, sd: pt.TensorVariable | None):  # type: ignore[no-untyped-def]
+def expected_over_latent(f, eta: TensorVariable, sd: TensorVariable | None):  # type: ignore[no-untyped-def]
     """``E[f(eta + sd * Z)]`` with Z ~ N(0, 1) by 21-point Gauss–Hermite (``f(eta)`` if no sd)."""
     if sd is None:
         return f(eta)
     nodes = pt.as_tensor_variable(GH_NODES)
     weights = pt.as_tensor_variable(GH_WEIGHTS)
-    values = f(pt.shape_padright(eta) + sd * nodes)
+    values = f(shape_padright(eta) + sd * nodes)
     return pt.sum(values * weights, axis=-1)

@@ -41,6 +41,10 @@ def _finite(_inst: Any, attr: Any, value: float) -> None:
         raise ValueError(f"PriorSpec.{attr.name} must be finite (got {value!r})")
 
 
+def _float_tuple(values: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
 @frozen
 class PriorSpec:
     """Numbers of every prior, on the model's parameter scale.
@@ -88,7 +92,7 @@ class PriorSpec:
     rho_beta: float = field(default=2.0, validator=_positive)
     latent_sigma_scale: float = field(default=0.5, validator=_positive)
     dispersion_scale: float = field(default=1.0, validator=_positive)
-    cutpoint_mu: tuple[float, ...] = field(default=(), converter=lambda v: tuple(float(x) for x in v))
+    cutpoint_mu: tuple[float, ...] = field(default=(), converter=_float_tuple)
     cutpoint_sigma: float = field(default=1.5, validator=_positive)
 
     @kind.validator
@@ -119,9 +123,7 @@ class PriorSpec:
             "binary": "log odds ratio",
             "ordinal": "latent shift (logit scale)",
         }[self.kind]
-        return (
-            f"{self.label} prior: {scale} ~ Normal({self.effect_mu:g}, {self.effect_sigma:.3g})"
-        )
+        return f"{self.label} prior: {scale} ~ Normal({self.effect_mu:g}, {self.effect_sigma:.3g})"
 
 
 # --------------------------------------------------------------------------------------------

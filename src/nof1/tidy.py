@@ -248,9 +248,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def import_file(
-    ws: Workspace, path: str | Path, *, today: dt.date | None = None
-) -> ImportResult:
+def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None) -> ImportResult:
     """Validate every row of a tidy file, then write them all in one transaction.
 
     Rows identical to what is already stored are skipped; a row that disagrees with a stored

@@ -393,6 +393,18 @@ class Workspace:
         assert stop is not None
         return stop
 
+    def require_unblinded(self, command: str) -> None:
+        """Refuse to show B-versus-A results of a blinded trial before the recorded reveal.
+
+        An analysis names the arms, so running it would unblind the patient without a trace.
+        """
+        if self.protocol.blinding.blinded and not self.is_revealed:
+            raise LockError(
+                f"`nof1 {command}` would unblind this blinded trial: its results name the arms. "
+                "Record the reveal first with `nof1 allocation --reveal --by NAME` (normally after "
+                "the last day), or let the allocation holder run the analysis on an exported copy"
+            )
+
     def arm_label(self, arm: str | None) -> str:
         """What patient-facing output shows for an arm: the code while blinded and unrevealed."""
         if arm is None:

@@ -168,6 +168,7 @@ def analyze(
             with Workspace.open(trial) as ws:
                 for warning in ws.warnings():
                     err(f"Warning: {warning}")
+                ws.require_unblinded("analyze")
                 if outcome is not None:
                     try:
                         ws.protocol.outcome(outcome)

@@ -61,3 +61,10 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root() -> None:
+    # A root callback keeps `nof1` a command group even when only one command module is loaded
+    # (see nof1.cli.main); without it typer would run a lone command as the whole program.
+    pass

@@ -83,6 +83,7 @@ def report_command(
     with Workspace.open(trial) as ws:
         for warning in ws.warnings():
             err(f"Warning: {warning}")
+        ws.require_unblinded("report")
         options: dict[str, Any] = {
             name: value
             for name, value in (("draws", draws), ("tune", tune), ("chains", chains))
