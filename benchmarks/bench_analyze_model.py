@@ -31,18 +31,23 @@ SETTINGS = {
 def trial(kind: str, seed: int = 1) -> tuple[ModelData, OutcomeSpec]:
     time_ = np.arange(112, dtype=float)
     arm = np.repeat([0, 1, 1, 0, 0, 1, 1, 0], 14)
-    y = simulate_outcome(kind, arm, time_, rng=np.random.default_rng(seed), rho=0.5,
-                         **SETTINGS[kind])  # type: ignore[arg-type]
+    y = simulate_outcome(
+        kind, arm, time_, rng=np.random.default_rng(seed), rho=0.5, **SETTINGS[kind]
+    )  # type: ignore[arg-type]
     extra: dict[str, object] = {}
     if kind == "continuous":
         extra = dict(minimum=0.0, maximum=10.0)
     if kind == "ordinal":
         extra = dict(categories=("a", "b", "c", "d"))
-    outcome = OutcomeSpec(name="x", kind=kind, question="?", better="lower", mcid=1.0,
-                          **extra)  # type: ignore[arg-type]
-    data = ModelData(y=y, arm=arm, time=time_, knots=(27.5, 55.5, 83.5),
-                     n_categories=4 if kind == "ordinal" else None,
-                     period=np.repeat(np.arange(8), 14))
+    outcome = OutcomeSpec(name="x", kind=kind, question="?", better="lower", mcid=1.0, **extra)  # type: ignore[arg-type]
+    data = ModelData(
+        y=y,
+        arm=arm,
+        time=time_,
+        knots=(27.5, 55.5, 83.5),
+        n_categories=4 if kind == "ordinal" else None,
+        period=np.repeat(np.arange(8), 14),
+    )
     return data, outcome
 
 
@@ -57,8 +62,13 @@ def main() -> None:
     args = parser.parse_args()
     for kind in args.kinds:
         data, outcome = trial(kind)
-        spec = ModelSpec(kind=kind, autocorrelation=True, trend=args.trend,
-                         prior=default_prior(outcome, data.y), latent=args.latent)
+        spec = ModelSpec(
+            kind=kind,
+            autocorrelation=True,
+            trend=args.trend,
+            prior=default_prior(outcome, data.y),
+            latent=args.latent,
+        )
         rows = []
         for repeat in range(1 + args.repeats):
             start = time.perf_counter()
@@ -69,12 +79,17 @@ def main() -> None:
             div = int(result.idata.sample_stats["diverging"].sum())
             rows.append((wall, result.seconds, rhat, ess, div))
             s = result.seconds
-            print(f"{kind:10s} {args.sampler} chains={args.chains} run {repeat}: wall {wall:6.2f}s "
-                  f"(build {s['build']:.2f} compile {s['compile']:.2f} sample {s['sample']:.2f}) "
-                  f"rhat {rhat:.4f} ess {ess:.0f} divergences {div}", flush=True)
+            print(
+                f"{kind:10s} {args.sampler} chains={args.chains} run {repeat}: wall {wall:6.2f}s "
+                f"(build {s['build']:.2f} compile {s['compile']:.2f} sample {s['sample']:.2f}) "
+                f"rhat {rhat:.4f} ess {ess:.0f} divergences {div}",
+                flush=True,
+            )
         warm = [r[0] for r in rows[1:]] or [rows[0][0]]
-        print(f"{kind:10s} cold {rows[0][0]:.2f}s  warm median {statistics.median(warm):.2f}s",
-              flush=True)
+        print(
+            f"{kind:10s} cold {rows[0][0]:.2f}s  warm median {statistics.median(warm):.2f}s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
