@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from functools import cache
 
 import numpy as np
 
 from nof1.protocol import Design
-from nof1.schedule import allowed_sequences, count_sequences
+from nof1.schedule import allowed_sequences, completions, count_sequences
 from nof1.summary import PairedComparison, RandomizationResult
 
 MAX_ENUMERATE = 100_000
@@ -131,28 +130,9 @@ def _sample_scheme(design: Design, rng: np.random.Generator, size: int) -> list[
     return _random_restricted_many(design.blocks, design.blocks, design.max_run, rng, size)
 
 
-@cache
-def _completions(a_left: int, b_left: int, last: str, run: int, max_run: int) -> int:
-    """Ways to finish a sequence with ``a_left`` A and ``b_left`` B, no run over ``max_run``."""
-    if a_left == 0 and b_left == 0:
-        return 1
-    total = 0
-    for arm, left in (("A", a_left), ("B", b_left)):
-        if left == 0 or (arm == last and run >= max_run):
-            continue
-        total += _completions(
-            a_left - (arm == "A"),
-            b_left - (arm == "B"),
-            arm,
-            run + 1 if arm == last else 1,
-            max_run,
-        )
-    return total
-
-
 def count_restricted(n_a: int, n_b: int, max_run: int) -> int:
     """Number of sequences of ``n_a`` A and ``n_b`` B with no run longer than ``max_run``."""
-    return _completions(n_a, n_b, "", 0, max_run)
+    return completions(n_a, n_b, "", 0, max_run)
 
 
 def _random_restricted(n_a: int, n_b: int, max_run: int, rng: np.random.Generator) -> str:
@@ -184,7 +164,7 @@ def _random_restricted_array(
         for ib in range(n_b + 1):
             for il in (0, 1):
                 for ir in range(1, max_run + 1):
-                    table[ia, ib, il, ir] = float(_completions(ia, ib, "AB"[il], ir, max_run))
+                    table[ia, ib, il, ir] = float(completions(ia, ib, "AB"[il], ir, max_run))
     a_left = np.full(size, n_a)
     b_left = np.full(size, n_b)
     last = np.full(size, -1)

@@ -114,6 +114,13 @@ def _completions(a_left: int, b_left: int, last: str, run: int, max_run: int) ->
     return total
 
 
+def completions(a_left: int, b_left: int, last: str, run: int, max_run: int) -> int:
+    """Ways to finish a sequence with ``a_left`` more A and ``b_left`` more B periods, no run
+    longer than ``max_run``, given the ``last`` arm placed and the ``run`` it ends (``""``, 0 at
+    the start). Counts every restricted sequence when called from the start."""
+    return _completions(a_left, b_left, last, run, max_run)
+
+
 def count_sequences(design: Design) -> int:
     """How many different sequences the design's scheme can produce."""
     if design.scheme == "pairwise":
