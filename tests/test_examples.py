@@ -43,3 +43,23 @@ def test_sleep_example_writes_an_interim_report(tmp_path: Path) -> None:
     done = run_example(EXAMPLES / "migraine_sleep" / "run_interim.py", "--quick", "--out", str(out))
     assert "$ nof1 analyze" in done.stdout
     assert report_json(out / "reports")["analysis"]["interim"] is True
+
+
+@pytest.mark.sampling
+def test_melatonin_example_analyses_the_real_spreadsheet() -> None:
+    done = run_example(
+        EXAMPLES / "melatonin" / "analyze.py", "--json", "--draws", "300", "--no-sensitivity"
+    )
+    result = json.loads(done.stdout)
+    mood = result["outcomes"]["mood"]
+    # The documented finding (examples/melatonin/README.md): no effect on mood beyond the MCID.
+    assert mood["verdict"] == "no meaningful difference likely"
+    low, high = mood["effect"]["ci95"]
+    assert -5 < low < high < 5
+    assert mood["randomization"]["p_value"] is not None
+
+
+def test_melatonin_copy_keeps_its_licence_notice() -> None:
+    folder = EXAMPLES / "melatonin"
+    assert "Miura Meng" in (folder / "LICENSE.md").read_text(encoding="utf-8")
+    assert "LICENSE.md" in (folder / "README.md").read_text(encoding="utf-8")
