@@ -47,9 +47,7 @@ def test_sleep_example_writes_an_interim_report(tmp_path: Path) -> None:
 
 @pytest.mark.sampling
 def test_melatonin_example_analyses_the_real_spreadsheet() -> None:
-    done = run_example(
-        EXAMPLES / "melatonin" / "analyze.py", "--json", "--draws", "300", "--no-sensitivity"
-    )
+    done = run_example(EXAMPLES / "melatonin" / "analyze.py", "--json", "--no-sensitivity")
     result = json.loads(done.stdout)
     mood = result["outcomes"]["mood"]
     # The documented finding (examples/melatonin/README.md): no effect on mood beyond the MCID.
