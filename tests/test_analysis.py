@@ -215,3 +215,41 @@ def test_real_sampling_recovers_a_known_effect_in_a_finished_workspace(
     assert o.effect.ci95[0] < -2.0 < o.effect.ci95[1]
     assert o.verdict == verdict.BENEFIT
     assert o.randomization.n_allocations == 16 and o.randomization.exact
+
+
+def test_a_sparse_secondary_outcome_is_skipped_with_its_reason(
+    monkeypatch, make_workspace: MakeWorkspace
+):
+    from nof1.workspace import Workspace
+
+    folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
+    with Workspace.open(folder) as ws:
+        fill(ws)
+        monkeypatch.setattr(Workspace, "observations", _without("severity", ws.observations()))
+        monkeypatch.setattr(model, "fit", FakeFits())
+        result = analyze_workspace(ws, sensitivity=False)
+    assert [name for name, _ in result.skipped] == ["severity"]
+    assert "too few analysed days" in result.skipped[0][1]
+    assert "severity" not in [o.name for o in result.outcomes]
+    assert result.to_dict()["skipped"][0]["outcome"] == "severity"
+
+
+def test_a_stopped_trial_is_final_and_leaves_out_later_days(
+    monkeypatch, make_workspace: MakeWorkspace
+):
+    from nof1.workspace import Workspace
+
+    folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
+    stop_day = dt.date.today() - dt.timedelta(days=10)
+    with Workspace.open(folder) as ws:
+        fill(ws)
+        ws.stop("serious adverse event", date=stop_day)
+        monkeypatch.setattr(model, "fit", FakeFits())
+        result = analyze_workspace(ws, "peak_pain", sensitivity=False)
+    assert result.interim is False
+    assert result.analysed_through is not None and result.analysed_through <= stop_day
+
+
+def _without(outcome: str, observations):
+    kept = [o for o in observations if o.outcome != outcome]
+    return lambda self: kept

@@ -146,9 +146,19 @@ def analyze_workspace(
     root = seed if seed is not None else (protocol.design.seed or TABLE_SEED)
     analysis = protocol.analysis
     results = []
+    skipped: list[tuple[str, str]] = []
     last_dates = []
     for spec in specs:
         data = from_workspace(ws, spec)
+        if outcome is None and not spec.primary:
+            try:
+                _check_enough(data)
+            except DataError as exc:
+                # A sparse secondary outcome must not block the report of the others.
+                skipped.append((spec.name, str(exc)))
+                if progress is not None:
+                    progress(f"{spec.name}: skipped, {exc}")
+                continue
         if data.last_date is not None:
             last_dates.append(data.last_date)
         settings = Settings(
@@ -165,7 +175,11 @@ def analyze_workspace(
         results.append(analyze_outcome(data, settings, design=protocol.design, progress=progress))
     today = today or dt.date.today()
     through = max(last_dates) if last_dates else None
-    interim = today <= schedule.end or through is None or (schedule.end - through).days > 3
+    stop = getattr(ws, "stopped", None)
+    if stop is not None:  # stopped early: the data through the stop day are final
+        interim = False
+    else:
+        interim = today <= schedule.end or through is None or (schedule.end - through).days > 3
     return AnalysisResult(
         trial_id=protocol.trial_id,
         title=protocol.title,
@@ -175,6 +189,7 @@ def analyze_workspace(
         software_version=__version__,
         protocol_hash=protocol.fingerprint(),
         created_at=_now(),
+        skipped=tuple(skipped),
     )
 
 

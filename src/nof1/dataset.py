@@ -179,9 +179,12 @@ def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
             raise DataError(str(exc.args[0])) from None
     else:
         spec = outcome
-    return from_records(
-        spec, ws.schedule, ws.observations(), ws.adherence(), protocol.design.period_days
-    )
+    observations, adherence = ws.observations(), ws.adherence()
+    stop = getattr(ws, "stopped", None)
+    if stop is not None:  # after an early stop the days no longer follow the schedule
+        observations = [o for o in observations if o.date <= stop.date]
+        adherence = [a for a in adherence if a.date <= stop.date]
+    return from_records(spec, ws.schedule, observations, adherence, protocol.design.period_days)
 
 
 def from_records(

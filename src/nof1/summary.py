@@ -318,6 +318,8 @@ class AnalysisResult:
     software_version: str
     protocol_hash: str | None
     created_at: str
+    #: Secondary outcomes left out for too little data: (outcome name, reason).
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def outcome(self, name: str) -> OutcomeResult:
         for result in self.outcomes:
@@ -339,6 +341,7 @@ class AnalysisResult:
             "protocol_hash": self.protocol_hash,
             "created_at": self.created_at,
             "outcomes": {o.name: o.to_dict() for o in self.outcomes},
+            "skipped": [{"outcome": name, "reason": reason} for name, reason in self.skipped],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -477,6 +477,8 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         )
     for met in record.stopping_rules_met():
         notes.append(f"Stopping rule met: {met}.")
+    for name, reason in getattr(result, "skipped", ()):
+        notes.append(f"{name} was not analysed: {reason}.")
     amendments = record.amendments()
     if amendments:
         notes.append(
