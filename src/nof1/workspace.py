@@ -49,6 +49,9 @@ class Workspace:
     _lock_read: bool = field(default=False, init=False)
     _locked_protocol: TrialProtocol | None = field(default=None, init=False)
     _schedule: Schedule | None = field(default=None, init=False)
+    #: (locked protocol, its changed locked sections): ``protocol`` is read many times per
+    #: command and comparing normalized protocols is the costly part of the daily `nof1 log`.
+    _changed: tuple[TrialProtocol, list[str]] | None = field(default=None, init=False)
 
     # -- opening --------------------------------------------------------------------------
 
@@ -153,7 +156,11 @@ class Workspace:
     def changed_locked_sections(self) -> list[str]:
         """Locked sections of protocol.toml that differ from the protocol in force."""
         locked = self.locked_protocol
-        return [] if locked is None else locked.changed_locked_sections(self.file_protocol)
+        if locked is None:
+            return []
+        if self._changed is None or self._changed[0] is not locked:
+            self._changed = (locked, locked.changed_locked_sections(self.file_protocol))
+        return list(self._changed[1])
 
     def changed_sections(self) -> list[str]:
         """Every top-level section of protocol.toml that differs from the protocol in force."""
