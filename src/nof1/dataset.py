@@ -68,13 +68,14 @@ class PeriodData:
     mean: float | None
 
     def to_dict(self) -> dict[str, Any]:
+        mean = None if self.mean is None or not math.isfinite(self.mean) else float(self.mean)
         return {
-            "period": self.period,
-            "block": self.block,
+            "period": int(self.period),
+            "block": int(self.block),
             "arm": self.arm,
-            "days_logged": self.days_logged,
-            "days_analysed": self.days_analysed,
-            "mean": self.mean,
+            "days_logged": int(self.days_logged),
+            "days_analysed": int(self.days_analysed),
+            "mean": mean,
         }
 
 

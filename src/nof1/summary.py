@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from attrs import field, frozen
 
+from nof1.dataset import PeriodData
+
 #: The verdict shown when diagnostics still fail after the automatic retry.
 WITHHELD = "withheld"
 
@@ -212,26 +214,8 @@ class SensitivityResult:
         }
 
 
-@frozen
-class PeriodSummary:
-    """One treatment period: how many days were logged and analysed, and their mean."""
-
-    period: int
-    block: int
-    arm: str
-    days_logged: int
-    days_analysed: int
-    mean: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "period": int(self.period),
-            "block": int(self.block),
-            "arm": self.arm,
-            "days_logged": int(self.days_logged),
-            "days_analysed": int(self.days_analysed),
-            "mean": _num(self.mean),
-        }
+#: One treatment period's days logged and analysed and their mean (the dataset's own record).
+PeriodSummary = PeriodData
 
 
 @frozen
