@@ -6,7 +6,9 @@ test suite checks, exactly what a person types.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -16,6 +18,17 @@ from nof1.record import AdverseEvent
 from nof1.simulate import simulate_trial
 from nof1.tidy import rows_from_records, to_csv
 from nof1.workspace import Workspace
+
+
+def example_args(description: str, default_out: Path) -> argparse.Namespace:
+    """``--out DIR`` (emptied first) and ``--quick`` (few posterior draws, for the tests)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--quick", action="store_true", help="few posterior draws (tests)")
+    args = parser.parse_args()
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    return args
 
 
 def nof1(*args: str) -> str:

@@ -17,15 +17,18 @@ uses fewer posterior draws (the test suite runs it that way).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from example_support import nof1, record_events, write_simulated_diary  # noqa: E402
+from example_support import (  # noqa: E402
+    example_args,
+    nof1,
+    record_events,
+    write_simulated_diary,
+)
 
 SEED = 20261201
 #: True effects on the verdict scale (B minus A): headache days and acute-medication doses per
@@ -34,13 +37,8 @@ EFFECTS = {"headache_day": -3.0, "peak_pain": -0.8, "severity": -0.3, "acute_med
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "workspace")
-    parser.add_argument("--quick", action="store_true", help="few posterior draws (tests)")
-    args = parser.parse_args()
+    args = example_args(__doc__.splitlines()[0], HERE / "workspace")
     workspace: Path = args.out
-    if workspace.exists():
-        shutil.rmtree(workspace)
 
     # The trial ended a few days ago: 14 run-in days + 8 periods of 28 days = 238 days.
     start = dt.date.today() - dt.timedelta(days=238 + 3)

@@ -16,15 +16,18 @@ what the report shows. Run: ``python examples/migraine_sleep/run_interim.py [--q
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from example_support import nof1, record_events, write_simulated_diary  # noqa: E402
+from example_support import (  # noqa: E402
+    example_args,
+    nof1,
+    record_events,
+    write_simulated_diary,
+)
 
 SEED = 4242
 EFFECTS = {"headache_day": -2.0, "peak_pain": -0.5, "severity": -0.2, "acute_med_days": -1.5}
@@ -32,13 +35,8 @@ DAYS_SO_FAR = 100
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "workspace")
-    parser.add_argument("--quick", action="store_true", help="few posterior draws (tests)")
-    args = parser.parse_args()
+    args = example_args(__doc__.splitlines()[0], HERE / "workspace")
     workspace: Path = args.out
-    if workspace.exists():
-        shutil.rmtree(workspace)
 
     today = dt.date.today()
     start = today - dt.timedelta(days=DAYS_SO_FAR)
