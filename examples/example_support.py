@@ -31,18 +31,13 @@ def example_args(description: str, default_out: Path) -> argparse.Namespace:
     return args
 
 
-def nof1(*args: str) -> str:
-    """Run one `nof1` command, echo it and its output, and stop the example if it fails."""
+def nof1(*args: str) -> None:
+    """Run one `nof1` command as a person would (its output streams live, progress included),
+    and stop the example if it fails."""
     print(f"\n$ nof1 {' '.join(args)}", flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "nof1", *args], capture_output=True, text=True, check=False
-    )
-    print(done.stdout, end="", flush=True)
-    if done.stderr:
-        print(done.stderr, end="", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", "nof1", *args], check=False)
     if done.returncode != 0:
         raise SystemExit(f"`nof1 {args[0]}` failed with exit code {done.returncode}")
-    return done.stdout
 
 
 def write_simulated_diary(
