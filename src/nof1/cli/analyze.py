@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1.cli.base import SeedOption, TrialOption, app, err, handle_errors
 from nof1.errors import DataError
 
 HERE = Path(".")
@@ -104,14 +104,7 @@ def analyze(
     draws: Annotated[
         int, typer.Option("--draws", help="Posterior draws per chain (first attempt).", min=100)
     ] = 1000,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            help="Root of the sampling seeds (default: the protocol's seed).",
-            show_default=False,
-        ),
-    ] = None,
+    seed: SeedOption = None,
     no_sensitivity: Annotated[
         bool,
         typer.Option("--no-sensitivity", help="Skip the sensitivity analyses (faster)."),

@@ -41,6 +41,15 @@ TrialOption = Annotated[
     ),
 ]
 
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        help="Root of the sampling seeds (default: the protocol's seed).",
+        show_default=False,
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1.cli.base import SeedOption, TrialOption, app, err, handle_errors
 
 HERE = Path(".")
 
@@ -45,14 +45,7 @@ def report_command(
         int | None,
         typer.Option("--chains", min=1, help="Number of chains.", show_default=False),
     ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            help="Root of the sampling seeds (default: the protocol's seed).",
-            show_default=False,
-        ),
-    ] = None,
+    seed: SeedOption = None,
     sensitivity: Annotated[
         bool,
         typer.Option(
