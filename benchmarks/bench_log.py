@@ -107,11 +107,14 @@ def main() -> None:
     print(f"  min {min(times):.3f} s, max {max(times):.3f} s")
     print(summary("  CPU time (user+sys) of the same runs", cpu_times))
     print(f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    # What dominates: the interpreter alone, and a two-command typer app with the same
-    # parameter types (this typer coerces every non-bool parameter through pydantic).
+    # What dominates: the interpreter alone, a two-command typer app with the same parameter
+    # types, and importing the libraries the log path cannot do without (typer for the CLI,
+    # attrs for the value classes, and the stdlib modules that read the protocol and the store).
     print(summary("  floor: python -c pass", timed([sys.executable, "-c", "pass"], runs)))
     floor = [sys.executable, "-c", FLOOR_APP, "log", "a=1", "--took", "yes", "--trial", "."]
     print(summary("  floor: minimal typer app, same parameter types", timed(floor, runs)))
+    imports = "import typer, attrs, sqlite3, tomllib, hashlib, json"
+    print(summary(f"  floor: {imports}", timed([sys.executable, "-c", imports], runs)))
 
 
 if __name__ == "__main__":

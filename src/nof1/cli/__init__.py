@@ -2,12 +2,14 @@
 
 Each area registers its commands on the shared :data:`app` from its own module. The console
 script calls :func:`main`, which imports only the module that defines the command being run
-(every module for ``--help`` or anything it does not recognise): the daily ``nof1 log`` then
-does not pay for building the other commands. Importing ``nof1.cli`` itself registers them all.
+(every module for ``--help`` or anything it does not recognise), and typer then builds only that
+command: the daily ``nof1 log`` does not pay for building the others. Importing ``nof1.cli``
+itself registers them all.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 from typing import Any
@@ -45,7 +47,18 @@ def main() -> None:
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     area = COMMAND_AREA.get(command or "")
     load((area,) if area else AREAS)
-    base.app(prog_name="nof1")
+    app = base.app
+    if area:
+        app = copy.copy(base.app)  # the shared app keeps every registered command
+        app.registered_commands = [c for c in base.app.registered_commands if _name(c) == command]
+    app(prog_name="nof1")
+
+
+def _name(info: Any) -> str:
+    """The name typer gives a registered command (explicit, or from its function's name)."""
+    from typer.main import get_command_name
+
+    return str(info.name or get_command_name(info.callback.__name__))
 
 
 def __getattr__(name: str) -> Any:
