@@ -14,6 +14,9 @@ with ``r = W y - W X m``, ``A = (WX)'(WX)``, ``b = (WX)' r``, ``P = S^{-1} + A /
     log p(y) = -1/2 [n log 2 pi + n log sigma^2 + log|S| + log|P|
                      + r'r / sigma^2 - b' P^{-1} b / sigma^4] - sum log c_i
     beta | . ~ N(m + P^{-1} b / sigma^2, P^{-1})
+
+``A``, ``b`` and ``r'r`` are blocks of one (p+1) x (p+1) quadratic form, computed from a few
+per-gap sums (:class:`GapMoments`), so the sampled graph does not grow with the trial's length.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typing import Any
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from attrs import frozen
 
-from nof1.model_terms import ar_coefficients, gaps, trend_basis, whiten
+from nof1.model_terms import gaps, trend_basis
 
 
 def design(data: Any, spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, list[str]]:
@@ -49,42 +53,89 @@ def design(data: Any, spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     return np.column_stack(columns), np.array(means), np.array(sds), hinges, names
 
 
+@frozen
+class GapMoments:
+    """Cross-product sums of ``z_i = [x_i, u_i]`` (``u = y - X m``) grouped by the gap before day i.
+
+    For every gap length ``g`` (days since the previous observation) the whitened quadratic
+    form ``sum_i w_i w_i'`` with ``w_i = (z_i - a z_{i-1}) / c``, ``a = rho**g`` and
+    ``c**2 = 1 - rho**(2g)`` expands into ``(M0 - a M1 + a**2 M2) / c**2``. So the likelihood
+    needs these few (q x q) matrices, not the n-day series: NUTS evaluates a graph whose size
+    does not grow with the trial, and the draws of ``beta`` reuse the same sums.
+    """
+
+    levels: np.ndarray  # (G,) distinct gaps
+    counts: np.ndarray  # (G,) observations after each gap
+    m0: np.ndarray  # (G, q, q) sum z_i z_i'
+    m1: np.ndarray  # (G, q, q) sum z_i z_{i-1}' + z_{i-1} z_i'
+    m2: np.ndarray  # (G, q, q) sum z_{i-1} z_{i-1}'
+    first: np.ndarray  # (q, q) z_0 z_0' (the first day: a = 0, c = 1)
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray, m: np.ndarray, time: np.ndarray) -> GapMoments:
+        z = np.column_stack([x, y - x @ m])
+        g = gaps(time)[1:]
+        cur, prev = z[1:], z[:-1]
+        levels = np.unique(g)
+        m0, m1, m2, counts = [], [], [], []
+        for level in levels:
+            k = g == level
+            cross = cur[k].T @ prev[k]
+            m0.append(cur[k].T @ cur[k])
+            m1.append(cross + cross.T)
+            m2.append(prev[k].T @ prev[k])
+            counts.append(k.sum())
+        q = z.shape[1]
+        return cls(
+            levels=levels.astype(float),
+            counts=np.array(counts, dtype=float),
+            m0=np.array(m0).reshape(-1, q, q),
+            m1=np.array(m1).reshape(-1, q, q),
+            m2=np.array(m2).reshape(-1, q, q),
+            first=np.outer(z[0], z[0]),
+        )
+
+    def independent(self) -> np.ndarray:
+        """The quadratic form without autocorrelation (``rho = 0``): ``Z'Z``."""
+        return self.first + self.m0.sum(axis=0)
+
+
 def build_marginal_model(data: Any, spec: Any) -> pm.Model:
     """PyMC model of ``(sigma, rho, tau)`` with ``beta`` integrated out (see module docstring)."""
     prior = spec.prior
     x, m, sds, hinges, _ = design(data, spec)
-    y = data.y.astype(float)
+    moments = GapMoments.of(x, data.y.astype(float), m, data.time)
     n, p = x.shape
     with pm.Model() as model:
         sigma = pm.HalfNormal("sigma", sigma=prior.sigma_scale)
         if spec.autocorrelation:
             rho = pm.Beta("rho", alpha=prior.rho_alpha, beta=prior.rho_beta)
-            a, c = ar_coefficients(rho, gaps(data.time))
-            yw = whiten(pt.as_tensor_variable(y), a, c)
-            xw = whiten(pt.as_tensor_variable(x), a, c)
-            log_jac = -pt.sum(pt.log(c))
+            log_rho = pt.log(rho)
+            a = pt.exp(moments.levels * log_rho)[:, None, None]
+            c2 = -pt.expm1(2.0 * moments.levels * log_rho)  # 1 - rho**(2g), exact near rho = 1
+            quadratic = moments.first + pt.sum(
+                (moments.m0 - a * moments.m1 + a**2 * moments.m2) / c2[:, None, None], axis=0
+            )
+            log_jac = -0.5 * pt.sum(moments.counts * pt.log(c2))
         else:
-            yw, xw, log_jac = pt.as_tensor_variable(y), pt.as_tensor_variable(x), 0.0
+            quadratic, log_jac = pt.as_tensor_variable(moments.independent()), 0.0
+        fixed = sds[: p - hinges] ** 2
+        var: list[Any] = [float(v) for v in fixed]
+        log_var: Any = float(np.sum(np.log(fixed)))
         if hinges:
             tau = pm.HalfNormal("trend_tau", sigma=prior.trend_sigma)
-            var = pt.concatenate(
-                [pt.as_tensor_variable(sds[: p - hinges] ** 2), pt.ones(hinges) * tau**2]
-            )
-        else:
-            var = pt.as_tensor_variable(sds**2)
+            var += [tau**2] * hinges
+            log_var = log_var + 2.0 * hinges * pt.log(tau)
         s2 = sigma**2
-        r = yw - pt.sum(xw * m, axis=1)
-        # Gram matrix and X'r as elementwise sums, and a Cholesky unrolled into scalar ops: the
-        # matrices are tiny (p <= ~10), and fused C elementwise code beats p x p LAPACK calls
-        # (Python-level ops, and BLAS thread wake-ups on a busy machine).
-        gram = pt.sum(xw[:, :, None] * xw[:, None, :], axis=0)
-        b = pt.sum(xw * r[:, None], axis=0)
-        precision = [[gram[j, k] / s2 for k in range(p)] for j in range(p)]
+        # The p x p algebra as scalar ops with a Cholesky written out: the matrices are tiny
+        # (p <= ~10), and fused C elementwise code beats p x p LAPACK calls.
+        precision = [[quadratic[j, k] / s2 for k in range(p)] for j in range(p)]
         for j in range(p):
             precision[j][j] = precision[j][j] + 1.0 / var[j]
-        log_diag, half = _unrolled_cholesky_solve(precision, [b[j] / s2 for j in range(p)])
-        logdet = n * pt.log(s2) + pt.sum(pt.log(var)) + 2.0 * log_diag
-        quad = pt.sum(r**2) / s2 - half
+        b = [quadratic[j, p] / s2 for j in range(p)]
+        log_diag, half = _unrolled_cholesky_solve(precision, b)
+        logdet = n * pt.log(s2) + log_var + 2.0 * log_diag
+        quad = quadratic[p, p] / s2 - half
         pm.Potential(
             "marginal_likelihood", -0.5 * (n * np.log(2 * np.pi) + logdet + quad) + log_jac
         )
@@ -108,33 +159,30 @@ def draw_coefficients(
         ``trend_slope``, ``trend_knot_j``).
     """
     x, m, sds, hinges, names = design(data, spec)
-    y = data.y.astype(float)
+    moments = GapMoments.of(x, data.y.astype(float), m, data.time)
     sigma = posterior["sigma"]
     shape = sigma.shape
     s2 = sigma.reshape(-1) ** 2
     d = s2.size
     p = x.shape[1]
     if spec.autocorrelation:
-        rho = posterior["rho"].reshape(-1)
-        g = gaps(data.time)
-        a = rho[:, None] ** g[None, :]
-        a[:, 0] = 0.0
-        c = np.sqrt(-np.expm1(2.0 * g[None, :] * np.log(rho[:, None])))
-        c[:, 0] = 1.0
-        yw = (y[None, :] - a * np.concatenate([np.zeros((d, 1)), np.tile(y[:-1], (d, 1))], 1)) / c
-        xprev = np.concatenate([np.zeros((1, p)), x[:-1]], 0)
-        xw = (x[None, :, :] - a[:, :, None] * xprev[None, :, :]) / c[:, :, None]
+        log_rho = np.log(posterior["rho"].reshape(-1, 1))
+        a = np.exp(moments.levels * log_rho)  # (d, G)
+        c2 = -np.expm1(2.0 * moments.levels * log_rho)
+        quadratic = (
+            moments.first
+            + np.einsum("dg,gqr->dqr", 1.0 / c2, moments.m0)
+            - np.einsum("dg,gqr->dqr", a / c2, moments.m1)
+            + np.einsum("dg,gqr->dqr", a**2 / c2, moments.m2)
+        )
     else:
-        yw = np.tile(y, (d, 1))
-        xw = np.broadcast_to(x, (d,) + x.shape)
+        quadratic = np.broadcast_to(moments.independent(), (d, p + 1, p + 1))
     var = np.tile(sds**2, (d, 1))
     if hinges:
         var[:, p - hinges :] = posterior["trend_tau"].reshape(-1, 1) ** 2
-    r = yw - np.einsum("dnp,p->dn", xw, m)
-    gram = np.einsum("dnp,dnq->dpq", xw, xw)
-    b = np.einsum("dnp,dn->dp", xw, r)
-    precision = gram / s2[:, None, None]
+    precision = quadratic[:, :p, :p] / s2[:, None, None]
     precision[:, np.arange(p), np.arange(p)] += 1.0 / var
+    b = quadratic[:, :p, p]
     chol = np.linalg.cholesky(precision)
     mean = m + np.linalg.solve(precision, (b / s2[:, None])[..., None])[..., 0]
     # beta = mean + L^{-T} z has covariance (L L')^{-1} = P^{-1}
