@@ -85,6 +85,18 @@ def test_diagnostics_pass_on_well_mixed_chains():
     assert (d.chains, d.draws, d.attempts) == (2, 1000, 1)
 
 
+def test_diagnostics_report_the_effect_apart_from_the_worst_parameter():
+    idata = fake_idata()
+    slow = np.cumsum(RNG.normal(size=(2, 1000)), axis=1) * 0.01 + 1.0  # a sticky random walk
+    idata.posterior["sigma"] = (("chain", "draw"), slow)
+    d = summary.diagnostics(idata)
+    assert d.effect_ess_bulk > 1000 > d.ess_bulk  # the worst parameter is sigma, not the effect
+    assert d.effect_rhat < 1.01 < d.rhat
+    assert d.to_dict()["effect"]["ess_bulk"] == pytest.approx(d.effect_ess_bulk)
+    no_effect = summary.diagnostics(fake_idata(), var_names=["sigma"])
+    assert np.isnan(no_effect.effect_ess_bulk) and no_effect.to_dict()["effect"]["rhat"] is None
+
+
 def test_diagnostics_fail_and_name_the_problem_when_chains_disagree():
     d = summary.diagnostics(fake_idata(shift=1.0), attempts=2)
     assert not d.passed

@@ -97,6 +97,8 @@ class Diagnostics:
     ``rhat`` is the largest rank-normalized split R-hat, ``ess_bulk``/``ess_tail`` the smallest
     effective sample sizes, ``divergences`` the post-warm-up divergent transitions, ``attempts``
     how many fits were run (the retry samples longer), ``problems`` the failures in words.
+    ``effect_rhat``/``effect_ess_bulk``/``effect_ess_tail`` are the same measures for the effect
+    alone (NaN when the posterior has no ``effect``): the precision of the number reported.
     """
 
     rhat: float
@@ -108,6 +110,9 @@ class Diagnostics:
     attempts: int = 1
     passed: bool = True
     problems: tuple[str, ...] = ()
+    effect_rhat: float = float("nan")
+    effect_ess_bulk: float = float("nan")
+    effect_ess_tail: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +125,11 @@ class Diagnostics:
             "attempts": int(self.attempts),
             "passed": bool(self.passed),
             "problems": list(self.problems),
+            "effect": {
+                "rhat": _num(self.effect_rhat),
+                "ess_bulk": _num(self.effect_ess_bulk),
+                "ess_tail": _num(self.effect_ess_tail),
+            },
         }
 
 
@@ -423,6 +433,7 @@ def diagnostics(
     chains = int(posterior.sizes["chain"])
     draws = int(posterior.sizes["draw"])
     rhats, bulks, tails = [], [], []
+    effect = (float("nan"),) * 3
     for name in names:
         values = np.asarray(posterior[name].values, dtype=float)
         values = values.reshape(chains, draws, -1)
@@ -434,6 +445,8 @@ def diagnostics(
             rhats.append(float(rhat_x))
             bulks.append(float(az.ess(x, method="bulk")))  # type: ignore[no-untyped-call]
             tails.append(float(az.ess(x, method="tail")))  # type: ignore[no-untyped-call]
+            if name == "effect" and values.shape[2] == 1:
+                effect = (rhats[-1], bulks[-1], tails[-1])
     rhat = float(np.nanmax(rhats)) if rhats and not np.all(np.isnan(rhats)) else float("nan")
     ess_bulk = float(np.min(bulks)) if bulks else float("nan")
     ess_tail = float(np.min(tails)) if tails else float("nan")
@@ -463,6 +476,9 @@ def diagnostics(
         attempts=attempts,
         passed=not problems,
         problems=tuple(problems),
+        effect_rhat=effect[0],
+        effect_ess_bulk=effect[1],
+        effect_ess_tail=effect[2],
     )
 
 

@@ -291,7 +291,8 @@ def _print_table(result: Any) -> None:
         d = o.diagnostics
         lines.append(
             f"  Sampler: R-hat {d.rhat:.3f}, bulk ESS {d.ess_bulk:.0f}, tail ESS "
-            f"{d.ess_tail:.0f}, {d.divergences} divergences ({d.attempts} attempt(s))."
+            f"{d.ess_tail:.0f} (worst parameter); effect R-hat {d.effect_rhat:.3f}, bulk ESS "
+            f"{d.effect_ess_bulk:.0f}; {d.divergences} divergences ({d.attempts} attempt(s))."
         )
         if o.predictive_check is not None and not o.predictive_check.passed:
             pc = o.predictive_check
