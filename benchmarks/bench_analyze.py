@@ -112,8 +112,8 @@ def breakdown(folder: Path, full: bool) -> None:
     )
     print(f"  import (nof1, pymc, arviz):   {imported:6.2f} s")
     print(f"  model build:                  {build:6.2f} s")
-    print(f"  compile:                      {compile_:6.2f} s")
-    print(f"  sampling:                     {sample:6.2f} s")
+    print(f"  compile, chain start-up:      {compile_:6.2f} s")
+    print(f"  sampling (the draw loop):     {sample:6.2f} s")
     print(f"  rest of fit (draw β, idata):  {fit_total - build - compile_ - sample:6.2f} s")
     print(f"  summary/checks/randomization: {total - fit_total:6.2f} s")
     d = o.diagnostics
@@ -161,6 +161,14 @@ def main() -> None:
         f"{eff['ess_tail']:.0f}; worst parameter: R-hat {diag['rhat']:.4f}, bulk ESS "
         f"{diag['ess_bulk']:.0f}"
     )
+    # The floor under any PyMC analysis: starting Python and importing PyMC and ArviZ (which
+    # JIT-compiles its numba helpers at import when numba, a PyTensor dependency, is present).
+    floor = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import pymc, arviz"], env=env, check=True)
+        floor.append(time.perf_counter() - start)
+    print(f"  floor: python -c 'import pymc, arviz': median {statistics.median(floor):.2f} s")
     os.environ["PYTENSOR_FLAGS"] = f"compiledir={warm_dir}"
     breakdown(folder, args.full)
     # PyTensor checks at exit that the modules it loaded are still on disk: not after this.
