@@ -33,6 +33,7 @@ import argparse
 import datetime as dt
 import math
 import multiprocessing as mp
+import os
 import time
 from typing import Any
 
@@ -206,6 +207,9 @@ def main() -> None:
     worker = run_sampler if args.engine == "sampler" else run_grid
     start = time.perf_counter()
     results: list[dict[str, Any]] = []
+    # Pool workers are daemonic and may not start processes of their own: each runs its chains
+    # one after the other (nof1.model.CORES), and the pool gives the parallelism.
+    os.environ["NOF1_CORES"] = "1"
     with mp.get_context("spawn").Pool(args.workers) as pool:
         for i, res in enumerate(pool.imap_unordered(worker, jobs), start=1):
             results.append(res)
