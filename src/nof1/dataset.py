@@ -34,6 +34,7 @@ from nof1.errors import DataError
 from nof1.protocol import KINDS, OutcomeSpec
 
 if TYPE_CHECKING:  # the workspace is only read through its documented methods
+    from nof1.protocol import TrialProtocol
     from nof1.schedule import Schedule
 
 #: Labels taken as the control arm when ``--control`` is not given (case-insensitive).
@@ -185,7 +186,9 @@ def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
     if stop is not None:  # after an early stop the days no longer follow the schedule
         observations = [o for o in observations if o.date <= stop.date]
         adherence = [a for a in adherence if a.date <= stop.date]
-    return from_records(spec, ws.schedule, observations, adherence, protocol.design.period_days)
+    return from_records(
+        spec, ws.schedule, observations, adherence, protocol.design.period_days, protocol=protocol
+    )
 
 
 def from_records(
@@ -194,16 +197,22 @@ def from_records(
     observations: Sequence[Any],
     adherence: Sequence[Any] = (),
     period_days: int | None = None,
+    *,
+    protocol: TrialProtocol | None = None,
 ) -> OutcomeData:
     """Build :class:`OutcomeData` from a schedule and records (``Observation``/``Adherence``).
 
-    Used by :func:`from_workspace` and directly with simulated trials.
+    Used by :func:`from_workspace` and directly with simulated trials. An outcome with skip
+    logic (``ask_if``) gets its ``skipped_value`` on the days its condition is false (see
+    :func:`skip_filled`); pass ``protocol`` when a condition outcome is itself conditional.
     """
     took = {a.date: a.took == "yes" for a in adherence}
     values: dict[dt.date, float] = {}
     for obs in observations:
         if obs.outcome == spec.name and obs.value is not None and math.isfinite(obs.value):
             values[obs.date] = float(obs.value)  # newest wins: records come oldest first
+    if spec.ask_if is not None:
+        values = skip_filled(spec, values, observations, protocol)
 
     logged: list[LoggedDay] = []
     outside = 0
@@ -265,6 +274,37 @@ def from_records(
         source="workspace",
         notes=tuple(notes),
     )
+
+
+def skip_filled(
+    spec: OutcomeSpec,
+    values: dict[dt.date, float],
+    observations: Sequence[Any],
+    protocol: TrialProtocol | None = None,
+) -> dict[dt.date, float]:
+    """An ``ask_if`` outcome's values per date as the analysis reads them.
+
+    A skipped question is not missing at random: on a headache-free day peak pain is not
+    unknown, it is structurally "none". So on every day whose logged answers make the condition
+    false, the outcome takes its ``skipped_value`` (a value logged before a correction changed
+    the condition is overridden); days where it was asked keep the logged value; days without
+    the condition outcome stay as logged (missing if nothing was logged).
+    """
+    assert spec.ask_if is not None and spec.skipped_value is not None
+    by_date: dict[dt.date, dict[str, float]] = {}
+    for obs in observations:
+        if obs.value is not None and math.isfinite(obs.value):
+            by_date.setdefault(obs.date, {})[obs.outcome] = float(obs.value)
+    result = dict(values)
+    for date, day in by_date.items():
+        if protocol is not None:
+            skipped = spec.name in protocol.skipped(day)
+        else:
+            condition = day.get(spec.ask_if.outcome)
+            skipped = condition is not None and not spec.ask_if.holds(condition)
+        if skipped:
+            result[date] = spec.skipped_value
+    return dict(sorted(result.items()))
 
 
 # --------------------------------------------------------------------------------------------

@@ -256,12 +256,60 @@ class LogResult:
 
 
 def missing_outcomes(
-    ws: Workspace, date: dt.date, given: Mapping[str, object], *, correct: bool = False
+    ws: Workspace, date: dt.date, given: Mapping[str, float], *, correct: bool = False
 ) -> list[OutcomeSpec]:
-    """Outcomes still to be asked for (none when correcting: only given values change)."""
+    """Outcomes still to be asked for, in protocol order (none when correcting: only given
+    values change). A question its ``ask_if`` skips given the answers so far is not asked."""
     if correct:
         return []
-    return [o for o in ws.protocol.outcomes if o.name not in given]
+    skipped = ws.protocol.skipped(given)
+    return [o for o in ws.protocol.outcomes if o.name not in given and o.name not in skipped]
+
+
+def check_skip_logic(
+    ws: Workspace, date: dt.date, given: Mapping[str, float], *, correct: bool = False
+) -> None:
+    """Refuse a value for a question the day's answers skip, and (when correcting) a change
+    that makes a question asked without giving its answer."""
+    protocol = ws.protocol
+    day = {e.outcome: e.value for e in ws.store.day_entries(date)} if correct else {}
+    answers = {**day, **given}
+    skipped = protocol.skipped(answers)
+    for name in given:
+        if name in skipped:
+            condition = protocol.outcome(name).ask_if
+            assert condition is not None
+            shown = show_value(protocol.outcome(condition.outcome), answers[condition.outcome])
+            raise EntryError(
+                f"{name} is not asked when {condition.outcome} is {shown} (the protocol asks it "
+                f"only if {condition.text}): leave {name} out"
+            )
+    if correct:
+        # a correction may turn a skipped question into an asked one: its answer is needed
+        newly = [
+            o
+            for o in protocol.outcomes
+            if o.ask_if is not None
+            and o.ask_if.outcome in given
+            and o.name not in answers
+            and o.name not in skipped
+        ]
+        if newly:
+            names = ", ".join(o.name for o in newly)
+            example = " ".join(f"{o.name}={example_value(o)}" for o in newly[:2])
+            raise EntryError(
+                f"this correction makes {names} asked on {date} (it had been skipped): give "
+                f"{'them' if len(newly) > 1 else 'it'} too, e.g. {example}"
+            )
+
+
+def show_value(spec: OutcomeSpec, value: float) -> str:
+    """A stored value as the person would type it (yes/no, the category, the number)."""
+    if spec.kind == "binary":
+        return "yes" if value else "no"
+    if spec.kind == "ordinal" and float(value).is_integer() and 0 <= value < len(spec.categories):
+        return spec.categories[int(value)]
+    return f"{value:g}"
 
 
 def check_day_state(
@@ -290,11 +338,13 @@ def log_day(
     correct: bool = False,
     reason: str = "",
     today: dt.date | None = None,
+    source: str = "cli",
 ) -> LogResult:
     """Validate and record one day (``nof1 log``), all or nothing.
 
-    A new day needs every outcome, and adherence on treatment-period days. A correction
-    (``correct=True`` with a ``reason``) records only the values given, as new rows.
+    A new day needs every outcome its ``ask_if`` conditions do not skip, and adherence on
+    treatment-period days. A correction (``correct=True`` with a ``reason``) records only the
+    values given, as new rows. ``source`` records where the entry came from (``cli``, ``web``).
 
     Raises
     ------
@@ -308,6 +358,7 @@ def log_day(
     check_day_state(ws, date, correct=correct, reason=reason)
     protocol = ws.protocol
     parsed = {name: parse_value(outcome_spec(protocol, name), v) for name, v in values.items()}
+    check_skip_logic(ws, date, parsed, correct=correct)
     missing = missing_outcomes(ws, date, parsed, correct=correct)
     if missing:
         names = ", ".join(o.name for o in missing)
@@ -327,7 +378,7 @@ def log_day(
         raise EntryError("--correct was given but nothing to correct: give name=value or --took")
     before = _met(ws)
     store = ws.store
-    with store.transaction("log --correct" if correct else "log"):
+    with store.transaction("log --correct" if correct else "log", source=source):
         for name, value in parsed.items():
             store.add_entry(date, name, value, reason=reason.strip() if correct else "")
         if took_value is not None:
@@ -371,6 +422,7 @@ def record_event(
     serious: bool = False,
     action: str = "",
     today: dt.date | None = None,
+    source: str = "cli",
 ) -> EventResult:
     """Validate and record an adverse event (``nof1 event``); dates after the trial are allowed."""
     check_date(ws, date, today=today, after_end=True)
@@ -389,7 +441,7 @@ def record_event(
         action=action.strip(),
     )
     before = _met(ws)
-    with ws.store.transaction("event"):
+    with ws.store.transaction("event", source=source):
         ws.store.add_event(event)
     return EventResult(event=event, triggered=tuple(triggered_rules(ws, before)))
 

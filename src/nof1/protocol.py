@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from nof1.errors import ProtocolError
 
@@ -129,12 +129,42 @@ class Blinding:
     allocation_holder: str = ""
 
 
+#: Operators of an ``ask_if`` condition, longest first (so ``>=`` is not read as ``>``).
+ASK_IF_OPERATORS = ("==", "!=", ">=", "<=", ">", "<")
+_ASK_IF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*([=!<>~]+)\s*(.*?)\s*$")
+
+
+@frozen
+class Condition:
+    """When an outcome is asked: ``ask_if = "headache_day == yes"`` (stored value on the right)."""
+
+    outcome: str
+    operator: str
+    value: float
+    text: str
+
+    def holds(self, value: float) -> bool:
+        """Whether the condition outcome's stored ``value`` meets the condition."""
+        op = self.operator
+        if op == "==":
+            return value == self.value
+        if op == "!=":
+            return value != self.value
+        if op == ">=":
+            return value >= self.value
+        if op == "<=":
+            return value <= self.value
+        return value > self.value if op == ">" else value < self.value
+
+
 @frozen
 class OutcomeSpec:
     """One outcome recorded daily.
 
     ``mcid`` is on the scale the verdict uses: outcome units for continuous outcomes, days (or
     events) per 28 days for binary and count outcomes, expected category for ordinal outcomes.
+    ``ask_if`` (skip logic): the question is asked only when the condition holds; on other days
+    it is *skipped* and the analysis uses ``skipped_value`` (e.g. pain 0 on a headache-free day).
     """
 
     name: str
@@ -148,6 +178,8 @@ class OutcomeSpec:
     minimum: float | None = None
     maximum: float | None = None
     categories: tuple[str, ...] = ()
+    ask_if: Condition | None = None
+    skipped_value: float | None = None
 
     @property
     def title(self) -> str:
@@ -323,6 +355,35 @@ class TrialProtocol:
     def arm(self, code: str) -> Arm:
         return self.comparator if code == "A" else self.intervention
 
+    def skipped(self, values: Mapping[str, float]) -> set[str]:
+        """Outcomes whose ``ask_if`` condition is false given one day's stored ``values``.
+
+        A question is skipped only when its condition outcome has a value (given, or the
+        ``skipped_value`` of a skipped condition outcome) that fails the condition; when the
+        condition outcome is unknown the question is not known to be skipped.
+        """
+        effective = self.effective(values)
+        return {
+            o.name for o in self.outcomes if o.ask_if is not None and not self._asked(o, effective)
+        }
+
+    def effective(self, values: Mapping[str, float]) -> dict[str, float]:
+        """One day's values as the analysis reads them: skipped questions get their
+        ``skipped_value`` (a value logged for a question the day's answers skip is replaced)."""
+        result = dict(values)
+        for o in self.outcomes:  # conditions refer to earlier outcomes (checked on reading)
+            if o.ask_if is not None and not self._asked(o, result):
+                assert o.skipped_value is not None
+                result[o.name] = o.skipped_value
+        return result
+
+    @staticmethod
+    def _asked(outcome: OutcomeSpec, values: Mapping[str, float]) -> bool:
+        condition = outcome.ask_if
+        if condition is None or condition.outcome not in values:
+            return True
+        return condition.holds(values[condition.outcome])
+
     @property
     def needs_supervision(self) -> bool:
         return self.supervision.required or self.intervention.category in SUPERVISED_CATEGORIES
@@ -360,6 +421,13 @@ class TrialProtocol:
     def normalized(self) -> dict[str, Any]:
         """A canonical, JSON-ready form: comments, key order and layout do not change it."""
         data: dict[str, Any] = _jsonable(self)
+        for outcome in data["outcomes"]:
+            # outcomes without skip logic normalize as before `ask_if` existed: locked trials
+            # keep their fingerprint
+            if outcome["ask_if"] is None and outcome["skipped_value"] is None:
+                del outcome["ask_if"], outcome["skipped_value"]
+            elif outcome["ask_if"] is not None:
+                outcome["ask_if"] = outcome["ask_if"]["text"]
         return data
 
     def fingerprint(self) -> str:
@@ -742,6 +810,8 @@ class _Reader:
                 self.problem(f"outcomes[{i}].name {outcome.name!r} is used twice: rename one")
             seen.add(outcome.name)
             outcomes.append(outcome)
+        if len(outcomes) == len(raw) and len(seen) == len(raw):
+            outcomes = self.read_skip_logic(raw, outcomes)
         primaries = [o.name for o in outcomes if o.primary]
         if len(outcomes) == len(raw) and len(primaries) != 1:
             self.problem(
@@ -766,6 +836,8 @@ class _Reader:
                 "min",
                 "max",
                 "categories",
+                "ask_if",
+                "skipped_value",
             },
         )
         before = len(self.problems)
@@ -822,6 +894,122 @@ class _Reader:
             maximum=maximum,
             categories=categories,
         )
+
+    def read_skip_logic(
+        self, raw: list[dict[str, Any]], outcomes: list[OutcomeSpec]
+    ) -> list[OutcomeSpec]:
+        """Read every ``ask_if``/``skipped_value`` once all outcomes are known."""
+        by_name = {o.name: o for o in outcomes}
+        order = {o.name: i for i, o in enumerate(outcomes)}
+        known = ", ".join(by_name)
+        refers: dict[str, str] = {}
+        result = []
+        for i, table in enumerate(raw):
+            name = table.get("name")
+            spec = by_name.get(name) if isinstance(name, str) else None
+            if spec is None or ("ask_if" not in table and "skipped_value" not in table):
+                if spec is not None:
+                    result.append(spec)
+                continue
+            p = f"outcomes[{i}]"
+            text = self.text(table, p, "ask_if")
+            if "ask_if" not in table:
+                self.problem(
+                    f"{p}.skipped_value is only used with ask_if: add ask_if = "
+                    f'"{outcomes[0].name} == {_example(outcomes[0])}" or remove skipped_value'
+                )
+                continue
+            condition = self.read_condition(p, text, spec, by_name, known)
+            skipped = self.read_skipped_value(p, table, spec)
+            if condition is None or skipped is None:
+                continue
+            refers[spec.name] = condition.outcome
+            result.append(evolve(spec, ask_if=condition, skipped_value=skipped))
+        for i, table in enumerate(raw):
+            start = table.get("name")
+            if not isinstance(start, str) or start not in refers:
+                continue
+            chain, node = [start], refers[start]
+            while node in refers and node not in chain:
+                chain.append(node)
+                node = refers[node]
+            if node == start:
+                self.problem(
+                    f"outcomes[{i}].ask_if: the conditions form a cycle "
+                    f"({' → '.join([*chain, start])}), so none of them could ever be asked: "
+                    "make one of them unconditional"
+                )
+            elif order[refers[start]] > order[start] and node not in chain:
+                self.problem(
+                    f"outcomes[{i}].ask_if refers to {refers[start]!r}, which is declared after "
+                    f"{start!r}: move the [[outcomes]] table of {start!r} below it (a question "
+                    "is asked after the answer it depends on)"
+                )
+        return result
+
+    def read_condition(
+        self,
+        p: str,
+        text: str,
+        spec: OutcomeSpec,
+        by_name: Mapping[str, OutcomeSpec],
+        known: str,
+    ) -> Condition | None:
+        example = 'e.g. ask_if = "headache_day == yes"'
+        match = _ASK_IF.match(text)
+        if not match or not match.group(3):
+            self.problem(
+                f"{p}.ask_if must be 'outcome operator value', {example} (got {text!r})"
+            )
+            return None
+        name, operator, raw = match.groups()
+        bad = False
+        if operator not in ASK_IF_OPERATORS:
+            self.problem(
+                f"{p}.ask_if operator {operator!r} is not known: use one of "
+                f"{', '.join(ASK_IF_OPERATORS)}, {example} (got {text!r})"
+            )
+            bad = True
+        target = by_name.get(name)
+        if name == spec.name:
+            self.problem(
+                f"{p}.ask_if refers to {name!r} itself: a question can only depend on another "
+                f"outcome's answer (got {text!r})"
+            )
+            return None
+        if target is None:
+            self.problem(
+                f"{p}.ask_if names unknown outcome {name!r} (this protocol has: {known}) "
+                f"(got {text!r})"
+            )
+            return None
+        try:
+            value = target.parse_value(raw.strip().strip("\"'"))
+        except ValueError as exc:
+            self.problem(f"{p}.ask_if: {raw!r} is not a value of {name}: {exc}")
+            return None
+        if bad:
+            return None
+        return Condition(outcome=name, operator=operator, value=value, text=text.strip())
+
+    def read_skipped_value(
+        self, p: str, table: Mapping[str, Any], spec: OutcomeSpec
+    ) -> float | None:
+        raw = table.get("skipped_value")
+        if raw is None:
+            self.problem(
+                f"{p}.skipped_value is missing: with ask_if, say what a skipped day means for "
+                f"the analysis, e.g. skipped_value = {_example(spec, skipped=True)} "
+                "(pain 0 on a headache-free day)"
+            )
+            return None
+        try:
+            if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+                raise ValueError(f"{spec.name} must be {spec.scale_text()} (got {raw!r})")
+            return spec.parse_value(str(raw))
+        except ValueError as exc:
+            self.problem(f"{p}.skipped_value is not a value of {spec.name}: {exc}")
+            return None
 
     def read_analysis(self, data: Mapping[str, Any]) -> Analysis:
         table = self.table(data, "analysis", required=False)
@@ -897,6 +1085,14 @@ class _Reader:
 
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _example(spec: OutcomeSpec, skipped: bool = False) -> str:
+    if spec.kind == "binary":
+        return '"no"' if skipped else "yes"
+    if spec.kind == "ordinal":
+        return f'"{spec.categories[0]}"'
+    return _fmt(spec.minimum or 0)
 
 
 def _kind(value: Any) -> str:

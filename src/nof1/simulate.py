@@ -350,6 +350,14 @@ class SimulatedTrial:
     through: dt.date
 
 
+def _skipped(protocol: TrialProtocol, values: Mapping[str, np.ndarray], i: int) -> set[str]:
+    """Questions the protocol's ``ask_if`` skips on day ``i``: the person is not asked them, so
+    the simulated diary has no value (the analysis reads their ``skipped_value``)."""
+    if not any(o.ask_if is not None for o in protocol.outcomes):
+        return set()
+    return protocol.skipped({name: float(v[i]) for name, v in values.items()})
+
+
 def _gate(protocol: TrialProtocol) -> OutcomeSpec | None:
     """The binary "bad event" outcome (e.g. headache day) that intensity outcomes depend on."""
     binaries = [o for o in protocol.outcomes if o.kind == "binary" and o.better == "lower"]
@@ -450,7 +458,8 @@ def simulate_trial(
     through : last date to simulate (an interim trial); default the schedule's end.
     linked : make intensity outcomes (``better = "lower"`` ordinal, count, and 0-based bounded
         continuous outcomes) 0 on days without the protocol's binary "bad event" outcome, as
-        pain and severity are 0 on headache-free days.
+        pain and severity are 0 on headache-free days. Questions the protocol's ``ask_if``
+        skips on a day are left out of that day's observations, as the diary leaves them out.
     settings : override :func:`default_setting` per outcome name.
 
     Returns
@@ -538,6 +547,7 @@ def simulate_trial(
         for i, d in enumerate(days)
         if logged[i]
         for o in protocol.outcomes
+        if o.name not in _skipped(protocol, values, i)
     ]
     adherence_records = [
         Adherence(date=d.date, took=str(took[i]))

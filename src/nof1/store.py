@@ -149,9 +149,20 @@ _V2: tuple[str, ...] = (
     *_append_only_triggers("stops"),
 )
 
+#: Where a diary record came from: ``cli`` (the terminal, imports) or ``web`` (``nof1 serve``).
+SOURCES = ("cli", "web")
+_SOURCED = ("entries", "adherence", "adverse_events", "notes")
+
+#: Each diary record says where it came from; older rows are from the CLI.
+_ENTRY_SOURCE: tuple[str, ...] = tuple(
+    f"ALTER TABLE {table} ADD COLUMN source TEXT NOT NULL DEFAULT 'cli' "
+    "CHECK (source IN ('cli', 'web'))"
+    for table in _SOURCED
+)
+
 #: Ordered forward migrations; migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Append new migrations, never edit an old one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _ENTRY_SOURCE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
@@ -178,6 +189,7 @@ class Entry:
     command: str
     reason: str = ""
     supersedes: int | None = None
+    source: str = "cli"
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Entry:
@@ -190,6 +202,7 @@ class Entry:
             command=row["command"],
             reason=row["reason"],
             supersedes=row["supersedes"],
+            source=row["source"],
         )
 
     @property
@@ -208,6 +221,7 @@ class AdherenceEntry:
     command: str
     reason: str = ""
     supersedes: int | None = None
+    source: str = "cli"
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> AdherenceEntry:
@@ -219,6 +233,7 @@ class AdherenceEntry:
             command=row["command"],
             reason=row["reason"],
             supersedes=row["supersedes"],
+            source=row["source"],
         )
 
     def to_record(self) -> Adherence:
@@ -233,6 +248,7 @@ class Note:
     date: dt.date
     text: str
     recorded_at: str
+    source: str = "cli"
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Note:
@@ -241,6 +257,7 @@ class Note:
             date=dt.date.fromisoformat(row["date"]),
             text=row["text"],
             recorded_at=row["recorded_at"],
+            source=row["source"],
         )
 
 
@@ -422,6 +439,7 @@ class Store:
     path: Path
     _conn: sqlite3.Connection
     _command: str | None = field(default=None, init=False)
+    _source: str = field(default="cli", init=False)
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -492,8 +510,11 @@ class Store:
     # -- transactions -------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, command: str) -> Iterator[Store]:
-        """One command's writes, all or nothing. ``command`` is recorded in the audit trail."""
+    def transaction(self, command: str, *, source: str = "cli") -> Iterator[Store]:
+        """One command's writes, all or nothing. ``command`` is recorded in the audit trail;
+        ``source`` (``cli`` or ``web``) on each diary record written."""
+        if source not in SOURCES:
+            raise StoreError(f"source must be one of {', '.join(SOURCES)} (got {source!r})")
         if self._command is not None:
             raise StoreError(f"nested transaction ({command!r} inside {self._command!r})")
         try:
@@ -502,7 +523,7 @@ class Store:
             raise StoreError(
                 f"the data store is busy or locked ({exc}): try again in a moment"
             ) from None
-        self._command = command
+        self._command, self._source = command, source
         try:
             yield self
         except BaseException:
@@ -511,11 +532,13 @@ class Store:
         else:
             self._conn.execute("COMMIT")
         finally:
-            self._command = None
+            self._command, self._source = None, "cli"
 
     def _insert(self, table: str, values: dict[str, Any], detail: str = "") -> int:
         if self._command is None:
             raise StoreError(f"write to {table} outside a transaction (use store.transaction)")
+        if table in _SOURCED:
+            values = {**values, "source": self._source}
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         cursor = self._conn.execute(

@@ -16,8 +16,8 @@ from typing import Any
 
 from nof1.cli import base
 
-#: The order of `nof1 --help`: set up, plan, run the trial, analyse, report.
-AREAS = ("setup", "plan", "diary", "analyze", "report")
+#: The order of `nof1 --help`: set up, plan, run the trial (terminal, phone), analyse, report.
+AREAS = ("setup", "plan", "diary", "serve", "analyze", "report")
 
 #: Which module defines each command. ``tests/test_cli_reference.py`` keeps it complete.
 COMMAND_AREA = {
@@ -30,6 +30,7 @@ COMMAND_AREA = {
         ),
         "diary",
     ),
+    "serve": "serve",
     "analyze": "analyze",
     "report": "report",
 }  # fmt: skip

@@ -150,6 +150,9 @@ def log(
 
     Example: nof1 log headache_day=yes peak_pain=6 severity=moderate acute_med_days=1 --took yes
 
+    Questions the protocol asks only on some days (ask_if, e.g. peak_pain only when
+    headache_day == yes) are not asked, and refused, on the other days.
+
     A day is logged once; to change it later use --correct --reason "...": the new value counts
     and the old one stays in `nof1 history DATE`.
     """
@@ -160,6 +163,7 @@ def log(
         diary.check_day_state(ws, day_date, correct=correct, reason=reason)
         protocol = ws.protocol
         given = diary.parse_pairs(protocol, values or [])
+        diary.check_skip_logic(ws, day_date, given, correct=correct)
         missing = diary.missing_outcomes(ws, day_date, given, correct=correct)
         ask_took = took is None and diary.needs_adherence(day) and not correct
         if (missing or ask_took) and not _interactive():
@@ -169,8 +173,9 @@ def log(
                 "terminal to ask: give every outcome as name=value"
                 + (" and --took yes|no|partial" if ask_took else "")
             )
-        for spec in missing:
-            given[spec.name] = _ask(spec)
+        while missing:  # in protocol order: an answer may skip later questions (ask_if)
+            given[missing[0].name] = _ask(missing[0])
+            missing = diary.missing_outcomes(ws, day_date, given, correct=correct)
         if ask_took:
             took = _ask_took()
         result = diary.log_day(

@@ -1,0 +1,85 @@
+"""Assembles the phone diary: routes, templates, static files and the security guard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from nof1.web import pages
+from nof1.web.security import MAX_BODY, Attempts, Guard, Keys, allowed_hosts
+
+HERE = Path(__file__).parent
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+def create_app(
+    trial: Path,
+    *,
+    token: str,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    clock: Callable[[], dt.date] = dt.date.today,
+    attempts: Attempts | None = None,
+) -> Starlette:
+    """The ASGI application serving one trial workspace.
+
+    Parameters
+    ----------
+    trial : the workspace folder.
+    token : its access token (:func:`nof1.web.security.load_token`).
+    host, port : the address served; the Host header must name it (plus localhost when
+        ``host`` is 127.0.0.1).
+    clock : today's date (tests pass a fixed day).
+    """
+    keys = Keys(token, port)
+    tpl = templates()
+    unauthorized = tpl.get_template("login.html.j2").render(error="").encode()
+    routes = [
+        Route("/", pages.today_page, methods=["GET"]),
+        Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/diary", pages.diary_page, methods=["GET"]),
+        Route("/diary", pages.diary_submit, methods=["POST"]),
+        Route("/event", pages.event_page, methods=["GET"]),
+        Route("/event", pages.event_submit, methods=["POST"]),
+        Route("/progress", pages.progress_page, methods=["GET"]),
+        Route("/correct", pages.correct_page, methods=["GET"]),
+        Route("/correct", pages.correct_submit, methods=["POST"]),
+        Route("/reports", pages.reports_page, methods=["GET"]),
+        Route("/reports/{name}", pages.report_file, methods=["GET"]),
+        Route("/manifest.webmanifest", pages.manifest, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static", html=False), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                Guard,  # type: ignore[arg-type]
+                keys=keys,
+                hosts=allowed_hosts(host, port),
+                unauthorized=lambda: unauthorized,
+            )
+        ],
+        max_body_size=MAX_BODY,
+    )
+    app.state.site = pages.Site(
+        trial=Path(trial), keys=keys, attempts=attempts or Attempts(), templates=tpl, clock=clock
+    )
+    return app
