@@ -19,10 +19,12 @@ from typing import Annotated
 
 import typer
 
+from nof1 import diary
 from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1.diary import arm_text, shows_codes
 from nof1.errors import Nof1Error, WorkspaceError
 from nof1.protocol import TrialProtocol, set_design_values
-from nof1.schedule import Day, Schedule
+from nof1.schedule import Schedule
 from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
 
 TEMPLATE_PREFIX = "N-of-1 trial template:"
@@ -86,36 +88,8 @@ def workspace(trial: Path) -> Iterator[Workspace]:
         ws.close()
 
 
-def shows_codes(ws: Workspace) -> bool:
-    """Whether patient-facing output must hide the arms (blinded and not revealed)."""
-    return ws.schedule.blinded and not ws.is_revealed
-
-
-def arm_text(ws: Workspace, arm: str) -> str:
-    """How an arm is shown: its code while blinded, else its name (with the code once revealed)."""
-    schedule = ws.schedule
-    if shows_codes(ws):
-        return schedule.codes[arm]
-    name = ws.protocol.arm(arm).name
-    return f"{name} ({schedule.codes[arm]})" if schedule.blinded else name
-
-
-def take_text(ws: Workspace, arm: str) -> str:
-    """What to take or do: code (+ shared timing) when blinded, else name, dose and timing."""
-    protocol = ws.protocol
-    if shows_codes(ws):
-        timing = protocol.comparator.timing
-        same = timing and timing == protocol.intervention.timing
-        return f"{ws.schedule.codes[arm]}, {timing}" if same else ws.schedule.codes[arm]
-    return protocol.arm(arm).describe()
-
-
 def _span(first: dt.date, last: dt.date) -> str:
     return f"{first.isoformat()} – {last.isoformat()}"
-
-
-def _phase_key(day: Day | None) -> tuple[str, int | None] | None:
-    return None if day is None else (day.phase, day.period)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,62 +209,8 @@ def today_command(
     """Say which period and day it is, what to take (or which pack), and whether it is a washout."""
     with workspace(trial) as ws:
         when = parse_date(date, "--date") if date is not None else dt.date.today()
-        schedule = ws.schedule
-        neither = "neither pack" if shows_codes(ws) else "neither arm"
-        day = schedule.day(when)
-        if not ws.is_locked:
-            print("Note: the trial is not locked yet; run `nof1 start` before the first day.")
-        if day is None:
-            if when < schedule.start:
-                wait = (schedule.start - when).days
-                print(
-                    f"{when.isoformat()}: the trial has not begun. Day 1 is "
-                    f"{schedule.start.isoformat()} (in {wait} day{'s' if wait != 1 else ''})."
-                )
-            else:
-                print(
-                    f"{when.isoformat()}: the trial ended on {schedule.end.isoformat()} "
-                    f"(day {schedule.total_days}). Run `nof1 report` for the analysis."
-                )
-            return
-        print(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
-        if day.phase == "run_in":
-            print(
-                f"Run-in (baseline) day {day.number} of {schedule.run_in_days}: take {neither} "
-                "yet; just log your diary (nof1 log)."
-            )
-        elif day.phase == "washout":
-            before = max(p for p in schedule.periods if p.end < when)
-            print(
-                f"Washout day {(when - before.end).days} of {schedule.washout_days} after "
-                f"period {before.index}: take {neither}; keep logging (nof1 log)."
-            )
-        else:
-            assert day.arm is not None and day.period is not None
-            period = schedule.periods[day.period - 1]
-            print(
-                f"Period {day.period} of {len(schedule.periods)} (block {day.block}), day "
-                f"{day.day_in_period} of {period.days}: take {take_text(ws, day.arm)}."
-            )
-            if day.analytic_washout:
-                print(
-                    f"Analytic washout (days 1–{schedule.analytic_washout_days} of each period): "
-                    "take and log as usual; this day is left out of the main analysis."
-                )
-        following = when + dt.timedelta(days=1)
-        while following <= schedule.end and _phase_key(schedule.day(following)) == _phase_key(day):
-            following += dt.timedelta(days=1)
-        upcoming = schedule.day(following)
-        if upcoming is None:
-            print(f"This phase runs to the end of the trial ({schedule.end.isoformat()}).")
-        elif upcoming.phase == "washout":
-            print(f"Next: washout from {following.isoformat()}.")
-        else:
-            assert upcoming.arm is not None
-            print(
-                f"Next: period {upcoming.period} from {following.isoformat()}: "
-                f"{arm_text(ws, upcoming.arm)}."
-            )
+        for line in diary.today(ws, when).lines:
+            print(line)
 
 
 def schedule_rows(ws: Workspace) -> list[tuple[str, str, str, str, str, str]]:
