@@ -40,11 +40,14 @@ PIPELINE: list[str] = [
     "plan",
     "report",
     "cli",
+    "web",
 ]
 IN_TABLE_ONLY: set[str] = set()
 RANK = {name: rank for rank, name in enumerate(PIPELINE)}
 ANYONE_MAY_IMPORT = {"errors", "record", "nof1"}  # "nof1": the package itself (__version__)
 HEAVY = {"numpy", "scipy", "pymc", "pytensor", "arviz", "matplotlib", "nutpie", "pandas", "xarray"}
+#: The web stack: only `nof1 serve` loads it, inside its command function.
+WEB_STACK = {"starlette", "uvicorn", "segno", "multipart", "python_multipart"}
 LIGHT = {"protocol", "schedule", "record", "store", "workspace", "diary", "tidy", "ical"}
 
 
@@ -156,6 +159,9 @@ def violations(parts: tuple[str, ...], path: Path) -> list[str]:
             wrong.append(f"{'.'.join(target_parts)} ({me} imports nothing from nof1)")
         elif target == "cli":
             wrong.append(f"{'.'.join(target_parts)} (nothing imports cli)")
+        elif target == "web":
+            if parts != ("cli", "serve"):
+                wrong.append(f"{'.'.join(target_parts)} (nothing imports web but `nof1 serve`)")
         elif target is None or RANK[target] >= RANK[me]:
             wrong.append(f"{'.'.join(target_parts)} (not to the left of {me})")
     return wrong
@@ -190,7 +196,7 @@ def test_the_checker_catches_backward_and_cli_imports(tmp_path: Path) -> None:
     ],
 )
 def test_daily_path_modules_are_light(parts: tuple[str, ...], path: Path) -> None:
-    heavy = third_party_imports(path, top_level=False) & HEAVY
+    heavy = third_party_imports(path, top_level=False) & (HEAVY | WEB_STACK)
     assert not heavy, f"nof1.{'.'.join(parts)} imports {', '.join(sorted(heavy))}"
     heavy_nof1 = {
         ".".join(t)
@@ -208,7 +214,7 @@ def test_daily_path_modules_are_light(parts: tuple[str, ...], path: Path) -> Non
 def test_cli_modules_import_heavy_modules_only_inside_commands(
     parts: tuple[str, ...], path: Path
 ) -> None:
-    heavy = third_party_imports(path, top_level=True) & HEAVY
+    heavy = third_party_imports(path, top_level=True) & (HEAVY | WEB_STACK)
     heavy_nof1 = {
         ".".join(t)
         for t in nof1_imports(parts, path, top_level=True)
@@ -221,11 +227,39 @@ def test_cli_modules_import_heavy_modules_only_inside_commands(
 
 
 def test_importing_the_cli_loads_no_scientific_stack() -> None:
-    code = f"import sys, nof1.cli; print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
+    stack = sorted(HEAVY | WEB_STACK)
+    code = f"import sys, nof1.cli; print(sorted(m for m in {stack!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize(
+    ("parts", "path"),
+    [(p, f) for p, f in FILES if p[0] == "web"],
+    ids=[i for (p, _), i in zip(FILES, IDS, strict=True) if p[0] == "web"],
+)
+def test_web_is_a_peer_of_cli_without_statistics(parts: tuple[str, ...], path: Path) -> None:
+    """web/ parses HTTP and calls the daily-path library, like cli/: no scientific stack, no
+    model or analysis of its own, never the CLI."""
+    heavy = third_party_imports(path, top_level=False) & HEAVY
+    assert not heavy, f"nof1.{'.'.join(parts)} imports {', '.join(sorted(heavy))}"
+    beyond = {
+        ".".join(t)
+        for t in nof1_imports(parts, path)
+        if concept(t) not in LIGHT | ANYONE_MAY_IMPORT | {"web"}
+    }
+    assert not beyond, f"nof1.{'.'.join(parts)} imports {', '.join(sorted(beyond))}"
+
+
+def test_nothing_imports_web_but_the_serve_command() -> None:
+    importers = [
+        ".".join(p)
+        for p, f in FILES
+        if p[0] != "web" and any(t and t[0] == "web" for t in nof1_imports(p, f))
+    ]
+    assert importers == ["cli.serve"]
 
 
 def test_every_command_has_help_text() -> None:

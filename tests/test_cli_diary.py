@@ -107,12 +107,36 @@ def test_log_yesterday(started: Path) -> None:
 
 def test_log_prompts_for_missing_values(started: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nof1.cli.diary._interactive", lambda: True)
-    result = run(started, "log", "headache_day=no", input="eleven\n3\nnone\n0\nyes\n")
+    result = run(started, "log", "headache_day=yes", input="eleven\n3\nmild\n0\nyes\n")
     assert result.exit_code == 0, result.output
     assert "What was your worst headache pain today" in result.stdout
     assert "peak_pain: a number 0–10 (e.g. 5)" in result.stdout
     assert "peak_pain must be a number 0–10 (got 'eleven')" in result.stderr
-    assert "peak_pain=3, severity=none, acute_med_days=0, took: yes" in result.stdout
+    assert "peak_pain=3, severity=mild, acute_med_days=0, took: yes" in result.stdout
+
+
+def test_log_does_not_ask_questions_the_answers_skip(
+    started: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nof1.cli.diary._interactive", lambda: True)
+    result = run(started, "log", input="no\n0\nyes\n")
+    assert result.exit_code == 0, result.output
+    assert "Did you have a headache today?" in result.stdout
+    assert "worst headache pain" not in result.stdout
+    assert "How severe" not in result.stdout
+    assert "headache_day=no, acute_med_days=0, took: yes" in result.stdout
+
+
+def test_log_refuses_a_value_for_a_skipped_question(started: Path) -> None:
+    before = writes(started)
+    result = run(started, "log", "headache_day=no", "peak_pain=3", "acute_med_days=0", "--took",
+                 "yes")  # fmt: skip
+    assert_error(
+        result,
+        "peak_pain is not asked when headache_day is no (the protocol asks it only if "
+        "headache_day == yes): leave peak_pain out",
+    )
+    assert writes(started) == before
 
 
 def test_log_correction(started: Path) -> None:
@@ -406,6 +430,8 @@ def test_every_command_has_help(command: str) -> None:
 
 
 HEAVY = ("numpy", "pymc", "arviz", "matplotlib", "scipy", "pytensor")
+#: The web stack is loaded by `nof1 serve` only.
+WEB = ("starlette", "uvicorn", "segno", "multipart", "python_multipart", "httpx", "httpx2")
 
 
 def test_log_path_does_not_import_heavy_modules(started: Path) -> None:
@@ -419,7 +445,8 @@ def test_log_path_does_not_import_heavy_modules(started: Path) -> None:
         assert result.exit_code == 0, result.output
         result = CliRunner().invoke(app, ["status", "--trial", {str(started)!r}])
         assert result.exit_code == 0, result.output
-        heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY + WEB!r}
+                       or m.startswith("nof1.web"))
         print(",".join(heavy))
         """
     )

@@ -181,7 +181,8 @@ RULES = [
     (
         set_("outcomes.0.scale", "x"),
         "outcomes[0].scale is not a known key: remove it or check the spelling (known: "
-        "better, categories, kind, label, max, mcid, min, name, primary, question, units)",
+        "ask_if, better, categories, kind, label, max, mcid, min, name, primary, question, "
+        "skipped_value, units)",
     ),
     (
         set_("analysis.decision_threshold", 0.4),
