@@ -543,7 +543,9 @@ def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
                 "--correct",
             ]
             where = field_of(str(exc), fields).lstrip("-")
-            where = "form" if where in ("", "correct") else where
+            if where == "correct":  # "--correct needs --reason ..." belongs next to the reason
+                where = "reason" if "--reason" in str(exc) else "form"
+            where = where or "form"
             values = {n: v for n, v in sent.items() if v}
             context = _correct_context(
                 ws, s, date_text, {where: str(exc)}, values, reason=reason, took=took

@@ -1,0 +1,265 @@
+"""Skip logic: ``ask_if`` / ``skipped_value`` in the protocol, the diary and the analysis data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from conftest import MakeWorkspace, template_text
+from nof1 import diary
+from nof1.dataset import from_records, from_workspace
+from nof1.errors import EntryError, ProtocolError
+from nof1.protocol import TrialProtocol, set_design_values
+from nof1.record import Observation
+from nof1.schedule import build_schedule
+from nof1.simulate import simulate_trial
+from nof1.workspace import Workspace
+
+PAIN_IF = 'ask_if = "headache_day == yes"   # asked only on headache days'
+
+
+def protocol_with(old: str, new: str) -> TrialProtocol:
+    text = template_text()
+    assert old in text, old
+    return TrialProtocol.from_text(text.replace(old, new, 1))
+
+
+def problems(old: str, new: str) -> list[str]:
+    with pytest.raises(ProtocolError) as info:
+        protocol_with(old, new)
+    return list(info.value.problems)
+
+
+# -- the protocol --------------------------------------------------------------------------
+
+
+def test_templates_ask_pain_and_severity_only_on_headache_days() -> None:
+    for name in ("migraine-magnesium", "migraine-sleep", "migraine-pregnenolone"):
+        p = TrialProtocol.from_text(template_text(name))
+        conditional = {o.name: o for o in p.outcomes if o.ask_if is not None}
+        assert set(conditional) == {"peak_pain", "severity"}
+        for spec in conditional.values():
+            assert spec.ask_if is not None
+            assert (spec.ask_if.outcome, spec.ask_if.operator, spec.ask_if.value) == (
+                "headache_day",
+                "==",
+                1.0,
+            )
+            assert spec.skipped_value == 0.0
+
+
+def test_skipped_and_effective_values() -> None:
+    p = TrialProtocol.from_text(template_text())
+    assert p.skipped({"headache_day": 0}) == {"peak_pain", "severity"}
+    assert p.skipped({"headache_day": 1}) == set()
+    assert p.skipped({}) == set()  # the condition is unknown: nothing is known to be skipped
+    assert p.effective({"headache_day": 0, "peak_pain": 7}) == {
+        "headache_day": 0,
+        "peak_pain": 0.0,  # a value logged before the condition was corrected does not count
+        "severity": 0.0,
+    }
+
+
+def test_ask_if_rejects_unknown_outcome() -> None:
+    assert problems(PAIN_IF, 'ask_if = "migraine == yes"') == [
+        "outcomes[1].ask_if names unknown outcome 'migraine' (this protocol has: headache_day, "
+        "peak_pain, severity, acute_med_days) (got 'migraine == yes')"
+    ]
+
+
+def test_ask_if_rejects_bad_operator() -> None:
+    assert problems(PAIN_IF, 'ask_if = "headache_day = yes"') == [
+        "outcomes[1].ask_if operator '=' is not known: use one of ==, !=, >=, <=, >, <, e.g. "
+        "ask_if = \"headache_day == yes\" (got 'headache_day = yes')"
+    ]
+
+
+def test_ask_if_rejects_a_value_not_on_the_outcome_scale() -> None:
+    assert problems(PAIN_IF, 'ask_if = "headache_day == often"') == [
+        "outcomes[1].ask_if: 'often' is not a value of headache_day: headache_day must be yes "
+        "or no (got 'often')"
+    ]
+
+
+def test_ask_if_rejects_text_that_is_not_a_condition() -> None:
+    assert problems(PAIN_IF, 'ask_if = "when it hurts"') == [
+        "outcomes[1].ask_if must be 'outcome operator value', e.g. ask_if = \"headache_day == "
+        "yes\" (got 'when it hurts')"
+    ]
+
+
+def test_ask_if_rejects_a_condition_on_itself() -> None:
+    assert problems(PAIN_IF, 'ask_if = "peak_pain >= 1"') == [
+        "outcomes[1].ask_if refers to 'peak_pain' itself: a question can only depend on "
+        "another outcome's answer (got 'peak_pain >= 1')"
+    ]
+
+
+def test_ask_if_rejects_a_cycle() -> None:
+    text = template_text().replace(
+        'question = "Did you have a headache today?"',
+        'question = "Did you have a headache today?"\nask_if = "peak_pain >= 1"\n'
+        "skipped_value = 0",
+    )
+    with pytest.raises(ProtocolError) as info:
+        TrialProtocol.from_text(text)
+    assert info.value.problems[0] == (
+        "outcomes[0].ask_if: the conditions form a cycle (headache_day → peak_pain → "
+        "headache_day), so none of them could ever be asked: make one of them unconditional"
+    )
+
+
+def test_ask_if_rejects_a_condition_on_a_later_outcome() -> None:
+    assert problems(PAIN_IF, 'ask_if = "acute_med_days >= 1"') == [
+        "outcomes[1].ask_if refers to 'acute_med_days', which is declared after 'peak_pain': "
+        "move the [[outcomes]] table of 'peak_pain' below it (a question is asked after the "
+        "answer it depends on)"
+    ]
+
+
+def test_ask_if_needs_a_skipped_value() -> None:
+    assert problems(
+        "skipped_value = 0                 # a headache-free day has no headache pain: 0", ""
+    ) == [
+        "outcomes[1].skipped_value is missing: with ask_if, say what a skipped day means for "
+        "the analysis, e.g. skipped_value = 0 (pain 0 on a headache-free day)"
+    ]
+
+
+def test_skipped_value_must_be_on_the_outcome_scale() -> None:
+    assert problems('skipped_value = "none"', 'skipped_value = "awful"') == [
+        "outcomes[2].skipped_value is not a value of severity: severity must be one of "
+        "0=none, 1=mild, 2=moderate, 3=severe (got 'awful')"
+    ]
+
+
+def test_skipped_value_without_ask_if_is_refused() -> None:
+    assert problems(PAIN_IF + "\n", "")[0].startswith(
+        "outcomes[1].skipped_value is only used with ask_if"
+    )
+
+
+def test_protocols_without_skip_logic_keep_their_fingerprint() -> None:
+    plain = template_text()
+    for line in (PAIN_IF, 'ask_if = "headache_day == yes"'):
+        plain = plain.replace(line + "\n", "", 1)
+    plain = "\n".join(l for l in plain.splitlines() if not l.startswith("skipped_value"))
+    protocol = TrialProtocol.from_text(plain)
+    assert "ask_if" not in protocol.normalized()["outcomes"][1]
+    with_skip = TrialProtocol.from_text(template_text())
+    assert with_skip.normalized()["outcomes"][1]["ask_if"] == "headache_day == yes"
+    assert protocol.locked_fingerprint() != with_skip.locked_fingerprint()
+
+
+# -- the diary -------------------------------------------------------------------------------
+
+
+def _ws(started: Path) -> Workspace:
+    return Workspace.open(started)
+
+
+def test_log_day_skips_pain_on_a_headache_free_day(started: Path) -> None:
+    with _ws(started) as ws:
+        result = diary.log_day(ws, dt.date.today(), {"headache_day": "no", "acute_med_days": 0},
+                               took="yes")  # fmt: skip
+        assert result.values == {"headache_day": 0.0, "acute_med_days": 0.0}
+
+
+def test_log_day_still_needs_pain_on_a_headache_day(started: Path) -> None:
+    with _ws(started) as ws, pytest.raises(EntryError) as info:
+        diary.log_day(ws, dt.date.today(), {"headache_day": "yes", "acute_med_days": 0},
+                      took="yes")  # fmt: skip
+    assert str(info.value).startswith("missing values for peak_pain, severity")
+
+
+def test_log_day_refuses_a_value_for_a_skipped_question_and_writes_nothing(started: Path) -> None:
+    with _ws(started) as ws:
+        before = ws.store.count("audit")
+        with pytest.raises(EntryError, match="severity is not asked when headache_day is no"):
+            diary.log_day(
+                ws,
+                dt.date.today(),
+                {"headache_day": "no", "severity": "mild", "acute_med_days": 0},
+                took="yes",
+            )
+        assert ws.store.count("audit") == before
+
+
+def test_correcting_the_condition_to_yes_needs_the_new_answers(started: Path) -> None:
+    today = dt.date.today()
+    with _ws(started) as ws:
+        diary.log_day(ws, today, {"headache_day": "no", "acute_med_days": 0}, took="yes")
+        with pytest.raises(EntryError) as info:
+            diary.log_day(ws, today, {"headache_day": "yes"}, correct=True, reason="forgot")
+        assert str(info.value) == (
+            f"this correction makes peak_pain, severity asked on {today} (it had been skipped): "
+            "give them too, e.g. peak_pain=5 severity=mild"
+        )
+        diary.log_day(ws, today, {"headache_day": "yes", "peak_pain": 6, "severity": "moderate"},
+                      correct=True, reason="forgot")  # fmt: skip
+        assert {e.outcome for e in ws.store.day_entries(today)} == {
+            "headache_day", "peak_pain", "severity", "acute_med_days"
+        }  # fmt: skip
+
+
+def test_correcting_the_condition_to_no_makes_old_pain_read_as_zero(started: Path) -> None:
+    today = dt.date.today()
+    with _ws(started) as ws:
+        diary.log_day(
+            ws,
+            today,
+            {"headache_day": "yes", "peak_pain": 6, "severity": "moderate", "acute_med_days": 1},
+            took="yes",
+        )
+        diary.log_day(ws, today, {"headache_day": "no"}, correct=True, reason="it was a tooth")
+        data = from_workspace(ws, "peak_pain")
+        assert [d.value for d in data.all_days if d.date == today] == [0.0]
+
+
+# -- the analysis data ----------------------------------------------------------------------
+
+
+def test_dataset_reads_a_skipped_answer_as_its_skipped_value(started: Path) -> None:
+    today = dt.date.today()
+    yesterday = today - dt.timedelta(days=1)
+    with _ws(started) as ws:
+        diary.log_day(ws, yesterday, {"headache_day": "yes", "peak_pain": 7, "severity": 2,
+                                      "acute_med_days": 1}, took="yes")  # fmt: skip
+        diary.log_day(ws, today, {"headache_day": "no", "acute_med_days": 0}, took="yes")
+        pain = {d.date: d.value for d in from_workspace(ws, "peak_pain").all_days}
+        severity = {d.date: d.value for d in from_workspace(ws, "severity").all_days}
+    assert pain == {yesterday: 7.0, today: 0.0}
+    assert severity == {yesterday: 2.0, today: 0.0}
+
+
+def test_dataset_leaves_a_day_missing_when_the_condition_is_missing() -> None:
+    p = TrialProtocol.from_text(set_design_values(template_text(), {
+        "start_date": dt.date(2026, 1, 5), "seed": 1}))  # fmt: skip
+    schedule = build_schedule(p)
+    day = schedule.start + dt.timedelta(days=20)
+    obs = [Observation(day, "acute_med_days", 0.0)]  # headache_day not logged
+    data = from_records(p.outcome("peak_pain"), schedule, obs, protocol=p)
+    assert data.all_days == ()
+
+
+def test_simulated_diary_and_analysis_agree_with_the_skip_logic() -> None:
+    p = TrialProtocol.from_text(set_design_values(template_text(), {
+        "start_date": dt.date(2026, 1, 5), "seed": 1}))  # fmt: skip
+    schedule = build_schedule(p)
+    trial = simulate_trial(p, schedule, seed=7, linked=True)
+    headache_free = {o.date for o in trial.observations if o.outcome == "headache_day" and
+                     o.value == 0}  # fmt: skip
+    assert headache_free
+    assert not [o for o in trial.observations if o.outcome == "peak_pain" and
+                o.date in headache_free]  # fmt: skip
+    data = from_records(p.outcome("peak_pain"), schedule, trial.observations, protocol=p)
+    read = {d.date: d.value for d in data.all_days}
+    assert all(read[d] == 0.0 for d in headache_free if schedule.day(d) is not None)
+
+
+def test_make_workspace_fixture_has_skip_logic(make_workspace: MakeWorkspace) -> None:
+    folder = make_workspace()
+    with Workspace.open(folder) as ws:
+        assert ws.protocol.outcome("peak_pain").ask_if is not None
