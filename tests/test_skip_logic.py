@@ -100,8 +100,7 @@ def test_ask_if_rejects_a_condition_on_itself() -> None:
 def test_ask_if_rejects_a_cycle() -> None:
     text = template_text().replace(
         'question = "Did you have a headache today?"',
-        'question = "Did you have a headache today?"\nask_if = "peak_pain >= 1"\n'
-        "skipped_value = 0",
+        'question = "Did you have a headache today?"\nask_if = "peak_pain >= 1"\nskipped_value = 0',
     )
     with pytest.raises(ProtocolError) as info:
         TrialProtocol.from_text(text)
@@ -145,7 +144,7 @@ def test_protocols_without_skip_logic_keep_their_fingerprint() -> None:
     plain = template_text()
     for line in (PAIN_IF, 'ask_if = "headache_day == yes"'):
         plain = plain.replace(line + "\n", "", 1)
-    plain = "\n".join(l for l in plain.splitlines() if not l.startswith("skipped_value"))
+    plain = "\n".join(x for x in plain.splitlines() if not x.startswith("skipped_value"))
     protocol = TrialProtocol.from_text(plain)
     assert "ask_if" not in protocol.normalized()["outcomes"][1]
     with_skip = TrialProtocol.from_text(template_text())

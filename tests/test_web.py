@@ -170,7 +170,9 @@ def test_malformed_cookie_header_is_refused_not_crashed(started: Path) -> None:
 
 
 def test_cookie_of_another_port_does_not_sign_in(started: Path) -> None:
-    other = TestClient(create_app(started, token=TOKEN, port=9999), base_url="http://127.0.0.1:9999")
+    other = TestClient(
+        create_app(started, token=TOKEN, port=9999), base_url="http://127.0.0.1:9999"
+    )
     response = other.get(f"/login?token={TOKEN}", follow_redirects=False)
     client = make_client(started, signed_in=False)
     client.cookies.set("nof1_session_9999", response.cookies["nof1_session_9999"])
@@ -211,9 +213,25 @@ def test_cross_origin_post_is_refused_and_writes_nothing(
     assert audit_rows(started) == before
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "none"])
+def test_post_that_the_browser_marks_as_not_same_origin_is_refused(
+    client: TestClient, started: Path, site: str
+) -> None:
+    before = audit_rows(started)
+    headers = {"origin": BASE, "sec-fetch-site": site}  # even with a matching Origin
+    assert post_diary(client, HEADACHE_FREE, headers=headers).status_code == 403
+    assert audit_rows(started) == before
+
+
 def test_same_origin_post_is_accepted(client: TestClient) -> None:
     response = post_diary(client, HEADACHE_FREE, headers={"origin": BASE})
     assert response.status_code == 200
+
+
+def test_same_origin_form_with_null_origin_is_accepted(client: TestClient) -> None:
+    """Chromium's form POST under Referrer-Policy: no-referrer: Origin null, fetch metadata."""
+    headers = {"origin": "null", "sec-fetch-site": "same-origin"}
+    assert post_diary(client, HEADACHE_FREE, headers=headers).status_code == 200
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
@@ -403,9 +421,7 @@ def test_today_page_shows_a_met_stopping_rule(client: TestClient, started: Path)
 
 
 def test_today_page_shows_an_early_stop(client: TestClient, started: Path) -> None:
-    result = CliRunner().invoke(
-        cli_app, ["stop", "--reason", "rash", "--trial", str(started)]
-    )
+    result = CliRunner().invoke(cli_app, ["stop", "--reason", "rash", "--trial", str(started)])
     assert result.exit_code == 0, result.output
     page = text_of(client.get("/").text)
     assert "The trial has stopped" in page and "rash" in page
@@ -637,8 +653,14 @@ def test_correct_a_day_shows_history_and_records_the_reason(
     token = csrf(client, f"/correct?date={TODAY}")
     response = client.post(
         "/correct",
-        data={"csrf": token, "date": str(TODAY), "headache_day": "no", "acute_med_days": "2",
-              "took": "yes", "reason": "forgot the evening dose"},  # fmt: skip
+        data={
+            "csrf": token,
+            "date": str(TODAY),
+            "headache_day": "no",
+            "acute_med_days": "2",
+            "took": "yes",
+            "reason": "forgot the evening dose",
+        },  # fmt: skip
     )
     assert response.status_code == 200 and "Corrected" in response.text
     with Store.open(started / "nof1.sqlite", create=False) as store:
@@ -647,9 +669,9 @@ def test_correct_a_day_shows_history_and_records_the_reason(
     assert [(e.outcome, e.value, e.reason, e.source) for e in corrections] == [
         ("acute_med_days", 2.0, "forgot the evening dose", "web")
     ]  # unchanged fields are not re-recorded
-    assert "correction: forgot the evening dose (phone)" in client.get(
-        f"/correct?date={TODAY}"
-    ).text
+    assert (
+        "correction: forgot the evening dose (phone)" in client.get(f"/correct?date={TODAY}").text
+    )
 
 
 def test_correct_without_a_reason_is_refused_next_to_reason(
@@ -690,8 +712,13 @@ def test_event_is_recorded_from_the_web(client: TestClient, started: Path) -> No
     token = csrf(client, "/event")
     response = client.post(
         "/event",
-        data={"csrf": token, "date": str(TODAY), "description": "loose stools",
-              "severity": "mild", "action": "none"},  # fmt: skip
+        data={
+            "csrf": token,
+            "date": str(TODAY),
+            "description": "loose stools",
+            "severity": "mild",
+            "action": "none",
+        },  # fmt: skip
     )
     assert response.status_code == 200 and "Side effect recorded" in response.text
     assert "serious" not in text_of(response.text).lower().split("recorded")[1][:40]
@@ -704,8 +731,13 @@ def test_serious_event_is_loud(client: TestClient) -> None:
     token = csrf(client, "/event")
     response = client.post(
         "/event",
-        data={"csrf": token, "date": str(TODAY), "description": "admitted to hospital",
-              "severity": "severe", "serious": "yes"},  # fmt: skip
+        data={
+            "csrf": token,
+            "date": str(TODAY),
+            "description": "admitted to hospital",
+            "severity": "severe",
+            "serious": "yes",
+        },  # fmt: skip
     )
     page = text_of(response.text)
     assert "SERIOUS" in page and "Contact your supervising clinician now." in page

@@ -958,9 +958,7 @@ class _Reader:
         example = 'e.g. ask_if = "headache_day == yes"'
         match = _ASK_IF.match(text)
         if not match or not match.group(3):
-            self.problem(
-                f"{p}.ask_if must be 'outcome operator value', {example} (got {text!r})"
-            )
+            self.problem(f"{p}.ask_if must be 'outcome operator value', {example} (got {text!r})")
             return None
         name, operator, raw = match.groups()
         bad = False

@@ -71,7 +71,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(
-                Guard,  # type: ignore[arg-type]
+                Guard,
                 keys=keys,
                 hosts=allowed_hosts(host, port),
                 unauthorized=lambda: unauthorized,

@@ -11,9 +11,9 @@ CLI write through the same store transactions.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ _REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.html$")
 #: A scale with at most this many whole-number steps is shown as buttons, not a number field.
 MAX_BUTTONS = 11
 
+
 @frozen
 class Site:
     """What every page needs: the trial folder, the secrets, the templates and the clock."""
@@ -46,9 +47,11 @@ class Site:
     templates: Jinja2Templates
     clock: Callable[[], dt.date] = dt.date.today
 
+
 def site(request: Request) -> Site:
     value: Site = request.app.state.site
     return value
+
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     s = site(request)
@@ -56,15 +59,18 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     context = {"csrf": s.keys.csrf, "today": s.clock(), "page": page, **context}
     return s.templates.TemplateResponse(request, name, context, status_code=status)
 
+
 # --------------------------------------------------------------------------------------------
 # Form fields from the protocol
 # --------------------------------------------------------------------------------------------
+
 
 @frozen
 class Option:
     value: str  # what the form sends (the text the CLI would accept)
     label: str
     number: float  # the stored value (for the skip logic in app.js)
+
 
 @frozen
 class Question:
@@ -79,6 +85,7 @@ class Question:
     @property
     def name(self) -> str:
         return self.spec.name
+
 
 def _options(spec: OutcomeSpec) -> tuple[Option, ...]:
     if spec.kind == "binary":
@@ -95,6 +102,7 @@ def _options(spec: OutcomeSpec) -> tuple[Option, ...]:
             )
     return ()
 
+
 def _condition_text(protocol: TrialProtocol, spec: OutcomeSpec) -> str:
     condition = spec.ask_if
     if condition is None:
@@ -104,6 +112,7 @@ def _condition_text(protocol: TrialProtocol, spec: OutcomeSpec) -> str:
     words = {"==": "is", "!=": "is not", ">=": "is at least", "<=": "is at most"}
     op = words.get(condition.operator, condition.operator)
     return f"Only if “{target.title}” {op} {shown}"
+
 
 def questions(
     protocol: TrialProtocol, values: Mapping[str, str], errors: Mapping[str, str]
@@ -119,6 +128,7 @@ def questions(
         for o in protocol.outcomes
     ]
 
+
 def field_of(message: str, fields: list[str]) -> str:
     """The form field an error message names first (``""``: a message for the whole form)."""
     found = []
@@ -129,10 +139,12 @@ def field_of(message: str, fields: list[str]) -> str:
             found.append((match.start(), name))
     return min(found)[1] if found else ""
 
+
 def _text(form: FormData, key: str, limit: int = 2000) -> str:
     """A text field (a file upload or a missing field is empty)."""
     value = form.get(key)
     return value[:limit] if isinstance(value, str) else ""
+
 
 def take_question(ws: Workspace, day: Day) -> str:
     label = ws.arm_label(day.arm)
@@ -140,12 +152,15 @@ def take_question(ws: Workspace, day: Day) -> str:
         label = ws.protocol.arm(day.arm).name
     return f"Did you take {label} on this day?"
 
+
 # --------------------------------------------------------------------------------------------
 # Sign-in
 # --------------------------------------------------------------------------------------------
 
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
 
 async def login(request: Request) -> Response:
     """``/login?token=...`` (the printed URL) or the pasted code: set the session cookie."""
@@ -179,9 +194,11 @@ async def login(request: Request) -> Response:
     response.headers.append("set-cookie", s.keys.cookie_header())
     return response
 
+
 # --------------------------------------------------------------------------------------------
 # Today
 # --------------------------------------------------------------------------------------------
+
 
 def _today(s: Site) -> dict[str, Any]:
     with Workspace.open(s.trial) as ws:
@@ -201,12 +218,15 @@ def _today(s: Site) -> dict[str, Any]:
             "warnings": ws.warnings(),
         }
 
+
 async def today_page(request: Request) -> Response:
     return render(request, "today.html.j2", await run_in_threadpool(_today, site(request)))
+
 
 # --------------------------------------------------------------------------------------------
 # Diary form
 # --------------------------------------------------------------------------------------------
+
 
 def _diary_context(
     ws: Workspace,
@@ -251,15 +271,18 @@ def _diary_context(
     ]
     return context
 
+
 def _diary_get(s: Site, date_text: str) -> dict[str, Any]:
     with Workspace.open(s.trial) as ws:
         return _diary_context(ws, s, date_text, {}, {})
+
 
 async def diary_page(request: Request) -> Response:
     date_text = request.query_params.get("date", "today")[:40]
     context = await run_in_threadpool(_diary_get, site(request), date_text)
     status = 400 if "date" in context["errors"] else 200
     return render(request, "diary.html.j2", context, status=status)
+
 
 def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
     date_text = _text(form, "date", 40) or "today"
@@ -301,12 +324,14 @@ def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
             "triggered": result.triggered,
         }
 
+
 async def diary_submit(request: Request) -> Response:
     form = await request.form()
     if not site(request).keys.csrf_ok("diary", _text(form, "csrf", 200)):
         return _csrf_refused()
     status, context = await run_in_threadpool(_diary_post, site(request), form)
     return render(request, "diary.html.j2" if status != 200 else "saved.html.j2", context, status)
+
 
 def _csrf_refused() -> Response:
     return HTMLResponse(
@@ -315,16 +340,20 @@ def _csrf_refused() -> Response:
         status_code=403,
     )
 
+
 # --------------------------------------------------------------------------------------------
 # Side effect (adverse event)
 # --------------------------------------------------------------------------------------------
+
 
 def _event_get(s: Site) -> dict[str, Any]:
     with Workspace.open(s.trial) as ws:
         return {"title": ws.protocol.title, "errors": {}, "form": {"date": s.clock().isoformat()}}
 
+
 async def event_page(request: Request) -> Response:
     return render(request, "event.html.j2", await run_in_threadpool(_event_get, site(request)))
+
 
 def _event_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
     fields = {k: _text(form, k).strip() for k in ("date", "description", "severity", "action")}
@@ -351,7 +380,12 @@ def _event_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
                 "errors": {where: str(exc)},
                 "form": form_values,
             }
-        return 200, {"title": ws.protocol.title, "event": result.event, "triggered": result.triggered}
+        return 200, {
+            "title": ws.protocol.title,
+            "event": result.event,
+            "triggered": result.triggered,
+        }
+
 
 async def event_submit(request: Request) -> Response:
     form = await request.form()
@@ -361,9 +395,11 @@ async def event_submit(request: Request) -> Response:
     name = "event.html.j2" if status != 200 else "event_saved.html.j2"
     return render(request, name, context, status)
 
+
 # --------------------------------------------------------------------------------------------
 # Progress
 # --------------------------------------------------------------------------------------------
+
 
 @frozen
 class Cell:
@@ -372,6 +408,8 @@ class Cell:
     label: str = ""  # pack code (blinded) or arm, "run-in", "washout"
     state: str = ""  # logged, missing, today, future
     group: str = ""  # css class of the period's colour
+    month: str = ""  # "Dec" on the first day shown and on each 1st
+
 
 def _progress(s: Site) -> dict[str, Any]:
     with Workspace.open(s.trial) as ws:
@@ -388,14 +426,15 @@ def _progress(s: Site) -> dict[str, Any]:
             else:
                 label, group = day.phase.replace("_", "-"), "other"
             if day.date in logged:
-                state = "logged"
+                state = "logged today" if day.date == today else "logged"
             elif day.date == today:
                 state = "today"
             elif day.date < today:
                 state = "missing"
             else:
                 state = "future"
-            cells.append(Cell(day.date, day.number, label, state, group))
+            month = day.date.strftime("%b") if day.number == 1 or day.date.day == 1 else ""
+            cells.append(Cell(day.date, day.number, label, state, group, month))
         cells += [Cell(None)] * (-len(cells) % 7)
         weeks = [cells[i : i + 7] for i in range(0, len(cells), 7)]
         return {
@@ -406,12 +445,15 @@ def _progress(s: Site) -> dict[str, Any]:
             "stopped": ws.stopped,
         }
 
+
 async def progress_page(request: Request) -> Response:
     return render(request, "progress.html.j2", await run_in_threadpool(_progress, site(request)))
+
 
 # --------------------------------------------------------------------------------------------
 # Correct a day
 # --------------------------------------------------------------------------------------------
+
 
 def _history_rows(ws: Workspace, h: History) -> list[tuple[str, str, str, str]]:
     """(when, what, value, why) for each record of a day, oldest first."""
@@ -423,20 +465,24 @@ def _history_rows(ws: Workspace, h: History) -> list[tuple[str, str, str, str]]:
         except KeyError:
             what, shown = e.outcome, f"{e.value:g}"
         why = f"correction: {e.reason}" if e.is_correction else ""
-        rows.append((_local(e.recorded_at), what, shown, _from(e.source, why)))
+        rows.append((e.recorded_at, what, shown, _from(e.source, why)))
     for a in h.adherence:
         why = f"correction: {a.reason}" if a.supersedes is not None else ""
-        rows.append((_local(a.recorded_at), "Took", a.took, _from(a.source, why)))
+        rows.append((a.recorded_at, "Took", a.took, _from(a.source, why)))
     for n in h.notes:
-        rows.append((_local(n.recorded_at), "Note", n.text, _from(n.source, "")))
-    return sorted(rows, key=lambda r: r[0])
+        rows.append((n.recorded_at, "Note", n.text, _from(n.source, "")))
+    # stamps are UTC ISO 8601: sorting them is sorting by time
+    return [(_local(when), what, value, why) for when, what, value, why in sorted(rows)]
+
 
 def _from(source: str, why: str) -> str:
     where = "phone" if source == "web" else "terminal"
     return f"{why} ({where})" if why else f"({where})"
 
+
 def _local(stamp: str) -> str:
-    return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromisoformat(stamp).astimezone().strftime("%-d %b %H:%M")
+
 
 def _correct_context(
     ws: Workspace,
@@ -478,6 +524,7 @@ def _correct_context(
     )
     return context
 
+
 def _current(ws: Workspace, date: dt.date) -> dict[str, str]:
     """The values in force for a day, as the form shows them."""
     protocol = ws.protocol
@@ -492,20 +539,24 @@ def _current(ws: Workspace, date: dt.date) -> dict[str, str]:
         current["took"] = took[-1].took
     return current
 
+
 def _form_value(spec: OutcomeSpec, value: float) -> str:
     if spec.kind in ("binary", "ordinal"):
         return diary.show_value(spec, value)
     return f"{value:g}"
 
+
 def _correct_get(s: Site, date_text: str) -> dict[str, Any]:
     with Workspace.open(s.trial) as ws:
         return _correct_context(ws, s, date_text, {})
+
 
 async def correct_page(request: Request) -> Response:
     date_text = request.query_params.get("date", "today")[:40]
     context = await run_in_threadpool(_correct_get, site(request), date_text)
     status = 400 if "date" in context["errors"] else 200
     return render(request, "correct.html.j2", context, status=status)
+
 
 def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
     date_text = _text(form, "date", 40) or "today"
@@ -563,6 +614,7 @@ def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
             "triggered": result.triggered,
         }
 
+
 async def correct_submit(request: Request) -> Response:
     form = await request.form()
     if not site(request).keys.csrf_ok("correct", _text(form, "csrf", 200)):
@@ -570,9 +622,11 @@ async def correct_submit(request: Request) -> Response:
     status, context = await run_in_threadpool(_correct_post, site(request), form)
     return render(request, "correct.html.j2" if status != 200 else "saved.html.j2", context, status)
 
+
 # --------------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------------
+
 
 def report_files(reports: Path) -> list[Path]:
     """The HTML reports in ``reports/``: regular files only, no links, nothing outside it."""
@@ -588,6 +642,7 @@ def report_files(reports: Path) -> list[Path]:
         found.append(path)
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
+
 def _reports(s: Site) -> dict[str, Any]:
     with Workspace.open(s.trial) as ws:
         files = report_files(ws.reports_dir)
@@ -602,8 +657,10 @@ def _reports(s: Site) -> dict[str, Any]:
             ],
         }
 
+
 async def reports_page(request: Request) -> Response:
     return render(request, "reports.html.j2", await run_in_threadpool(_reports, site(request)))
+
 
 def _report_bytes(s: Site, name: str) -> bytes | None:
     with Workspace.open(s.trial) as ws:
@@ -611,6 +668,7 @@ def _report_bytes(s: Site, name: str) -> bytes | None:
             if path.name == name:
                 return path.read_bytes()
     return None
+
 
 async def report_file(request: Request) -> Response:
     name = request.path_params["name"]
@@ -622,6 +680,7 @@ async def report_file(request: Request) -> Response:
         media_type="text/html; charset=utf-8",
         headers={"content-security-policy": REPORT_CSP},
     )
+
 
 # --------------------------------------------------------------------------------------------
 # Add to home screen
@@ -642,6 +701,7 @@ MANIFEST = {
         {"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
     ],
 }
+
 
 async def manifest(request: Request) -> Response:
     """The web app manifest (public: it holds no diary data, only the app's name and icons)."""

@@ -6,7 +6,8 @@
   redirects to a URL without it. Rotating the token ends every session.
 * Every comparison of a secret is constant-time (:func:`hmac.compare_digest`).
 * :class:`Guard` (ASGI middleware, outermost): the Host header must be the address the server
-  listens on (DNS rebinding), a POST's Origin must be that address too, every page except the login and the static assets
+  listens on (DNS rebinding), a POST must come from the diary's own pages (``Sec-Fetch-Site``,
+  else the Origin header), every page except the login and the static assets
   needs the session cookie (401 without it, with no diary data), and every response carries
   the security headers (CSP ``default-src 'self'``, ``frame-ancestors 'none'``, no referrer,
   nosniff).
@@ -243,11 +244,9 @@ class Guard:
         if scope["method"] not in ("GET", "HEAD", "POST"):
             await _plain(send, 405, "Method not allowed.")
             return
-        origin = headers.get("origin")
-        if scope["method"] == "POST" and origin is not None:
-            if origin.removeprefix("http://") not in self.hosts:
-                await _plain(send, 403, "Cross-site request refused.")
-                return
+        if scope["method"] == "POST" and not self._same_origin(headers):
+            await _plain(send, 403, "Cross-site request refused.")
+            return
         if not path.startswith(PUBLIC_PATHS) and not self._signed_in(headers.get("cookie", "")):
             await _respond(send, 401, "text/html; charset=utf-8", self.unauthorized())
             return
@@ -255,13 +254,25 @@ class Guard:
         async def secured_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.decode("latin-1").lower() for k, _ in message.get("headers", [])}
-                extra = [
-                    (k.encode(), v.encode()) for k, v in HEADERS.items() if k not in present
-                ]
+                extra = [(k.encode(), v.encode()) for k, v in HEADERS.items() if k not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, secured_send)
+
+    def _same_origin(self, headers: dict[str, str]) -> bool:
+        """Whether a POST comes from this diary's own pages.
+
+        Browsers say so in ``Sec-Fetch-Site`` (fetch metadata). With ``Referrer-Policy:
+        no-referrer`` Chromium sends ``Origin: null`` even for a same-origin form, so the
+        Origin is checked only when fetch metadata is absent; a request with neither (not a
+        browser) still needs the form's CSRF token.
+        """
+        site = headers.get("sec-fetch-site")
+        if site is not None:
+            return site == "same-origin"
+        origin = headers.get("origin")
+        return origin is None or origin.removeprefix("http://") in self.hosts
 
     def _signed_in(self, cookie_header: str) -> bool:
         cookie: SimpleCookie = SimpleCookie()
