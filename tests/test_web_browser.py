@@ -164,6 +164,7 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
     snap(page, shots, "diary", width)
     choose(page, "headache_day", "no")
     assert page.is_hidden("#q-peak_pain") and page.is_hidden("#q-severity")
+    snap(page, shots, "diary-no-headache", width)
     choose(page, "headache_day", "yes")
     assert page.is_visible("#q-peak_pain")
     choose(page, "headache_day", "no")
