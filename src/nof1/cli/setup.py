@@ -326,16 +326,30 @@ def calendar_command(
         raise UsageError(f"--reminder must be a time like 20:00 (got {reminder!r})") from None
     with workspace(trial) as ws:
         schedule = ws.schedule
-        data = calendar_bytes(ws.protocol, schedule, reminder=None if no_reminder else at)
+        stop = ws.stopped if ws.is_locked else None
+        stopped = None if stop is None else stop.date
+        data = calendar_bytes(
+            ws.protocol, schedule, reminder=None if no_reminder else at, stopped=stopped
+        )
         file.write_bytes(data)
-        washouts = (len(schedule.periods) - 1) if schedule.washout_days else 0
-        parts = [f"{len(schedule.periods)} periods"]
+        periods = [p for p in schedule.periods if stopped is None or p.start <= stopped]
+        washouts = (len(periods) - 1) if schedule.washout_days else 0
+        if stopped is not None and schedule.washout_days and periods:
+            washouts += int(periods[-1].end < stopped)
+        parts = [f"{len(periods)} period{'s' if len(periods) != 1 else ''}"]
         if washouts:
-            parts.append(f"{washouts} washouts")
+            parts.append(f"{washouts} washout{'s' if washouts != 1 else ''}")
         if schedule.run_in_days:
             parts.append("the run-in")
         reminder_text = "" if no_reminder else f" and a daily reminder at {at.strftime('%H:%M')}"
+        if stopped is not None:
+            reminder_text += f", ending on the early stop ({stopped.isoformat()})"
         print(f"Wrote {file}: {', '.join(parts)}{reminder_text}.")
+        if stopped is not None:
+            print(
+                "Nothing is planned after the stop. If you imported an earlier calendar, delete "
+                "it first: calendar apps keep events that a new file leaves out."
+            )
 
 
 def allocation_rows(ws: Workspace) -> list[dict[str, str]]:
