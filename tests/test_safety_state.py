@@ -377,3 +377,11 @@ def test_protocol_without_a_serious_event_rule_still_stops_on_one(
     result = ok(folder, "event", "--description", "fainted", "--severity", "severe", "--serious")
     assert "STOPPING RULE MET: A serious adverse event" in result.stderr
     assert not says_take_the_pack(ok(folder, "today").stdout)
+
+
+def test_log_after_stop_does_not_demand_took(started: Path) -> None:
+    ok(started, "stop", "--reason", "felt unwell", "--date", "yesterday")
+    result = ok(started, "log", *FULL)
+    assert "took" not in result.stdout
+    before = run(started, "log", "--date", (TODAY - dt.timedelta(days=2)).isoformat(), *FULL)
+    assert before.exit_code == 1 and "--took" in before.stderr  # before the stop: still asked

@@ -112,9 +112,13 @@ def example_value(spec: OutcomeSpec) -> str:
     return "1"
 
 
-def needs_adherence(day: Day) -> bool:
-    """Adherence is asked on treatment-period days (not in the run-in or a physical washout)."""
-    return day.phase == "period"
+def needs_adherence(day: Day, ws: Workspace | None = None) -> bool:
+    """Adherence is asked on treatment-period days (not in the run-in or a physical washout),
+    and not for days after an early stop (nothing is to be taken then; it may still be given)."""
+    if day.phase != "period":
+        return False
+    stop = None if ws is None else ws.stopped
+    return stop is None or day.date <= stop.date
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +255,7 @@ def log_day(
             f"{'them' if plural else 'it'} as name=value, e.g. {example}"
         )
     took_value = None if took is None else parse_took(took)
-    if took_value is None and needs_adherence(day) and not correct:
+    if took_value is None and needs_adherence(day, ws) and not correct:
         raise EntryError(
             f"--took is missing: did you take today's {_what_to_take(ws, day)}? give --took yes, "
             "no or partial"

@@ -218,7 +218,7 @@ def log(
         protocol = ws.protocol
         given = diary.parse_pairs(protocol, values or [])
         missing = diary.missing_outcomes(ws, day_date, given, correct=correct)
-        ask_took = took is None and diary.needs_adherence(day) and not correct
+        ask_took = took is None and diary.needs_adherence(day, ws) and not correct
         if (missing or ask_took) and not _interactive():
             names = [o.name for o in missing] + (["--took"] if ask_took else [])
             raise EntryError(
