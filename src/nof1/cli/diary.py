@@ -127,6 +127,10 @@ def stop_(
         stopped = ws.stop(reason, date=diary.parse_date(date))
         print(f"Trial stopped early on {stopped.date}: {stopped.reason}")
         print("The report will analyse the data through that day as final (`nof1 report`).")
+        print(
+            "Do not take the trial intervention; contact your supervising clinician. Follow-up "
+            "days can still be logged (nof1 log)."
+        )
 
 
 @app.command()
