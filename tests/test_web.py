@@ -416,8 +416,12 @@ def test_today_page_shows_a_met_stopping_rule(client: TestClient, started: Path)
     with Workspace.open(started) as ws:
         diary.record_event(ws, TODAY, "admitted to hospital", "severe", serious=True)
     page = text_of(client.get("/").text)
-    assert "Stopping rule met" in page
-    assert "Stop the trial intervention and contact your supervising clinician" in page
+    assert "Stopping rule met" in page and 'class="card today alarm"' in client.get("/").text
+    cli = CliRunner().invoke(cli_app, ["today", "--trial", str(started)])
+    for line in cli.stdout.strip().splitlines():  # the same words as `nof1 today`
+        assert line.strip() in page
+    assert "STOPPING RULE MET" in cli.stdout
+    assert "take Pack" not in page  # a met, unreviewed rule: the page never says take
 
 
 def test_today_page_shows_an_early_stop(client: TestClient, started: Path) -> None:
@@ -425,6 +429,10 @@ def test_today_page_shows_an_early_stop(client: TestClient, started: Path) -> No
     assert result.exit_code == 0, result.output
     page = text_of(client.get("/").text)
     assert "The trial has stopped" in page and "rash" in page
+    cli = CliRunner().invoke(cli_app, ["today", "--trial", str(started)])
+    for line in cli.stdout.strip().splitlines():
+        assert line.strip() in page
+    assert "The trial was stopped on" in text_of(client.get("/progress").text)
 
 
 def test_today_page_before_start_says_to_lock(workspace: Path) -> None:
@@ -740,8 +748,10 @@ def test_serious_event_is_loud(client: TestClient) -> None:
         },  # fmt: skip
     )
     page = text_of(response.text)
-    assert "SERIOUS" in page and "Contact your supervising clinician now." in page
-    assert "Stopping rule met" in page
+    assert "SERIOUS" in page
+    assert "A serious adverse event: contact your supervising clinician now." in page
+    assert "STOPPING RULE MET: Any serious adverse event" in page
+    assert "Stop the trial intervention: do not take it" in page
 
 
 @pytest.mark.parametrize(

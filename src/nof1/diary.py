@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 
 from attrs import frozen
 
+from nof1 import diary_safety
+from nof1.diary_safety import TriggeredRule as TriggeredRule
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec, StoppingRule, TrialProtocol
 from nof1.record import SEVERITIES, TOOK, AdverseEvent, Observation
@@ -110,9 +112,13 @@ def example_value(spec: OutcomeSpec) -> str:
     return "1"
 
 
-def needs_adherence(day: Day) -> bool:
-    """Adherence is asked on treatment-period days (not in the run-in or a physical washout)."""
-    return day.phase == "period"
+def needs_adherence(day: Day, ws: Workspace | None = None) -> bool:
+    """Adherence is asked on treatment-period days (not in the run-in or a physical washout),
+    and not for days after an early stop (nothing is to be taken then; it may still be given)."""
+    if day.phase != "period":
+        return False
+    stop = None if ws is None else ws.stopped
+    return stop is None or day.date <= stop.date
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,22 +160,8 @@ def check_date(
 
 
 # --------------------------------------------------------------------------------------------
-# Stopping rules
+# Stopping rules (see :mod:`nof1.diary_safety`)
 # --------------------------------------------------------------------------------------------
-
-
-@frozen
-class TriggeredRule:
-    """A stopping rule that is met, why, and whether the latest write tipped it over."""
-
-    rule: StoppingRule
-    reason: str
-    new: bool = False
-
-    @property
-    def message(self) -> str:
-        what = self.rule.description or "a stopping rule of the protocol is met"
-        return f"{what} ({self.reason})"
 
 
 def evaluate_stopping_rules(
@@ -177,65 +169,8 @@ def evaluate_stopping_rules(
     observations: Sequence[Observation],
     events: Sequence[AdverseEvent],
 ) -> list[tuple[StoppingRule, str]]:
-    """The protocol's stopping rules that the data meet, each with the reason in words.
-
-    ``outcome_threshold`` counts consecutive *logged* days: an unlogged day between two bad days
-    does not reset the run (erring on the side of safety).
-    """
-    met: list[tuple[StoppingRule, str]] = []
-    for rule in protocol.stopping_rules:
-        if rule.kind == "serious_adverse_event":
-            serious = [e for e in events if e.serious]
-            if serious:
-                met.append((rule, f"serious adverse event on {serious[0].date}"))
-        elif rule.kind == "adverse_events":
-            floor = _SEVERITY_RANK[rule.severity]
-            hits = [e for e in events if _SEVERITY_RANK[e.severity] >= floor]
-            if len(hits) >= rule.count:
-                met.append(
-                    (rule, f"{len(hits)} adverse events of severity {rule.severity} or worse")
-                )
-        elif rule.kind == "outcome_threshold":
-            reason = _threshold_run(protocol, rule, observations)
-            if reason:
-                met.append((rule, reason))
-    return met
-
-
-def _threshold_run(
-    protocol: TrialProtocol, rule: StoppingRule, observations: Sequence[Observation]
-) -> str | None:
-    spec = protocol.outcome(rule.outcome)
-    lower_is_better = spec.better == "lower"
-    values = sorted((o.date, o.value) for o in observations if o.outcome == rule.outcome)
-    run: list[dt.date] = []
-    for date, value in values:
-        bad = value >= rule.threshold if lower_is_better else value <= rule.threshold
-        run = [*run, date] if bad else []
-        if len(run) >= rule.days:
-            sign = "≥" if lower_is_better else "≤"
-            return (
-                f"{rule.outcome} {sign} {rule.threshold:g} on {len(run)} logged day(s) in a row, "
-                f"{run[0]} to {run[-1]}"
-            )
-    return None
-
-
-def triggered_rules(
-    ws: Workspace, before: Sequence[tuple[StoppingRule, str]] = ()
-) -> list[TriggeredRule]:
-    """The rules met now; ``new`` marks those not already met in ``before``."""
-    old = {id(rule) for rule, _ in before}
-    return [
-        TriggeredRule(rule, reason, new=id(rule) not in old)
-        for rule, reason in evaluate_stopping_rules(
-            ws.protocol, ws.observations(), ws.adverse_events()
-        )
-    ]
-
-
-def _met(ws: Workspace) -> list[tuple[StoppingRule, str]]:
-    return evaluate_stopping_rules(ws.protocol, ws.observations(), ws.adverse_events())
+    """The stopping rules that the data meet, each with the reason in words."""
+    return [(m.rule, m.reason) for m in diary_safety.rules_met(protocol, observations, events)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,6 +188,8 @@ class LogResult:
     took: str | None
     corrected: bool
     triggered: tuple[TriggeredRule, ...]
+    #: Said to the person but not refused (e.g. the intervention taken after the trial stopped).
+    warnings: tuple[str, ...] = ()
 
 
 def missing_outcomes(
@@ -369,14 +306,14 @@ def log_day(
             f"{'them' if plural else 'it'} as name=value, e.g. {example}"
         )
     took_value = None if took is None else parse_took(took)
-    if took_value is None and needs_adherence(day) and not correct:
+    if took_value is None and needs_adherence(day, ws) and not correct:
         raise EntryError(
             f"--took is missing: did you take today's {_what_to_take(ws, day)}? give --took yes, "
             "no or partial"
         )
     if correct and not parsed and took_value is None and not note.strip():
         raise EntryError("--correct was given but nothing to correct: give name=value or --took")
-    before = _met(ws)
+    before = diary_safety.current(ws)
     store = ws.store
     with store.transaction("log --correct" if correct else "log", source=source):
         for name, value in parsed.items():
@@ -391,8 +328,19 @@ def log_day(
         values=parsed,
         took=took_value,
         corrected=correct,
-        triggered=tuple(triggered_rules(ws, before)),
+        triggered=diary_safety.triggered(ws, before),
+        warnings=tuple(_after_stop(ws, date, took_value)),
     )
+
+
+def _after_stop(ws: Workspace, date: dt.date, took: str | None) -> list[str]:
+    stop = ws.stopped
+    if stop is None or took not in ("yes", "partial") or date <= stop.date:
+        return []
+    return [
+        f"--took {took} for {date}, after the trial was stopped on {stop.date}: recorded, but "
+        f"the trial intervention should no longer be taken; {diary_safety.CONTACT}."
+    ]
 
 
 def _what_to_take(ws: Workspace, day: Day) -> str:
@@ -440,10 +388,10 @@ def record_event(
         serious=serious,
         action=action.strip(),
     )
-    before = _met(ws)
+    before = diary_safety.current(ws)
     with ws.store.transaction("event", source=source):
         ws.store.add_event(event)
-    return EventResult(event=event, triggered=tuple(triggered_rules(ws, before)))
+    return EventResult(event=event, triggered=diary_safety.triggered(ws, before))
 
 
 # --------------------------------------------------------------------------------------------
@@ -487,6 +435,10 @@ class Status:
     events: tuple[AdverseEvent, ...]
     triggered: tuple[TriggeredRule, ...]
     warnings: tuple[str, ...]
+    #: Whether the trial intervention may be taken today, and why not.
+    safety: diary_safety.SafetyState
+    #: The words for today's line when the intervention must not be taken (else empty).
+    advice: str = ""
 
 
 def status(ws: Workspace, *, today: dt.date | None = None) -> Status:
@@ -541,6 +493,7 @@ def status(ws: Workspace, *, today: dt.date | None = None) -> Status:
     run_in_end = schedule.start + dt.timedelta(days=schedule.run_in_days - 1)
     run_in = _dates(schedule.start, min(today, run_in_end))
     day = schedule.day(today)
+    state = diary_safety.safety(ws, on=today)
     if today < schedule.start:
         days_left = schedule.total_days
     else:
@@ -556,9 +509,20 @@ def status(ws: Workspace, *, today: dt.date | None = None) -> Status:
         run_in_missing=sum(1 for d in run_in if d not in logged and d < today),
         periods=tuple(periods),
         events=tuple(ws.adverse_events()),
-        triggered=tuple(TriggeredRule(rule, reason) for rule, reason in _met(ws)),
+        triggered=state.triggered,
         warnings=tuple(warnings),
+        safety=state,
+        advice=_safety_advice(state, day),
     )
+
+
+def _safety_advice(state: diary_safety.SafetyState, day: Day | None) -> str:
+    if state.state == diary_safety.STOPPED:
+        assert state.stop is not None
+        return diary_safety.stopped_line(state.stop)
+    if state.state == diary_safety.RULE_MET:
+        return f"A stopping rule is met. {diary_safety.advice(day)}"
+    return ""
 
 
 def _dates(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -666,8 +630,10 @@ class TodayView:
 def today(ws: Workspace, when: dt.date) -> TodayView:
     """The trial as it stands on ``when``: phase, what to take, logged or not, safety state.
 
-    Works before ``nof1 start`` too (then nothing is logged and a line says to lock first); never
-    creates the store.
+    Once the trial is stopped (from the stop date on) or while a met stopping rule is not
+    reviewed, nothing here says to take the trial intervention: ``take`` is ``None`` and the
+    lines say why and to contact the supervising clinician. Works before ``nof1 start`` too
+    (then nothing is logged and a line says to lock first); never creates the store.
 
     Raises
     ------
@@ -679,9 +645,8 @@ def today(ws: Workspace, when: dt.date) -> TodayView:
     coded = shows_codes(ws)
     neither = "neither pack" if coded else "neither arm"
     day = schedule.day(when)
-    stop = ws.stopped
-    triggered = tuple(TriggeredRule(rule, reason) for rule, reason in _met(ws)) if locked else ()
-    safety = "stopped" if stop is not None else "rule_met" if triggered else "ok"
+    state = diary_safety.safety(ws, on=when)
+    stop = state.stop
     logged = locked and bool(ws.store.day_entries(when))
     lines: list[str] = []
     if not locked:
@@ -699,11 +664,21 @@ def today(ws: Workspace, when: dt.date) -> TodayView:
                 f"{when.isoformat()}: the trial has not begun. Day 1 is "
                 f"{schedule.start.isoformat()} (in {wait} day{'s' if wait != 1 else ''})."
             )
+        elif state.state == diary_safety.STOPPED:
+            assert stop is not None
+            lines.append(
+                f"{when.isoformat()}: the trial was stopped early on {stop.date.isoformat()} "
+                f"({stop.reason}). Run `nof1 report` for the analysis."
+            )
         else:
             lines.append(
                 f"{when.isoformat()}: the trial ended on {schedule.end.isoformat()} "
                 f"(day {schedule.total_days}). Run `nof1 report` for the analysis."
             )
+    elif state.state == diary_safety.STOPPED:
+        assert stop is not None
+        lines.append(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
+        lines.append(diary_safety.stopped_line(stop))
     else:
         lines.append(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
         if day.phase == "run_in":
@@ -723,12 +698,16 @@ def today(ws: Workspace, when: dt.date) -> TodayView:
             assert day.arm is not None and day.period is not None
             period = schedule.periods[day.period - 1]
             phase_day, phase_days = day.day_in_period, period.days
-            take = take_text(ws, day.arm)
-            lines.append(
+            where = (
                 f"Period {day.period} of {len(schedule.periods)} (block {day.block}), day "
-                f"{day.day_in_period} of {period.days}: take {take}."
+                f"{day.day_in_period} of {period.days}"
             )
-            if day.analytic_washout:
+            if state.may_take:
+                take = take_text(ws, day.arm)
+                lines.append(f"{where}: take {take}.")
+            else:
+                lines.append(f"{where}.")
+            if day.analytic_washout and state.may_take:
                 lines.append(
                     f"Analytic washout (days 1–{schedule.analytic_washout_days} of each period): "
                     "take and log as usual; this day is left out of the main analysis."
@@ -737,17 +716,25 @@ def today(ws: Workspace, when: dt.date) -> TodayView:
         while following <= schedule.end and _phase_key(schedule.day(following)) == _phase_key(day):
             following += dt.timedelta(days=1)
         upcoming = schedule.day(following)
-        if upcoming is None:
-            lines.append(f"This phase runs to the end of the trial ({schedule.end.isoformat()}).")
-        elif upcoming.phase == "washout":
+        if upcoming is not None and upcoming.phase == "washout":
             next_date, next_label = following, "washout"
-            lines.append(f"Next: washout from {following.isoformat()}.")
-        else:
+        elif upcoming is not None:
             assert upcoming.arm is not None
             next_date, next_label = following, arm_text(ws, upcoming.arm)
+        if not state.may_take:
+            pass  # the next phase is not announced while the intervention must not be taken
+        elif upcoming is None:
+            lines.append(f"This phase runs to the end of the trial ({schedule.end.isoformat()}).")
+        elif upcoming.phase == "washout":
+            lines.append(f"Next: washout from {following.isoformat()}.")
+        else:
             lines.append(
                 f"Next: period {upcoming.period} from {following.isoformat()}: {next_label}."
             )
+    for t in state.triggered:
+        lines.extend(diary_safety.banner(t, day, state)[1])
+    if stop is not None and state.state != diary_safety.STOPPED:
+        lines.append(f"(The trial was stopped later, on {stop.date.isoformat()}.)")
     return TodayView(
         date=when,
         phase=phase,
@@ -762,9 +749,9 @@ def today(ws: Workspace, when: dt.date) -> TodayView:
         coded=coded,
         locked=locked,
         logged=logged,
-        safety=safety,
+        safety=state.state,
         stopped_on=None if stop is None else stop.date,
         stop_reason="" if stop is None else stop.reason,
-        triggered=triggered,
+        triggered=state.triggered,
         lines=tuple(lines),
     )

@@ -149,6 +149,24 @@ _V2: tuple[str, ...] = (
     *_append_only_triggers("stops"),
 )
 
+#: Reviews of met stopping rules (``nof1 review``): who reviewed which rule, met on which day
+#: on which evidence, and whether the trial continues or stops. Append-only.
+_REVIEWS: tuple[str, ...] = (
+    """CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        rule TEXT NOT NULL CHECK (length(trim(rule)) > 0),
+        description TEXT NOT NULL DEFAULT '',
+        met_on TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        by TEXT NOT NULL CHECK (length(trim(by)) > 0),
+        decision TEXT NOT NULL CHECK (decision IN ('continue', 'stop')),
+        note TEXT NOT NULL DEFAULT '',
+        command TEXT NOT NULL
+    )""",
+    *_append_only_triggers("reviews"),
+)
+
 #: Where a diary record came from: ``cli`` (the terminal, imports) or ``web`` (``nof1 serve``).
 SOURCES = ("cli", "web")
 _SOURCED = ("entries", "adherence", "adverse_events", "notes")
@@ -162,10 +180,13 @@ _ENTRY_SOURCE: tuple[str, ...] = tuple(
 
 #: Ordered forward migrations; migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Append new migrations, never edit an old one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _ENTRY_SOURCE)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _REVIEWS, _ENTRY_SOURCE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
+#: Every append-only table (the triggers of each migration refuse updates and deletes).
+APPEND_ONLY_TABLES = (*_APPEND_ONLY, "stops", "reviews")
+
+_REQUIRED_TABLES = frozenset({"schema_version", *APPEND_ONLY_TABLES})
 
 
 def _now() -> str:
@@ -349,6 +370,35 @@ class Stop:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Stop:
         return cls(at=row["at"], date=dt.date.fromisoformat(row["date"]), reason=row["reason"])
+
+
+@frozen
+class Review:
+    """A clinician's review of a met stopping rule (``nof1 review``)."""
+
+    id: int
+    at: str
+    rule: str
+    description: str
+    met_on: dt.date
+    evidence: str
+    by: str
+    decision: str
+    note: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Review:
+        return cls(
+            id=row["id"],
+            at=row["at"],
+            rule=row["rule"],
+            description=row["description"],
+            met_on=dt.date.fromisoformat(row["met_on"]),
+            evidence=row["evidence"],
+            by=row["by"],
+            decision=row["decision"],
+            note=row["note"],
+        )
 
 
 @frozen
@@ -724,6 +774,33 @@ class Store:
             detail=date.isoformat(),
         )
 
+    def add_review(
+        self,
+        *,
+        rule: str,
+        description: str,
+        met_on: dt.date,
+        evidence: str,
+        by: str,
+        decision: str,
+        note: str,
+    ) -> int:
+        return self._insert(
+            "reviews",
+            {
+                "at": _now(),
+                "rule": rule,
+                "description": description,
+                "met_on": met_on.isoformat(),
+                "evidence": evidence,
+                "by": by,
+                "decision": decision,
+                "note": note,
+                "command": self._command or "",
+            },
+            detail=f"{rule} {decision}",
+        )
+
     # -- reading ------------------------------------------------------------------------------
 
     def current_entries(self) -> list[Entry]:
@@ -781,6 +858,10 @@ class Store:
         rows = self._conn.execute("SELECT * FROM stops ORDER BY id").fetchall()
         return [Stop.from_row(r) for r in rows]
 
+    def reviews(self) -> list[Review]:
+        rows = self._conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+        return [Review.from_row(r) for r in rows]
+
     def audit(self) -> list[AuditRecord]:
         rows = self._conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
         return [AuditRecord.from_row(r) for r in rows]
@@ -804,7 +885,7 @@ class Store:
         )
 
     def count(self, table: str) -> int:
-        if table not in _APPEND_ONLY:
+        if table not in APPEND_ONLY_TABLES:
             raise ValueError(f"unknown table {table!r}")
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 

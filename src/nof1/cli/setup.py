@@ -69,11 +69,12 @@ def next_monday(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=7 - today.weekday())
 
 
-def parse_date(text: str, option: str) -> dt.date:
+def parse_date(text: str, option: str, *, also: str = "") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{option} must be a date like 2026-12-07 (got {text!r})") from None
+        words = f"a date like 2026-12-07{' ' + also if also else ''}"
+        raise UsageError(f"{option} must be {words} (got {text!r})") from None
 
 
 @contextmanager
@@ -132,7 +133,7 @@ def init_command(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="First trial day (run-in day 1), YYYY-MM-DD. Default: next Monday.",
+            help="First trial day (run-in day 1): YYYY-MM-DD or today. Default: next Monday.",
             show_default=False,
         ),
     ] = None,
@@ -169,8 +170,12 @@ def init_command(
             f"{target} already exists: nof1 init never overwrites a protocol (choose a new "
             "folder, or edit the existing protocol.toml)"
         )
-    start_date = parse_date(start, "--start") if start is not None else None
-    start_date = start_date or next_monday(dt.date.today())
+    if start is not None and start.strip().lower() == "today":
+        start_date: dt.date = dt.date.today()
+    elif start is not None:
+        start_date = parse_date(start, "--start", also="or today")
+    else:
+        start_date = next_monday(dt.date.today())
     seed = secrets.randbits(63) if seed is None else seed
     text = set_design_values(
         source.read_text(encoding="utf-8"), {"start_date": start_date, "seed": seed}
@@ -326,16 +331,30 @@ def calendar_command(
         raise UsageError(f"--reminder must be a time like 20:00 (got {reminder!r})") from None
     with workspace(trial) as ws:
         schedule = ws.schedule
-        data = calendar_bytes(ws.protocol, schedule, reminder=None if no_reminder else at)
+        stop = ws.stopped if ws.is_locked else None
+        stopped = None if stop is None else stop.date
+        data = calendar_bytes(
+            ws.protocol, schedule, reminder=None if no_reminder else at, stopped=stopped
+        )
         file.write_bytes(data)
-        washouts = (len(schedule.periods) - 1) if schedule.washout_days else 0
-        parts = [f"{len(schedule.periods)} periods"]
+        periods = [p for p in schedule.periods if stopped is None or p.start <= stopped]
+        washouts = (len(periods) - 1) if schedule.washout_days else 0
+        if stopped is not None and schedule.washout_days and periods:
+            washouts += int(periods[-1].end < stopped)
+        parts = [f"{len(periods)} period{'s' if len(periods) != 1 else ''}"]
         if washouts:
-            parts.append(f"{washouts} washouts")
+            parts.append(f"{washouts} washout{'s' if washouts != 1 else ''}")
         if schedule.run_in_days:
             parts.append("the run-in")
         reminder_text = "" if no_reminder else f" and a daily reminder at {at.strftime('%H:%M')}"
+        if stopped is not None:
+            reminder_text += f", ending on the early stop ({stopped.isoformat()})"
         print(f"Wrote {file}: {', '.join(parts)}{reminder_text}.")
+        if stopped is not None:
+            print(
+                "Nothing is planned after the stop. If you imported an earlier calendar, delete "
+                "it first: calendar apps keep events that a new file leaves out."
+            )
 
 
 def allocation_rows(ws: Workspace) -> list[dict[str, str]]:

@@ -40,6 +40,8 @@ class TrialRecord:
     lock_info: Mapping[str, Any] | None = None
     deviations: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    #: Clinicians' reviews of met stopping rules (``nof1 review``), oldest first.
+    reviews: tuple[Any, ...] = ()
 
     @classmethod
     def from_workspace(cls, ws: Any) -> TrialRecord:
@@ -54,6 +56,7 @@ class TrialRecord:
             lock_info=ws.lock_info(),
             deviations=tuple(ws.deviations()),
             warnings=tuple(warnings),
+            reviews=tuple(ws.store.reviews()) if ws.is_locked else (),
         )
 
     # -- derived ----------------------------------------------------------------------------
@@ -96,6 +99,12 @@ class TrialRecord:
                 self.protocol, self.observations, self.adverse_events
             )
         ]
+
+    def stopping_rule_timeline(self) -> tuple[Any, ...]:
+        """Each stopping rule met or reviewed: met on, why, reviews (``TimelineEntry``)."""
+        from nof1.diary_safety import timeline
+
+        return timeline(self.protocol, self.observations, self.adverse_events, self.reviews)
 
     def amendments(self) -> list[Mapping[str, Any]]:
         info = self.lock_info or {}
@@ -475,8 +484,17 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
             f"Blinded trial: the allocation ({codes.get('B', '?')} = {arm_b}, "
             f"{codes.get('A', '?')} = {arm_a}) was revealed for this analysis."
         )
-    for met in record.stopping_rules_met():
-        notes.append(f"Stopping rule met: {met}.")
+    for entry in record.stopping_rule_timeline():
+        what = entry.description or entry.name.replace("_", " ")
+        last = entry.reviews[-1] if entry.reviews else None
+        review = (
+            f"reviewed by {last.by} on {fmt.date(last.at)}: {last.decision}"
+            if last is not None
+            else "NOT reviewed by a clinician"
+        )
+        notes.append(
+            f"Stopping rule met on {fmt.date(entry.met_on)}: {what} ({entry.reason}); {review}."
+        )
     for name, reason in getattr(result, "skipped", ()):
         notes.append(f"{name} was not analysed: {reason}.")
     amendments = record.amendments()

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from nof1 import diary
+from nof1 import diary, diary_safety
 from nof1.errors import Nof1Error
 from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.schedule import Day
@@ -144,6 +144,17 @@ def _text(form: FormData, key: str, limit: int = 2000) -> str:
     """A text field (a file upload or a missing field is empty)."""
     value = form.get(key)
     return value[:limit] if isinstance(value, str) else ""
+
+
+def banners(
+    ws: Workspace, triggered: tuple[diary_safety.TriggeredRule, ...], today: dt.date
+) -> list[tuple[bool, list[str]]]:
+    """Met stopping rules in the words the CLI prints: ``(loud, lines)`` per rule."""
+    if not triggered:
+        return []
+    state = diary_safety.safety(ws)
+    day = ws.schedule.day(today)
+    return [diary_safety.banner(rule, day, state) for rule in triggered]
 
 
 def take_question(ws: Workspace, day: Day) -> str:
@@ -321,7 +332,7 @@ def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
                 for n, v in result.values.items()
             ],
             "took": result.took,
-            "triggered": result.triggered,
+            "banners": banners(ws, result.triggered, s.clock()),
         }
 
 
@@ -383,7 +394,7 @@ def _event_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
         return 200, {
             "title": ws.protocol.title,
             "event": result.event,
-            "triggered": result.triggered,
+            "banners": banners(ws, result.triggered, s.clock()),
         }
 
 
@@ -442,7 +453,8 @@ def _progress(s: Site) -> dict[str, Any]:
             "status": status,
             "weeks": weeks,
             "legend": [(c, f"g{i}") for i, c in enumerate(codes)],
-            "stopped": ws.stopped,
+            "stopped": diary_safety.stopped_line(ws.stopped) if ws.stopped else "",
+            "banners": banners(ws, status.triggered, today),
         }
 
 
@@ -611,7 +623,7 @@ def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
                 for n, v in result.values.items()
             ],
             "took": result.took,
-            "triggered": result.triggered,
+            "banners": banners(ws, result.triggered, s.clock()),
         }
 
 
