@@ -262,3 +262,21 @@ def test_make_workspace_fixture_has_skip_logic(make_workspace: MakeWorkspace) ->
     folder = make_workspace()
     with Workspace.open(folder) as ws:
         assert ws.protocol.outcome("peak_pain").ask_if is not None
+
+
+def test_a_skipped_day_ends_a_run_of_bad_days_for_a_threshold_rule(started: Path) -> None:
+    """Pain 9 or worse on 3 logged days in a row: a headache-free day between has pain 0."""
+    from nof1 import diary_safety
+
+    today = dt.date.today()
+    bad = {"headache_day": "yes", "peak_pain": 9, "severity": "severe", "acute_med_days": 2}
+    free = {"headache_day": "no", "acute_med_days": 0}
+    with _ws(started) as ws:
+        for back, values in ((4, bad), (3, bad), (2, free), (1, bad)):
+            diary.log_day(ws, today - dt.timedelta(days=back), values, took="yes")
+        assert not [m for m in diary_safety.current(ws) if m.rule.kind == "outcome_threshold"]
+        diary.log_day(ws, today, bad, took="yes")
+        diary.log_day(ws, today - dt.timedelta(days=2), {"headache_day": "yes", "peak_pain": 9,
+                      "severity": "severe"}, correct=True, reason="it was a headache")  # fmt: skip
+        met = [m for m in diary_safety.current(ws) if m.rule.kind == "outcome_threshold"]
+        assert met and met[0].met_on == today - dt.timedelta(days=2)

@@ -842,3 +842,20 @@ def test_token_file_symlink_is_refused(tmp_path: Path) -> None:
     token_path(tmp_path).symlink_to(target)
     with pytest.raises(WebError, match="is a symbolic link"):
         load_token(tmp_path)
+
+
+# -- a broken trial folder ----------------------------------------------------------------------
+
+
+def test_broken_protocol_file_is_reported_not_crashed(client: TestClient, started: Path) -> None:
+    (started / "protocol.toml").write_text("[trial\ntitle = ", encoding="utf-8")
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "Error: not valid TOML" in text_of(response.text)
+    assert client.get("/static/style.css").status_code == 200  # still serving
+
+
+def test_trial_folder_removed_behind_the_server(client: TestClient, started: Path) -> None:
+    (started / "protocol.toml").unlink()
+    response = client.get("/progress")
+    assert response.status_code == 500 and "Error:" in response.text

@@ -143,7 +143,7 @@ def _threshold(
 ) -> tuple[dt.date, str, tuple[dt.date, ...]] | None:
     spec = protocol.outcome(rule.outcome)
     lower_is_better = spec.better == "lower"
-    values = sorted((o.date, o.value) for o in observations if o.outcome == rule.outcome)
+    values = sorted(_answers(protocol, rule.outcome, observations))
     first: tuple[dt.date, str] | None = None
     evidence: list[dt.date] = []
     run: list[dt.date] = []
@@ -164,6 +164,20 @@ def _threshold(
     if first is None:
         return None
     return first[0], first[1], tuple(evidence)
+
+
+def _answers(
+    protocol: TrialProtocol, outcome: str, observations: Sequence[Observation]
+) -> list[tuple[dt.date, float]]:
+    """An outcome's values per logged day; a question its ``ask_if`` skipped that day counts
+    as its ``skipped_value`` (a headache-free day has pain 0: it ends a run of bad days)."""
+    if protocol.outcome(outcome).ask_if is None:
+        return [(o.date, o.value) for o in observations if o.outcome == outcome]
+    days: dict[dt.date, dict[str, float]] = {}
+    for o in observations:
+        days.setdefault(o.date, {})[o.outcome] = o.value
+    answers = ((date, protocol.effective(values)) for date, values in days.items())
+    return [(date, values[outcome]) for date, values in answers if outcome in values]
 
 
 @frozen

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from nof1.errors import Nof1Error
 from nof1.web import pages
 from nof1.web.security import MAX_BODY, Attempts, Guard, Keys, allowed_hosts
 
@@ -78,6 +79,7 @@ def create_app(
             )
         ],
         max_body_size=MAX_BODY,
+        exception_handlers={Nof1Error: pages.trial_problem},
     )
     app.state.site = pages.Site(
         trial=Path(trial), keys=keys, attempts=attempts or Attempts(), templates=tpl, clock=clock

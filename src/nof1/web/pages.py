@@ -344,6 +344,12 @@ async def diary_submit(request: Request) -> Response:
     return render(request, "diary.html.j2" if status != 200 else "saved.html.j2", context, status)
 
 
+async def trial_problem(request: Request, exc: Exception) -> Response:
+    """A problem with the trial folder itself (protocol.toml broken, store unreadable, folder
+    gone): the library's words, status 500, and the server keeps running."""
+    return render(request, "problem.html.j2", {"title": "nof1 diary", "message": str(exc)}, 500)
+
+
 def _csrf_refused() -> Response:
     return HTMLResponse(
         "<!doctype html><title>Refused</title><p>This form has expired or did not come from "
