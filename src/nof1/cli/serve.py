@@ -112,7 +112,8 @@ def serve(
     if made:
         print(f"New access token written to {token_path(folder)} (owner-only).")
     print(f"Diary of {title!r} at http://{host}:{port}/")
-    print(f"Open this link once on your phone to sign in (it holds the access token):\n  {url}")
+    where = "on your phone" if lan else "in a browser on this computer"
+    print(f"Open this link once {where} to sign in (it holds the access token):\n  {url}")
     if lan:
         qr = segno.make(url, error="m")
         qr.terminal(compact=True)
