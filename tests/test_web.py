@@ -18,6 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from conftest import MakeWorkspace
 from nof1 import diary
 from nof1.cli import app as cli_app
 from nof1.store import Store
@@ -449,7 +450,7 @@ def test_diary_form_shows_questions_scale_date_and_the_condition(client: TestCli
     page = text_of(raw)
     assert TODAY.strftime("%-d %B %Y") in page
     assert "Did you have a headache today?" in page
-    assert "Peak pain: a number 0–10" in page
+    assert "Peak pain: a number 0–10 (e.g. 5)" in page
     assert "Only if “Headache day” is yes — otherwise leave it empty." in page
     assert 'data-ask-if="headache_day"' in raw
     assert "Did you take Pack" in page  # blinded: the pack code, never the arm
@@ -859,3 +860,24 @@ def test_trial_folder_removed_behind_the_server(client: TestClient, started: Pat
     (started / "protocol.toml").unlink()
     response = client.get("/progress")
     assert response.status_code == 500 and "Error:" in response.text
+
+
+def test_a_wide_scale_is_a_number_field(make_workspace: MakeWorkspace) -> None:
+    folder = make_workspace(
+        replace=[
+            ('units = "points (0-10)"', 'units = "points (0-100)"'),
+            ("max = 10\n", "max = 100\n"),
+        ],
+        start_trial=True,
+    )
+    client = make_client(folder)
+    raw = client.get("/diary").text
+    assert 'class="number" type="text" inputmode="decimal" name="peak_pain"' in raw
+    assert 'placeholder="e.g. 50"' in raw
+    data = {"headache_day": "yes", "peak_pain": "55.5", "severity": "mild", "acute_med_days": "1",
+            "took": "yes"}  # fmt: skip
+    assert post_diary(client, data).status_code == 200
+    bad = post_diary(
+        client, {**data, "date": str(TODAY - dt.timedelta(days=1)), "peak_pain": "101"}
+    )
+    assert error_of(bad.text, "peak_pain") == "peak_pain must be a number 0–100 (got 101)"

@@ -81,6 +81,7 @@ class Question:
     value: str
     error: str
     condition: str  # "" or the ask_if in words
+    example: str  # a plausible answer, as `nof1 log` shows in its prompt
 
     @property
     def name(self) -> str:
@@ -124,6 +125,7 @@ def questions(
             value=values.get(o.name, ""),
             error=errors.get(o.name, ""),
             condition=_condition_text(protocol, o),
+            example=diary.example_value(o),
         )
         for o in protocol.outcomes
     ]
