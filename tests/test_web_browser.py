@@ -137,6 +137,12 @@ def choose(page: Any, question: str, value: str) -> None:
     page.click(f"#q-{question} label:has(input[value='{value}'])")
 
 
+def submit(page: Any) -> None:
+    """Send the page's form and wait for the answer page (a click alone does not wait)."""
+    with page.expect_navigation():
+        page.click("form.diary button[type=submit]")
+
+
 def history(trial: Path) -> str:
     result = CliRunner().invoke(cli_app, ["history", "today", "--trial", str(trial)])
     assert result.exit_code == 0, result.output
@@ -159,7 +165,8 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
     assert "trial day 21" in page.inner_text("main")
     snap(page, shots, "today", width)
 
-    page.click("text=Fill in today's diary")
+    with page.expect_navigation():
+        page.click("text=Fill in today's diary")
     assert page.is_visible("#q-peak_pain")  # not answered yet: the condition is unknown
     snap(page, shots, "diary", width)
     choose(page, "headache_day", "no")
@@ -171,7 +178,7 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
     choose(page, "acute_med_days", "0")
     choose(page, "took", "yes")
     page.fill("#note", "from the phone")
-    page.click("form.diary button[type=submit]")
+    submit(page)
     assert "Logged" in page.inner_text("main")
     snap(page, shots, "saved", width)
     shown = history(trial)
@@ -183,11 +190,11 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
 
     page.goto(f"{server}/correct?date={TODAY}")
     choose(page, "acute_med_days", "2")
-    page.click("form.diary button[type=submit]")  # no reason: refused, next to the field
+    submit(page)  # no reason: refused, next to the field
     assert '--correct needs --reason "why the value changed"' in page.inner_text("#reason-error")
     choose(page, "acute_med_days", "2")
     page.fill("#reason", "took a second dose at night")
-    page.click("form.diary button[type=submit]")
+    submit(page)
     assert "Corrected" in page.inner_text("main")
     assert "correction: took a second dose at night" in history(trial)
     page.goto(f"{server}/correct?date={TODAY}")
@@ -197,7 +204,7 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
     snap(page, shots, "event", width)
     page.fill("#description", "loose stools")
     page.click("label:has(input[name=severity][value=mild])")
-    page.click("form.diary button[type=submit]")
+    submit(page)
     assert "Side effect recorded" in page.inner_text("main")
     snap(page, shots, "event-saved", width)
 
@@ -212,7 +219,8 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
 
     page.goto(f"{server}/reports")
     snap(page, shots, "reports", width)
-    page.click("text=interim-report.html")
+    with page.expect_navigation():
+        page.click("text=interim-report.html")
     assert "Interim report" in page.inner_text("body")
     context.close()
 
@@ -228,11 +236,11 @@ def test_diary_works_without_javascript(browser: Any, server: str, trial: Path) 
     choose(page, "peak_pain", "3")  # answered although skipped: the server refuses
     choose(page, "acute_med_days", "0")
     choose(page, "took", "yes")
-    page.click("form.diary button[type=submit]")
+    submit(page)
     assert "peak_pain is not asked when headache_day is no" in page.inner_text("#peak_pain-error")
     choose(page, "headache_day", "yes")
     choose(page, "severity", "mild")
-    page.click("form.diary button[type=submit]")
+    submit(page)
     assert "Logged" in page.inner_text("main")
     assert "peak_pain = 3" in history(trial)
     context.close()
