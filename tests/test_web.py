@@ -881,3 +881,9 @@ def test_a_wide_scale_is_a_number_field(make_workspace: MakeWorkspace) -> None:
         client, {**data, "date": str(TODAY - dt.timedelta(days=1)), "peak_pain": "101"}
     )
     assert error_of(bad.text, "peak_pain") == "peak_pain must be a number 0–100 (got 101)"
+
+
+def test_progress_before_start_says_so_without_a_server_error(workspace: Path) -> None:
+    response = make_client(workspace).get("/progress")
+    assert response.status_code == 409
+    assert "nothing can be logged before `nof1 start`" in text_of(response.text)

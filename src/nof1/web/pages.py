@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from nof1 import diary, diary_safety
-from nof1.errors import Nof1Error
+from nof1.errors import EntryError, Nof1Error
 from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.schedule import Day
 from nof1.store import History
@@ -348,8 +348,15 @@ async def diary_submit(request: Request) -> Response:
 
 async def trial_problem(request: Request, exc: Exception) -> Response:
     """A problem with the trial folder itself (protocol.toml broken, store unreadable, folder
-    gone): the library's words, status 500, and the server keeps running."""
-    return render(request, "problem.html.j2", {"title": "nof1 diary", "message": str(exc)}, 500)
+    gone; 500) or its state (not started yet; 409): the library's words, and the server keeps
+    running."""
+    status = 409 if isinstance(exc, EntryError) else 500
+    return render(
+        request,
+        "problem.html.j2",
+        {"title": "nof1 diary", "message": str(exc), "status": status},
+        status,
+    )
 
 
 def _csrf_refused() -> Response:
