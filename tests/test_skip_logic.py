@@ -280,3 +280,14 @@ def test_a_skipped_day_ends_a_run_of_bad_days_for_a_threshold_rule(started: Path
                       "severity": "severe"}, correct=True, reason="it was a headache")  # fmt: skip
         met = [m for m in diary_safety.current(ws) if m.rule.kind == "outcome_threshold"]
         assert met and met[0].met_on == today - dt.timedelta(days=2)
+
+
+# -- values typed on the phone or in the terminal ---------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["0\x1f", "\x1c5", "yes\x00", "3\x7f"])
+def test_values_with_control_characters_are_refused(text: str) -> None:
+    p = TrialProtocol.from_text(template_text())
+    for name in ("peak_pain", "headache_day"):
+        with pytest.raises(ValueError, match=f"{name} contains control characters"):
+            p.outcome(name).parse_value(text)

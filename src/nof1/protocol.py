@@ -202,6 +202,11 @@ class OutcomeSpec:
 
     def parse_value(self, text: str) -> float:
         """Parse what a person typed into the stored number, or raise ``ValueError`` with a fix."""
+        if any(ord(c) < 32 or ord(c) == 127 for c in text.strip(" \t\r\n")):
+            # str.strip() would quietly drop separators like \x1f that float() refuses
+            raise ValueError(
+                f"{self.name} contains control characters: give {self.scale_text()} (got {text!r})"
+            )
         raw = text.strip().lower()
         if self.kind == "binary":
             if raw in ("1", "yes", "y", "true"):
