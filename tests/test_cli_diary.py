@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 import textwrap
@@ -355,12 +356,17 @@ def test_restore_refuses_other_trial(
         "other", replace=[('id = "migraine-magnesium"', 'id = "other"')], start_trial=True
     )
     run(other, "backup", str(tmp_path / "other.sqlite"))
+    before = writes(started)
     result = run(started, "restore", str(tmp_path / "other.sqlite"))
-    assert_error(
-        result,
-        f"{tmp_path / 'other.sqlite'} belongs to trial 'other', not to this trial "
-        "'migraine-magnesium': restore it into its own workspace",
-    )
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        f"Error: {re.escape(str(tmp_path / 'other.sqlite'))} is a backup of another trial: the "
+        r"trial identifier differs \(backup [0-9a-f]{12}, this trial [0-9a-f]{12}\); the locked "
+        r"protocol hash differs \(backup [0-9a-f]{12}, this trial [0-9a-f]{12}\)\. Restore it "
+        r"into its own workspace, or pass --force to replace this trial's data with it\n",
+        result.stderr,
+    ), result.stderr
+    assert writes(started) == before  # nothing restored
 
 
 # -- export / import ----------------------------------------------------------------------
@@ -442,7 +448,11 @@ def test_stop_is_recorded_with_its_reason_and_shown_by_status(started: Path) -> 
     assert "Trial stopped early on" in result.stdout
     with Workspace.open(started) as ws:
         info = ws.lock_info()
-        assert info is not None and info["stopped"]["reason"] == "serious adverse event"
+        assert (
+            info is not None
+            and info.stopped is not None
+            and info.stopped.reason == "serious adverse event"
+        )
     status = runner.invoke(app, ["status", "-t", str(started)])
     assert "Trial stopped early on" in status.stdout
 

@@ -53,7 +53,7 @@ def test_start_locks_hashes_and_schedule(workspace: Path) -> None:
         assert lock.locked_hash == ws.protocol.locked_fingerprint()
         assert lock.schedule_fingerprint == build_schedule(ws.protocol).fingerprint()
         info = ws.lock_info()
-        assert info is not None and info["amendments"] == []
+        assert info is not None and info.amendments == ()
 
 
 def test_start_twice_is_refused(started: Path) -> None:
@@ -136,8 +136,8 @@ def test_amend_records_new_locked_hash(started: Path) -> None:
         assert ws.protocol.outcome("peak_pain").mcid == 1.5
         info = ws.lock_info()
         assert info is not None
-        assert info["locked_hash"] == ws.file_protocol.locked_fingerprint()
-        assert info["amendments"][0]["reason"] == "clinician prefers 1.5 points"
+        assert info.current_locked_hash == ws.file_protocol.locked_fingerprint()
+        assert info.amendments[0].reason == "clinician prefers 1.5 points"
     with Workspace.open(started) as ws:  # persists
         assert ws.protocol.outcome("peak_pain").mcid == 1.5
         assert ws.deviations()[0].endswith("(outcomes): clinician prefers 1.5 points")
