@@ -21,7 +21,7 @@ from typing import Any
 
 from attrs import frozen
 
-from nof1.errors import Nof1Error
+from nof1.errors import Nof1Error, StoreError
 from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
 from nof1.store import LockRecord, Problem, Store
 from nof1.workspace import Workspace
@@ -69,7 +69,7 @@ def verify_store(store: Store) -> IntegrityReport:
     problems += _lock_problems(store)
     return IntegrityReport(
         problems=tuple(problems),
-        chain_length=store.count("chain"),
+        chain_length=store.chain_length(),
         chain_head=store.chain_head(),
         triggers=store.trigger_count(),
     )
@@ -99,6 +99,8 @@ def _lock_problems(store: Store) -> list[Problem]:
         records = store.lock_history()
     except (ValueError, TypeError) as exc:  # JSON edited into something unreadable
         return [Problem("lock", None, f"stored protocol or schedule JSON is unreadable ({exc})")]
+    except StoreError as exc:
+        return [Problem("lock", None, str(exc))]
     found: list[Problem] = []
     for table, row_id, record in records:
         found += [Problem(table, row_id, what) for what in _record_problems(record)]

@@ -767,13 +767,25 @@ class Store:
         return lock if row is None else LockRecord.from_row(row, lock.trial_id)
 
     def lock_history(self) -> list[tuple[str, int, LockRecord]]:
-        """The lock and every amendment as ``(table, row id, record)``, oldest first."""
-        lock = self._conn.execute("SELECT * FROM lock").fetchone()
-        if lock is None:
-            return []
-        found = [("lock", int(lock["id"]), LockRecord.from_row(lock, lock["trial_id"]))]
-        for row in self._conn.execute("SELECT * FROM amendments ORDER BY id").fetchall():
-            found.append(("amendments", int(row["id"]), LockRecord.from_row(row, lock["trial_id"])))
+        """The lock and every amendment as ``(table, row id, record)``, oldest first.
+
+        Raises
+        ------
+        StoreError
+            When the tables cannot be read (dropped or altered).
+        ValueError
+            When the stored JSON is not JSON.
+        """
+        try:
+            lock = self._conn.execute("SELECT * FROM lock").fetchone()
+            if lock is None:
+                return []
+            found = [("lock", int(lock["id"]), LockRecord.from_row(lock, lock["trial_id"]))]
+            for row in self._conn.execute("SELECT * FROM amendments ORDER BY id").fetchall():
+                record = LockRecord.from_row(row, lock["trial_id"])
+                found.append(("amendments", int(row["id"]), record))
+        except sqlite3.Error as exc:
+            raise StoreError(f"the lock cannot be read ({exc})") from None
         return found
 
     def amendments(self) -> list[Amendment]:
@@ -976,15 +988,35 @@ class Store:
 
     def trial_uid(self) -> str:
         """The random identifier this trial's store got when it was created (or migrated)."""
-        row = self._conn.execute("SELECT uid FROM trial WHERE id = 1").fetchone()
+        try:
+            row = self._conn.execute("SELECT uid FROM trial WHERE id = 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path.name}: the trial identifier cannot be read ({exc})"
+            ) from None
         if row is None:
             raise StoreError(f"{self.path.name} has no trial identifier: run `nof1 verify`")
         return str(row[0])
 
     def chain_head(self) -> str:
         """The hash of the newest chain link (:data:`GENESIS` for an empty chain)."""
+        if not self._has_table("chain"):
+            return GENESIS
         row = self._conn.execute("SELECT hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         return GENESIS if row is None else str(row[0])
+
+    def chain_length(self) -> int:
+        """Links in the hash chain (0 when the chain table is missing)."""
+        if not self._has_table("chain"):
+            return 0
+        return int(self._conn.execute("SELECT COUNT(*) FROM chain").fetchone()[0])
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        )
 
     def tamper_problems(self) -> list[Problem]:
         """Every sign that the store was altered outside nof1, as :class:`Problem` values.
@@ -994,8 +1026,11 @@ class Store:
         same content, each row of an append-only table has a link, and no row was removed from
         the end of a table (``sqlite_sequence`` remembers the highest id ever used).
         """
-        found = self._trigger_problems()
-        found += self._chain_problems()
+        try:
+            found = self._trigger_problems()
+            found += self._chain_problems()
+        except sqlite3.Error as exc:  # a table or column dropped or renamed behind nof1's back
+            return [Problem("database", None, f"could not be checked ({exc})")]
         return found
 
     def trigger_count(self) -> int:

@@ -395,9 +395,13 @@ def verify(trial: TrialOption = HERE) -> None:
             raise StoreError(f"no data store at {ws.store_path}: run `nof1 start` first")
         report = check(ws)
         print(f"Store: {ws.store_path}")
-        print(f"Trial identifier: {ws.store.trial_uid()}")
         print(f"Triggers: {report.triggers}; hash chain: {report.chain_length} rows")
         print(f"Chain head: {report.chain_head}")
+        if not report.ok:
+            for line in report.lines():
+                err(f"  - {line}")
+            raise StoreError(report.summary())
+        print(f"Trial identifier: {ws.store.trial_uid()}")
         info = ws.lock_info()
         if info is not None:
             print(f"Protocol SHA-256 (at lock): {info.protocol_hash}")
@@ -406,12 +410,7 @@ def verify(trial: TrialOption = HERE) -> None:
                 if info.locked_before_day1
                 else f"Locked AFTER data collection began (day 1 was {info.day1})"
             )
-        if report.ok:
-            print(report.summary().capitalize() + ".")
-            return
-        for line in report.lines():
-            err(f"  - {line}")
-        raise StoreError(report.summary())
+        print(report.summary().capitalize() + ".")
 
 
 @app.command()
