@@ -30,7 +30,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -583,6 +585,7 @@ class Store:
             if not create:
                 raise StoreError(f"no data store at {path}: run `nof1 start` first")
             _create_private(path)
+        conn = None
         try:
             conn = _connect(path)
             if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -591,7 +594,12 @@ class Store:
             store = cls(path, conn)
             store._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a readable nof1 data store ({exc})") from None
+            if conn is not None:
+                conn.close()  # now, not whenever the garbage collector gets to it
+            raise StoreError(
+                f"{path} is not a readable nof1 data store ({exc}): restore a backup with "
+                "`nof1 restore FILE` (the damaged file is kept aside)"
+            ) from None
         return store
 
     def _migrate(self) -> None:
@@ -1247,18 +1255,27 @@ def store_problem(path: str | Path) -> str | None:
     """Why the store file at ``path`` is damaged (``None`` when it passes the integrity check).
 
     Used before a restore: a truncated file or garbage bytes cannot be opened or fail
-    ``PRAGMA integrity_check``; such a store is moved aside rather than restored into.
+    ``PRAGMA integrity_check``; such a store is moved aside rather than restored into. The check
+    runs on a private copy of the file and its ``-wal``: opening a damaged store in place would
+    let SQLite discard its write-ahead log, which is evidence (and may hold data).
     """
-    conn = None
-    try:
-        conn = _connect(Path(path))
-        rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        return str(exc)
-    finally:
-        if conn is not None:
-            conn.close()
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="nof1-check-") as folder:
+        copy = Path(folder) / path.name
+        for suffix in ("", "-wal"):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                shutil.copyfile(source, Path(f"{copy}{suffix}"))
+        conn = None
+        try:
+            conn = _connect(copy)
+            rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        finally:
+            if conn is not None:
+                conn.close()
     return None if rows == ["ok"] else "; ".join(rows[:3])
 
 

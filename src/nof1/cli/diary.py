@@ -441,7 +441,7 @@ def restore(
                 f"{result.damaged.name} (with its -wal/-shm files) and repaired from the backup."
             )
         for difference in result.forced:
-            err(f"Warning: restored with --force although the {difference}.")
+            err(f"Warning: restored with --force although {difference}.")
         print(f"Restored {result.backup.entries} entries from {file}.")
         if result.kept is not None:
             print(f"The previous store was kept as {result.kept}")
