@@ -29,6 +29,7 @@ COMMANDS = [
     "status",
     "history",
     "backup",
+    "verify",
     "restore",
     "export",
     "import",

@@ -497,3 +497,50 @@ def test_dropping_an_append_only_table_is_detected_not_a_traceback(trial: Path, 
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1].startswith("Error: INTEGRITY CHECK FAILED")
     assert f"  - {table}: table is missing (dropped)" in result.stderr
+
+
+# -- the by-hand checks of docs/integrity.md run as written -------------------------------
+
+
+def _doc_blocks() -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "integrity.md").read_text("utf-8")
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def test_docs_by_hand_chain_check_prints_the_chain_head(trial: Path) -> None:
+    import subprocess
+
+    block = next(b for b in _doc_blocks() if "chain head" in b)
+    out = subprocess.run(
+        ["bash", "-c", block], cwd=trial, capture_output=True, text=True, check=True
+    ).stdout
+    with Workspace.open(trial) as ws:
+        assert out == f"chain head {ws.store.chain_head()}\n"
+
+
+def test_docs_by_hand_lock_check_gives_the_recorded_hashes(trial: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("sqlite3") is None:
+        pytest.skip("the sqlite3 shell is not installed")
+    block = next(b for b in _doc_blocks() if "protocol_hash, schedule_fingerprint" in b)
+    lines = subprocess.run(
+        ["bash", "-c", block], cwd=trial, capture_output=True, text=True, check=True
+    ).stdout.split()
+    recorded, computed = lines[0].split("|"), lines[1:]
+    assert recorded == computed
+
+
+def test_docs_by_hand_chain_check_finds_a_deleted_event(trial: Path) -> None:
+    import subprocess
+
+    shell(
+        trial,
+        "DROP TRIGGER adverse_events_no_delete; DELETE FROM adverse_events;"
+        f"{trigger_sql_text('adverse_events_no_delete')};",
+    )
+    block = next(b for b in _doc_blocks() if "chain head" in b)
+    proc = subprocess.run(["bash", "-c", block], cwd=trial, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert re.fullmatch(r"broken at link \d+: adverse_events row 1\n", proc.stderr)

@@ -373,6 +373,7 @@ def backup(
         with ws.store.transaction("backup"):
             ws.store.audit_note("backup", str(path))
         print(f"Backed up {ws.store.count('entries')} entries to {path}")
+        print(f"Chain head: {ws.store.chain_head()} (keep it with the copy)")
         if not intact:
             err("Warning: the copy holds the altered store as it is now (see above).")
 
