@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -453,8 +454,32 @@ def test_restore_into_a_folder_without_a_store(
     fresh = make_workspace("fresh")
     result = run(fresh, "restore", str(tmp_path / "copy.sqlite"))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Restored 4 entries from {tmp_path / 'copy.sqlite'}.\n"
+    assert result.stdout.startswith(f"Restored 4 entries from {tmp_path / 'copy.sqlite'}.\n")
     assert run(fresh, "verify").exit_code == 0
+
+
+def test_restore_refuses_the_trials_own_store_as_backup(started: Path) -> None:
+    run(started, "log", *FULL, "--took", "yes")
+    before = writes(started)
+    result = run(started, "restore", str(started / "nof1.sqlite"))
+    assert_error(
+        result,
+        f"{started / 'nof1.sqlite'} is this trial's own data store, not a backup: give a file "
+        "written by `nof1 backup`",
+    )
+    assert writes(started) == before
+
+
+def test_restore_of_an_altered_backup_says_so_loudly(started: Path, tmp_path: Path) -> None:
+    run(started, "log", "--date", "yesterday", *FULL, "--took", "yes")
+    run(started, "backup", str(tmp_path / "copy.sqlite"))
+    conn = sqlite3.connect(tmp_path / "copy.sqlite")
+    conn.executescript("DROP TRIGGER entries_no_update; UPDATE entries SET value = 0;")
+    conn.close()
+    result = run(started, "restore", str(tmp_path / "copy.sqlite"))
+    assert result.exit_code == 0
+    assert "INTEGRITY CHECK FAILED" in result.stderr
+    assert "entries row 1: content changed since it was written" in result.stderr
 
 
 # -- export / import ----------------------------------------------------------------------

@@ -544,6 +544,12 @@ class Workspace:
         StoreError
             When the backup is unusable, or belongs to another trial (naming what differs).
         """
+        own = {Path(f"{self.store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm")}
+        if Path(backup).resolve() in own:
+            raise StoreError(
+                f"{backup} is this trial's own data store, not a backup: give a file written by "
+                "`nof1 backup`"
+            )
         info = check_backup(backup)
         self.close()
         self._refresh()

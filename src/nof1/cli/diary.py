@@ -446,6 +446,7 @@ def restore(
         print(f"Restored {result.backup.entries} entries from {file}.")
         if result.kept is not None:
             print(f"The previous store was kept as {result.kept}")
+        _integrity(ws)  # a backup altered outside nof1 is restored as it is, and said so
 
 
 @app.command("export")
