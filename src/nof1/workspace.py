@@ -30,11 +30,15 @@ from nof1.errors import LockError, WorkspaceError
 from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Period, Schedule, build_schedule
-from nof1.store import Amendment, LockRecord, Stop, Store
+from nof1.store import Amendment, LockRecord, Reveal, Stop, Store
 
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
 REPORTS_DIR = "reports"
+#: How many invalidated values an amendment refusal lists before "... and N more".
+MAX_LISTED_VALUES = 10
+#: What an arm *is* for the past-days check (``notes`` is free-text guidance, not identity).
+ARM_FIELDS = ("name", "dose", "timing", "category")
 
 
 @define
@@ -298,8 +302,10 @@ class Workspace:
         Raises
         ------
         LockError
-            Before ``nof1 start``; without a reason; when nothing changed; or when the change
-            would re-assign a day that is already past or logged.
+            Before ``nof1 start``; without a reason; when nothing changed; or, listing every
+            problem at once, when the change would expose a blinded allocation before a recorded
+            reveal, change what a past or logged day was (its phase, period, arm letter, or what
+            the arm is: name, dose, timing, category, pack code), or make stored values invalid.
         """
         self.require_locked()
         if not reason.strip():
@@ -309,9 +315,23 @@ class Workspace:
         sections = self.changed_sections()
         if not sections:
             raise LockError("protocol.toml matches the protocol in force: nothing to amend")
+        old_protocol = self.locked_protocol
+        assert old_protocol is not None
         new_protocol = self.file_protocol
         new_schedule = build_schedule(new_protocol)
-        self._check_past_days(new_schedule, today or dt.date.today())
+        problems = [
+            *self._blinding_exposures(old_protocol, new_protocol, new_schedule),
+            *self._past_day_changes(
+                old_protocol, new_protocol, new_schedule, today or dt.date.today()
+            ),
+            *self._invalidated_values(old_protocol, new_protocol),
+        ]
+        if problems:
+            listed = "\n".join(f"  - {p}" for p in problems)
+            raise LockError(
+                f"this amendment cannot be recorded, nothing was changed "
+                f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n{listed}"
+            )
         store = self.store
         with store.transaction("amend"):
             row_id = store.write_amendment(
@@ -327,22 +347,138 @@ class Workspace:
         self._refresh()
         return next(a for a in self.store.amendments() if a.id == row_id)
 
-    def _check_past_days(self, new: Schedule, today: dt.date) -> None:
-        old = self.schedule
+    @property
+    def is_blind(self) -> bool:
+        """Blinded and not revealed: nothing shown may depend on which pack is which arm."""
+        lock = self.current_lock()
+        blinded = self.schedule.blinded if lock is not None else self.protocol.blinding.blinded
+        return blinded and not self.is_revealed
+
+    def _blinding_exposures(
+        self, old: TrialProtocol, new: TrialProtocol, new_schedule: Schedule
+    ) -> list[str]:
+        """What in the amendment would expose the allocation of a blinded, unrevealed trial.
+
+        Every text here depends only on protocol.toml (which the patient can read), never on the
+        sealed allocation.
+        """
+        if not self.is_blind:
+            return []
+        found: list[str] = []
+        if not new.blinding.blinded:
+            found.append("blinding.blinded changes to false (turns the blinding off)")
+        if new.blinding.labels != old.blinding.labels:
+            found.append(
+                f"blinding.labels change from {list(old.blinding.labels)} to "
+                f"{list(new.blinding.labels)} (the pack labels are part of the sealed allocation)"
+            )
+        if new.design.seed != old.design.seed:
+            found.append("design.seed changes (it re-draws the sealed allocation)")
+        if new.design.scheme != old.design.scheme:
+            found.append(
+                f"design.scheme changes from {old.design.scheme!r} to {new.design.scheme!r} "
+                "(it re-draws the sealed allocation)"
+            )
+        if not found and new.blinding.blinded and new_schedule.codes != self.schedule.codes:
+            found.append("the pack codes of the arms change (the sealed allocation changes)")
+        if not found:
+            return []
+        return [
+            f"while the trial is blinded this would expose or re-draw the allocation: "
+            f"{'; '.join(found)}. Record the reveal first (`nof1 allocation --reveal --by NAME "
+            '--reason "why"`, normally after the last day) or undo the edit in protocol.toml'
+        ]
+
+    def _past_day_changes(
+        self, old: TrialProtocol, new: TrialProtocol, new_schedule: Schedule, today: dt.date
+    ) -> list[str]:
+        """How the amendment would change days already past or logged (empty: it does not).
+
+        A day's plan is its phase and period; in a period, also what its arm *is*: the letter,
+        the pack code (blinded trials), and the arm's name, dose, timing and category. While the
+        trial is blinded and unrevealed, the message and the refusal itself must not depend on
+        which pack is which arm, so any change to either arm is refused once a period day is
+        past, and no day or period is named for arm changes.
+        """
+        old_schedule = self.schedule
         logged = self.store.logged_dates()
-        last = max([today, *logged])
-        day = old.start
-        while day <= min(last, max(old.end, new.end)):
-            before, after = old.day(day), new.day(day)
-            key_before = None if before is None else (before.phase, before.period, before.arm)
-            key_after = None if after is None else (after.phase, after.period, after.arm)
+        last = min(max([today, *logged]), max(old_schedule.end, new_schedule.end))
+        replanned: list[dt.date] = []
+        rearmed: dict[int, list[dt.date]] = {}
+        arm_changes: dict[int, list[str]] = {}
+        past_period_days = 0
+        day = old_schedule.start
+        while day <= last:
+            before, after = old_schedule.day(day), new_schedule.day(day)
+            key_before = None if before is None else (before.phase, before.period)
+            key_after = None if after is None else (after.phase, after.period)
             if key_before != key_after:
-                raise LockError(
-                    f"this amendment changes the plan for {day.isoformat()}, a day already past "
-                    "or logged: past assignments cannot change. Only change days still to come "
-                    "(e.g. add blocks at the end), or undo the edit"
-                )
+                replanned.append(day)
+            elif before is not None and after is not None and before.phase == "period":
+                assert before.period is not None
+                past_period_days += 1
+                changes = _arm_changes(old, old_schedule, before.arm, new, new_schedule, after.arm)
+                if changes:
+                    rearmed.setdefault(before.period, []).append(day)
+                    arm_changes[before.period] = changes
             day += dt.timedelta(days=1)
+        found: list[str] = []
+        if replanned:
+            found.append(
+                f"it changes the plan (phase or period) of {_count(len(replanned), 'day')} "
+                f"already past or logged ({_spans(replanned)}): past assignments cannot change. "
+                "Only change days still to come (e.g. add blocks at the end), or undo the edit"
+            )
+        if self.is_blind:
+            changed = [
+                *_arm_changes(old, old_schedule, "A", new, new_schedule, "A", role=True),
+                *_arm_changes(old, old_schedule, "B", new, new_schedule, "B", role=True),
+            ]
+            resequenced = any(
+                b.arm != a.arm
+                for b, a in zip(old_schedule.periods, new_schedule.periods, strict=False)
+                if b.start <= last
+            )
+            if past_period_days and (changed or resequenced):
+                what = "; ".join(changed) if changed else "the arm order of past periods"
+                found.append(
+                    f"it changes what was taken on trial days already past or logged ({what}). "
+                    "While the trial is blinded the affected days are not named. What a past "
+                    "day was cannot change: undo the edit (a new treatment needs a new trial)"
+                )
+        else:
+            for period, dates in sorted(rearmed.items()):
+                found.append(
+                    f"it changes what was taken in period {period} on {_count(len(dates), 'day')} "
+                    f"already past or logged ({_spans(dates)}): {'; '.join(arm_changes[period])}. "
+                    "What a past day was cannot change: undo the edit (a new treatment needs a "
+                    "new trial)"
+                )
+        return found
+
+    def _invalidated_values(self, old: TrialProtocol, new: TrialProtocol) -> list[str]:
+        """Stored values (in force) that are valid now but would be invalid after the amendment."""
+        store = self._existing_store()
+        if store is None:
+            return []
+        bad: list[str] = []
+        for entry in store.current_entries():
+            if stored_value_problem(old, entry.outcome, entry.value) is not None:
+                continue  # already invalid: not this amendment's doing
+            why = stored_value_problem(new, entry.outcome, entry.value, before=old)
+            if why is not None:
+                shown = shown_value(old, entry.outcome, entry.value)
+                bad.append(f"{entry.date.isoformat()} {entry.outcome} = {shown}: {why}")
+        if not bad:
+            return []
+        listed = "\n".join(f"      {line}" for line in bad[:MAX_LISTED_VALUES])
+        more = len(bad) - MAX_LISTED_VALUES
+        tail = f"\n      ... and {more} more" if more > 0 else ""
+        return [
+            f"it makes {_count(len(bad), 'stored value')} invalid (keep the outcome, its kind, "
+            "its categories and its range so the stored values still fit, or undo the edit):"
+            f"\n{listed}{tail}"
+        ]
 
     # -- blinding -----------------------------------------------------------------------------
 
@@ -351,15 +487,69 @@ class Workspace:
         store = self._existing_store()
         return store is not None and bool(store.reveals())
 
-    def record_reveal(self, by: str) -> None:
-        """Record that the allocation was revealed to the patient, and by whom."""
+    def reveals(self) -> list[Reveal]:
+        """The recorded reveals (who, when, why, whether early), oldest first."""
+        store = self._existing_store()
+        return [] if store is None else store.reveals()
+
+    def check_reveal(
+        self, by: str, reason: str, *, early: bool = False, today: dt.date | None = None
+    ) -> bool:
+        """Check that the allocation may be revealed now; return whether the reveal is early.
+
+        The last trial day is the schedule's end, or the day of a recorded early stop. Revealing
+        on or before it needs ``early`` (``--early``) and is reported as a deviation.
+
+        Raises
+        ------
+        LockError
+            Before ``nof1 start``; in an open trial; when already revealed; without who
+            (``--by``) or why (``--reason``); before the last trial day has ended without
+            ``early``.
+        """
         self.require_locked()
-        if not self.protocol.blinding.blinded:
+        if not self.schedule.blinded:
             raise LockError("this trial is not blinded: there is no allocation to reveal")
+        previous = self.reveals()
+        if previous:
+            raise LockError(
+                f"the allocation was already revealed on {previous[0].at[:10]} by {previous[0].by}"
+            )
         if not by.strip():
-            raise LockError('say who revealed the allocation, e.g. --by "Dr Jones"')
+            raise LockError('say who reveals the allocation, e.g. --by "Dr Jones"')
+        if not reason.strip():
+            raise LockError(
+                'say why the allocation is revealed, e.g. --reason "trial completed, results '
+                'discussed with Dr Jones"'
+            )
+        today = today or dt.date.today()
+        stop = self.stopped
+        last = stop.date if stop is not None else self.schedule.end
+        if today > last:
+            return False
+        if not early:
+            raise LockError(
+                f"the trial runs until {last.isoformat()}: revealing the allocation now unblinds "
+                "the remaining days. Reveal after the last day, or, when it cannot wait (e.g. for "
+                'a safety reason), add --early --reason "why" (recorded as an early reveal and '
+                "reported as a deviation)"
+            )
+        return True
+
+    def record_reveal(
+        self, by: str, reason: str, *, early: bool = False, today: dt.date | None = None
+    ) -> Reveal:
+        """Record that the allocation was revealed to the patient: who, when, why (``--reveal``).
+
+        Raises
+        ------
+        LockError
+            As :meth:`check_reveal`.
+        """
+        is_early = self.check_reveal(by, reason, early=early, today=today)
         with self.store.transaction("reveal"):
-            self.store.add_reveal(by.strip())
+            self.store.add_reveal(by.strip(), reason.strip(), early=is_early)
+        return self.reveals()[-1]
 
     # -- early stop ---------------------------------------------------------------------------
 
@@ -405,18 +595,19 @@ class Workspace:
 
         An analysis names the arms, so running it would unblind the patient without a trace.
         """
-        if self.protocol.blinding.blinded and not self.is_revealed:
+        if self.is_blind:
             raise LockError(
                 f"`nof1 {command}` would unblind this blinded trial: its results name the arms. "
-                "Record the reveal first with `nof1 allocation --reveal --by NAME` (normally after "
-                "the last day), or let the allocation holder run the analysis on an exported copy"
+                "Record the reveal first with `nof1 allocation --reveal --by NAME --reason WHY` "
+                "(normally after the last day), or let the allocation holder run the analysis on "
+                "an exported copy"
             )
 
     def arm_label(self, arm: str | None) -> str:
         """What patient-facing output shows for an arm: the code while blinded and unrevealed."""
         if arm is None:
             return ""
-        if self.protocol.blinding.blinded and not self.is_revealed:
+        if self.is_blind:
             return self.schedule.codes[arm]
         return arm
 
@@ -456,7 +647,10 @@ class Workspace:
                 {"at": a.at, "reason": a.reason, "sections": list(a.sections)}
                 for a in store.amendments()
             ],
-            "reveals": [{"at": r.at, "by": r.by} for r in store.reveals()],
+            "reveals": [
+                {"at": r.at, "by": r.by, "reason": r.reason, "early": r.early}
+                for r in store.reveals()
+            ],
             "stopped": None
             if stop is None
             else {"date": stop.date.isoformat(), "reason": stop.reason, "recorded_at": stop.at},
@@ -474,10 +668,11 @@ class Workspace:
             for a in store.amendments()
         ]
         for reveal in store.reveals():
-            if dt.date.fromisoformat(reveal.at[:10]) <= schedule.end:
+            if reveal.early or dt.date.fromisoformat(reveal.at[:10]) <= schedule.end:
+                why = f": {reveal.reason}" if reveal.reason else ""
                 found.append(
                     f"allocation revealed to the patient on {reveal.at[:10]} by {reveal.by}, "
-                    "before the trial ended"
+                    f"before the trial ended{why}"
                 )
         logged = store.logged_dates()
         took = {a.date: a.took for a in store.current_adherence()}
@@ -527,3 +722,109 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
         codes=dict(data["codes"]),
         blinded=data["blinded"],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# amendment checks
+# --------------------------------------------------------------------------------------------
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _spans(dates: list[dt.date]) -> str:
+    """Sorted dates as runs: ``2026-01-01 – 2026-01-05, 2026-01-09``."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for date in sorted(dates):
+        if runs and date - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], date)
+        else:
+            runs.append((date, date))
+    return ", ".join(
+        a.isoformat() if a == b else f"{a.isoformat()} – {b.isoformat()}" for a, b in runs
+    )
+
+
+def _arm_changes(
+    old: TrialProtocol,
+    old_schedule: Schedule,
+    old_arm: str | None,
+    new: TrialProtocol,
+    new_schedule: Schedule,
+    new_arm: str | None,
+    *,
+    role: bool = False,
+) -> list[str]:
+    """What differs between an arm before and after an amendment, in words (empty: nothing).
+
+    ``role`` names the protocol table (``comparator.dose``) instead of the arm letter, for
+    messages that must not say which arm a day had.
+    """
+    if old_arm is None or new_arm is None:
+        return [] if old_arm == new_arm else ["the arm"]
+    found = []
+    if old_arm != new_arm:
+        found.append(f"arm {old_arm} becomes arm {new_arm}")
+    before, after = old.arm(old_arm), new.arm(new_arm)
+    table = "comparator" if old_arm == "A" else "intervention"
+    for name in ARM_FIELDS:
+        was, now = getattr(before, name), getattr(after, name)
+        if was != now:
+            label = f"{table}.{name}" if role else name
+            found.append(f"{label} {was!r} → {now!r}")
+    if old_schedule.blinded and new_schedule.blinded:
+        was, now = old_schedule.codes[old_arm], new_schedule.codes[new_arm]
+        if was != now and not role:
+            found.append(f"pack {was!r} → {now!r}")
+    return found
+
+
+def stored_value_problem(
+    protocol: TrialProtocol, outcome: str, value: float, *, before: TrialProtocol | None = None
+) -> str | None:
+    """Why a stored value does not fit ``protocol`` (``None``: it fits), in words.
+
+    With ``before`` (the protocol the value was recorded under), a changed kind or a renamed
+    ordinal category also counts: the number would fit but would mean something else.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        return "not a finite number"
+    try:
+        spec = protocol.outcome(outcome)
+    except KeyError:
+        shown = outcome if len(outcome) <= 40 else f"{outcome[:40]}…"
+        return f"outcome {shown!r} is not in the protocol"
+    old_spec = None
+    if before is not None:
+        try:
+            old_spec = before.outcome(outcome)
+        except KeyError:
+            old_spec = None
+    if old_spec is not None and old_spec.kind != spec.kind:
+        return f"its kind changes from {old_spec.kind} to {spec.kind}"
+    try:
+        spec.check_value(value)
+    except ValueError as exc:
+        if spec.kind == "ordinal":
+            return f"category {value:g} is not defined (categories: {spec.scale_text()})"
+        return str(exc)
+    if spec.kind == "ordinal" and old_spec is not None:
+        index = int(value)
+        was = old_spec.categories[index] if index < len(old_spec.categories) else None
+        if was is not None and was != spec.categories[index]:
+            return f"category {index} changes from {was!r} to {spec.categories[index]!r}"
+    return None
+
+
+def shown_value(protocol: TrialProtocol, outcome: str, value: float) -> str:
+    """A stored value for people: the category name for ordinal outcomes; never raises."""
+    if value != value:
+        return "(unreadable stored value)"
+    try:
+        spec = protocol.outcome(outcome)
+    except KeyError:
+        return f"{value:g}"
+    if spec.kind == "ordinal" and float(value).is_integer() and 0 <= value < len(spec.categories):
+        return f"{value:g} ({spec.categories[int(value)]})"
+    return f"{value:g}"

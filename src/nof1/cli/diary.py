@@ -18,7 +18,7 @@ from nof1 import diary
 from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
-from nof1.workspace import Workspace
+from nof1.workspace import Workspace, shown_value, stored_value_problem
 
 HERE = Path(".")
 
@@ -308,13 +308,14 @@ def history(
             print(f"Nothing recorded for {day}.")
             return
         print(f"History of {day}:")
+        protocol = ws.protocol
         for entry in h.entries:
-            try:
-                shown = _show(ws.protocol.outcome(entry.outcome), entry.value)
-            except KeyError:
-                shown = f"{entry.value:g}"
+            name = entry.outcome if len(entry.outcome) <= 40 else f"{entry.outcome[:40]}…"
+            shown = shown_value(protocol, entry.outcome, entry.value)
+            problem = stored_value_problem(protocol, entry.outcome, entry.value)
+            flag = "" if problem is None else f"  (does not fit the protocol: {_clip(problem)})"
             why = f"  correction: {entry.reason}" if entry.is_correction else ""
-            print(f"  {_local(entry.recorded_at)}  {entry.outcome} = {shown}{why}")
+            print(f"  {_local(entry.recorded_at)}  {name} = {shown}{flag}{why}")
         for a in h.adherence:
             why = f"  correction: {a.reason}" if a.supersedes is not None else ""
             print(f"  {_local(a.recorded_at)}  took = {a.took}{why}")
@@ -324,8 +325,15 @@ def history(
             print(f"  adverse event: {e.description} ({e.severity})")
 
 
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def _local(stamp: str) -> str:
-    return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError, OverflowError):  # written outside nof1: show what is there
+        return _clip(repr(stamp), 32)
 
 
 @app.command()
@@ -389,6 +397,18 @@ def export_(
     with _open(trial) as ws:
         rows = tidy.export(ws, file, fmt=format)
         print(f"Wrote {rows} rows to {file}")
+        misfits = [
+            f"{o.date} {_clip(o.outcome, 40)} = {shown_value(ws.protocol, o.outcome, o.value)}: "
+            f"{_clip(problem)}"
+            for o in ws.observations()
+            if (problem := stored_value_problem(ws.protocol, o.outcome, o.value)) is not None
+        ]
+        if misfits:
+            err(
+                f"Warning: {len(misfits)} exported value{'s' if len(misfits) > 1 else ''} "
+                "do not fit the protocol in force and were exported as stored, e.g. "
+                f"{'; '.join(misfits[:3])}"
+            )
 
 
 @app.command("import")
