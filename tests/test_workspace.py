@@ -167,7 +167,7 @@ def test_amend_may_change_future_days(make_workspace: MakeWorkspace) -> None:
 def test_reveal_is_recorded(started: Path) -> None:
     with Workspace.open(started) as ws:
         assert ws.arm_label("A") in ("Pack 1", "Pack 2")
-        ws.record_reveal("Dr Jones")
+        ws.record_reveal("Dr Jones", "side effects made it obvious", early=True)
         assert ws.is_revealed
         assert ws.arm_label("A") == "A"
         assert "revealed to the patient" in ws.deviations()[0]
@@ -176,4 +176,4 @@ def test_reveal_is_recorded(started: Path) -> None:
 def test_reveal_in_open_trial_is_refused(make_workspace: MakeWorkspace) -> None:
     folder = make_workspace(replace=[("blinded = true", "blinded = false")], start_trial=True)
     with Workspace.open(folder) as ws, pytest.raises(LockError, match="not blinded"):
-        ws.record_reveal("me")
+        ws.record_reveal("me", "curious", early=True)

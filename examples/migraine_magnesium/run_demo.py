@@ -8,7 +8,8 @@ This is what `make demo` runs. It plays a whole blinded trial as a person would:
    person's headache days fall by about 3 per 28 days on magnesium), written in the documented
    tidy format and loaded with ``nof1 import``; adverse events with ``nof1 event``;
 4. ``nof1 status``   — the trial's state;
-5. ``nof1 allocation --reveal`` — the pharmacist unblinds the allocation after the last day;
+5. ``nof1 allocation --reveal --by … --reason … --yes`` — the pharmacist unblinds the allocation
+   after the last day (recorded: who, when, why);
 6. ``nof1 report``   — analysis and the HTML + PDF + JSON report in ``workspace/reports/``.
 
 Run it with ``python examples/migraine_magnesium/run_demo.py [--quick] [--out DIR]``. ``--quick``
@@ -61,7 +62,17 @@ def main() -> None:
     nof1("import", str(diary), "--trial", trial)
     record_events(trial, events)
     nof1("status", "--trial", trial)
-    nof1("allocation", "--reveal", "--by", "community pharmacist", "--trial", trial)
+    nof1(
+        "allocation",
+        "--reveal",
+        "--by",
+        "community pharmacist",
+        "--reason",
+        "trial completed: results to be discussed with the clinician",
+        "--yes",
+        "--trial",
+        trial,
+    )
 
     draws = ["--draws", "300", "--tune", "300", "--no-sensitivity"] if args.quick else []
     nof1("report", "--trial", trial, *draws)

@@ -29,7 +29,7 @@ from attrs import define, field
 from nof1.errors import LockError, WorkspaceError
 from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
-from nof1.schedule import Period, Schedule, build_schedule
+from nof1.schedule import Day, Period, Schedule, build_schedule
 from nof1.store import Amendment, LockRecord, Reveal, Stop, Store
 
 PROTOCOL_FILE = "protocol.toml"
@@ -410,22 +410,26 @@ class Workspace:
         day = old_schedule.start
         while day <= last:
             before, after = old_schedule.day(day), new_schedule.day(day)
-            key_before = None if before is None else (before.phase, before.period)
-            key_after = None if after is None else (after.phase, after.period)
+            key_before = None if before is None else _plan(before)
+            key_after = None if after is None else _plan(after)
             if key_before != key_after:
                 replanned.append(day)
-            elif before is not None and after is not None and before.phase == "period":
+            if before is not None and before.phase == "period":
                 assert before.period is not None
                 past_period_days += 1
-                changes = _arm_changes(old, old_schedule, before.arm, new, new_schedule, after.arm)
-                if changes:
-                    rearmed.setdefault(before.period, []).append(day)
-                    arm_changes[before.period] = changes
+                if after is not None and after.phase == "period":
+                    changes = _arm_changes(
+                        old, old_schedule, before.arm, new, new_schedule, after.arm
+                    )
+                    if changes:
+                        rearmed.setdefault(before.period, []).append(day)
+                        arm_changes[before.period] = changes
             day += dt.timedelta(days=1)
         found: list[str] = []
         if replanned:
             found.append(
-                f"it changes the plan (phase or period) of {_count(len(replanned), 'day')} "
+                "it changes the plan (phase, period, day of period) of "
+                f"{_count(len(replanned), 'day')} "
                 f"already past or logged ({_spans(replanned)}): past assignments cannot change. "
                 "Only change days still to come (e.g. add blocks at the end), or undo the edit"
             )
@@ -727,6 +731,11 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
 # --------------------------------------------------------------------------------------------
 # amendment checks
 # --------------------------------------------------------------------------------------------
+
+
+def _plan(day: Day) -> tuple[object, ...]:
+    """What a day is in the plan, apart from its arm (which does not depend on the allocation)."""
+    return (day.phase, day.period, day.day_in_period, day.analytic_washout)
 
 
 def _count(n: int, noun: str) -> str:
