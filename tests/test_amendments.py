@@ -140,7 +140,7 @@ def test_amend_changing_what_a_past_arm_was_is_refused(
         text[:start] + section.replace(line, new) + text[end:], encoding="utf-8"
     )
     message = refusal(open_trial)
-    assert f"it changes what was taken in period 1 on 7 days already past or logged" in message
+    assert "it changes what was taken in period 1 on 7 days already past or logged" in message
     assert f"{field} {line.split(' = ', 1)[1].split('#')[0].strip()!r}".replace('"', "") in (
         message.replace('"', "")
     )

@@ -66,7 +66,9 @@ def pair(make_workspace: MakeWorkspace) -> tuple[Path, Path]:
     two = make_workspace("two", seed=second, start_trial=True)
     with Workspace.open(one) as a, Workspace.open(two) as b:
         assert a.schedule.sequence != b.schedule.sequence
-        assert all(x.arm != y.arm for x, y in zip(a.schedule.periods, b.schedule.periods))
+        assert all(
+            x.arm != y.arm for x, y in zip(a.schedule.periods, b.schedule.periods, strict=True)
+        )
         assert [a.arm_label(p.arm) for p in a.schedule.periods] == [
             b.arm_label(p.arm) for p in b.schedule.periods
         ]
