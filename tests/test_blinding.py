@@ -175,14 +175,24 @@ def test_patient_facing_commands_do_not_depend_on_the_allocation(
 ) -> None:
     for folder in pair:
         with Workspace.open(folder) as ws:
-            for offset in range(DAYS_AGO):
+            for offset in range(DAYS_AGO):  # today is left for `nof1 log` below
                 values = dict(FULL, peak_pain=str(offset % 7))
                 diary.log_day(ws, START + dt.timedelta(days=offset), values, took="yes")
     same_for_both(pair, "today")
     for offset in (0, 14, 20, 45, 80, 200, 400):
         same_for_both(pair, "today", "--date", (START + dt.timedelta(days=offset)).isoformat())
     same_for_both(pair, "schedule")
+    same_for_both(pair, "log", *(f"{k}={v}" for k, v in FULL.items()), "--took", "yes")
+    same_for_both(pair, "event", "--description", "loose stools", "--severity", "mild")
     same_for_both(pair, "status")
+    calendars = []
+    for folder in pair:
+        target = tmp_path / f"{folder.name}.ics"
+        assert run("calendar", target, "-t", folder)[0] == 0
+        lines = target.read_text(encoding="utf-8").splitlines()
+        calendars.append([ln for ln in lines if not ln.startswith(("DTSTAMP", "UID"))])
+    assert calendars[0] == calendars[1]
+    assert not any(w in "\n".join(calendars[0]).lower() for w in ARM_WORDS)
     same_for_both(pair, "history", PERIOD_DAY.isoformat())
     exported = []
     for name in ("out.csv", "out.json"):

@@ -15,7 +15,9 @@ the analysis), and the schedule. Afterwards:
 * the schedule in force is the one stored at lock/amendment time, not a re-computation, so a day's
   assignment can never silently change.
 
-An amendment may not change the assignment of any day that is already past or logged.
+An amendment may not change any day that is already past or logged (its plan, or what its arm
+*is*), may not make stored values invalid, and while a blinded trial is unrevealed may not expose
+or re-draw the allocation; its refusal then never depends on which pack is which arm.
 """
 
 from __future__ import annotations

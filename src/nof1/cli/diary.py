@@ -86,8 +86,9 @@ def amend(
     """Record the edited protocol.toml as an amendment of the locked protocol.
 
     Needed after editing a locked section (arms, design, blinding, outcomes, analysis): until
-    then logging and analysis are refused. An amendment may not change the plan of a day that
-    is already past or logged.
+    then logging and analysis are refused. Refused, listing every problem, when it would change
+    a day already past or logged (its plan, or what its arm is: name, dose, timing, category,
+    pack), make stored values invalid, or expose a blinded allocation before the reveal.
     """
     with _open(trial) as ws:
         amendment = ws.amend(reason)
