@@ -385,6 +385,7 @@ def test_allocation_export_is_recorded_in_the_audit_trail(started: Path, tmp_pat
     code, out, _ = run("allocation", "-t", started, "--export", target, "--by", "Dr Jones")
     assert code == 0
     assert list(csv.DictReader(target.open(encoding="utf-8")))
+    assert target.stat().st_mode & 0o777 == 0o600  # the sealed list unblinds: owner only
     with Store.open(started / "nof1.sqlite") as s:
         (note,) = [a for a in s.audit() if a.action == "allocation export"]
         assert note.command == "allocation"
@@ -406,8 +407,12 @@ def test_allocation_export_records_the_login_name_by_default(
 
 def test_allocation_export_that_fails_records_nothing(started: Path, tmp_path: Path) -> None:
     target = tmp_path / "missing-folder" / "sealed.txt"
-    result = runner.invoke(app, ["allocation", "-t", str(started), "--export", str(target)])
-    assert result.exit_code != 0
+    code, out, error = run("allocation", "-t", started, "--export", target)
+    assert code == 1 and out == ""
+    assert error == (
+        f"Error: cannot write the sealed allocation to {target} (No such file or directory): "
+        "choose a file in an existing, writable folder\n"
+    )
     with Store.open(started / "nof1.sqlite") as s:
         assert not [a for a in s.audit() if a.action == "allocation export"]
 

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import getpass
 import io
+import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -580,11 +581,25 @@ def _export_allocation(ws: Workspace, export: Path, by: str) -> None:
         text = allocation_text(ws, sealed=True)
     who = by.strip() or _login_name()
     with ws.store.transaction("allocation"):
-        export.write_text(text, encoding="utf-8")
+        try:
+            _write_private(export, text)
+        except OSError as exc:  # nothing is recorded: the transaction rolls back
+            raise WorkspaceError(
+                f"cannot write the sealed allocation to {export} ({exc.strerror or exc}): "
+                "choose a file in an existing, writable folder"
+            ) from None
         ws.store.audit_note(
             "allocation export",
             f"by {who}: {export.resolve()} ({len(allocation_rows(ws))} periods)",
         )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only: the sealed list unblinds."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
 
 
 def _interactive() -> bool:
