@@ -385,3 +385,34 @@ def test_export_row_with_a_garbage_date_is_a_clear_error(started: Path, tmp_path
     assert code == 1
     assert error.startswith("Error: entries row 1 has date 'yesterday', which is not a date")
     assert "Traceback" not in error
+
+
+# --------------------------------------------------------------------------------------------
+# checks happen inside the write transaction
+# --------------------------------------------------------------------------------------------
+
+
+def test_amend_sees_a_value_logged_after_it_opened_the_workspace(started: Path) -> None:
+    edit(started, 'min = 0\nmax = 10\nunits = "points', 'min = 0\nmax = 8\nunits = "points')
+    with Workspace.open(started) as amending:
+        amending.changed_sections()  # the amending process has read the store already
+        with Workspace.open(started) as other:
+            store = other.store
+            with store.transaction("log"):  # a concurrent `nof1 log` of an out-of-range value
+                store.add_entry(START, "peak_pain", 9.0)
+        with pytest.raises(LockError, match="it makes 1 stored value invalid"):
+            amending.amend("narrower scale")
+
+
+def test_amend_twice_from_stale_workspaces_records_one(started: Path) -> None:
+    edit(started, "mcid = 1.0\nmin = 0", "mcid = 1.5\nmin = 0")
+    first, second = Workspace.open(started), Workspace.open(started)
+    try:
+        assert first.changed_sections() == second.changed_sections() == ["outcomes"]
+        first.amend("larger MCID")
+        with pytest.raises(LockError, match="nothing to amend"):
+            second.amend("larger MCID")
+        assert len(second.store.amendments()) == 1
+    finally:
+        first.close()
+        second.close()

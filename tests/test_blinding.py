@@ -209,6 +209,10 @@ def test_patient_facing_commands_do_not_depend_on_the_allocation(
     assert "would unblind this blinded trial" in refused
     same_for_both(pair, "allocation", "--reveal", "--by", "me", "--reason", "curious")
     same_for_both(pair, "allocation", "--reveal", "--by", "me", "--reason", "x", "--early")
+    same_for_both(pair, "stop", "--reason", "stopping rule met")
+    same_for_both(pair, "today")
+    same_for_both(pair, "status")
+    same_for_both(pair, "allocation", "--reveal", "--by", "me", "--reason", "stopped")  # no --yes
     for folder in pair:
         assert _reveals(folder) == 0
 
@@ -522,3 +526,17 @@ def test_old_store_migrates_and_keeps_its_reveals(tmp_path: Path) -> None:
     with Store.open(path) as s:
         assert s.schema_version == store.SCHEMA_VERSION
         assert [(r.by, r.reason, r.early) for r in s.reveals()] == [("Dr J", "", False)]
+
+
+def test_two_reveals_from_stale_workspaces_record_one(started: Path) -> None:
+    first, second = Workspace.open(started), Workspace.open(started)
+    try:
+        first.check_reveal("Dr J", "SAE", early=True)
+        second.check_reveal("Dr K", "SAE", early=True)  # both passed their checks
+        first.record_reveal("Dr J", "SAE", early=True)
+        with pytest.raises(LockError, match="already revealed"):
+            second.record_reveal("Dr K", "SAE", early=True)
+        assert [r.by for r in second.reveals()] == ["Dr J"]
+    finally:
+        first.close()
+        second.close()

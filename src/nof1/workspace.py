@@ -314,28 +314,31 @@ class Workspace:
             raise LockError(
                 'an amendment needs a reason: nof1 amend --reason "why the protocol changed"'
             )
-        sections = self.changed_sections()
-        if not sections:
-            raise LockError("protocol.toml matches the protocol in force: nothing to amend")
-        old_protocol = self.locked_protocol
-        assert old_protocol is not None
         new_protocol = self.file_protocol
         new_schedule = build_schedule(new_protocol)
-        problems = [
-            *self._blinding_exposures(old_protocol, new_protocol, new_schedule),
-            *self._past_day_changes(
-                old_protocol, new_protocol, new_schedule, today or dt.date.today()
-            ),
-            *self._invalidated_values(old_protocol, new_protocol),
-        ]
-        if problems:
-            listed = "\n".join(f"  - {p}" for p in problems)
-            raise LockError(
-                f"this amendment cannot be recorded, nothing was changed "
-                f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n{listed}"
-            )
         store = self.store
+        # Checked inside the write transaction: a concurrent `log` or `amend` cannot slip in
+        # between the checks and the write.
         with store.transaction("amend"):
+            self._refresh()
+            sections = self.changed_sections()
+            if not sections:
+                raise LockError("protocol.toml matches the protocol in force: nothing to amend")
+            old_protocol = self.locked_protocol
+            assert old_protocol is not None
+            problems = [
+                *self._blinding_exposures(old_protocol, new_protocol, new_schedule),
+                *self._past_day_changes(
+                    old_protocol, new_protocol, new_schedule, today or dt.date.today()
+                ),
+                *self._invalidated_values(old_protocol, new_protocol),
+            ]
+            if problems:
+                listed = "\n".join(f"  - {p}" for p in problems)
+                raise LockError(
+                    f"this amendment cannot be recorded, nothing was changed "
+                    f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n{listed}"
+                )
             row_id = store.write_amendment(
                 reason=reason.strip(),
                 sections=sections,
@@ -552,8 +555,8 @@ class Workspace:
         LockError
             As :meth:`check_reveal`.
         """
-        is_early = self.check_reveal(by, reason, early=early, today=today)
-        with self.store.transaction("reveal"):
+        with self.store.transaction("reveal"):  # checked inside: two reveals cannot race
+            is_early = self.check_reveal(by, reason, early=early, today=today)
             self.store.add_reveal(by.strip(), reason.strip(), early=is_early)
         return self.reveals()[-1]
 
