@@ -21,7 +21,8 @@ from conftest import DAYS_AGO, MakeWorkspace
 from nof1 import diary
 from nof1.cli import app
 from nof1.errors import LockError
-from nof1.workspace import MAX_LISTED_VALUES, Workspace
+from nof1.workspace import Workspace
+from nof1.workspace_amend import MAX_LISTED_VALUES
 
 runner = CliRunner()
 TODAY = dt.date.today()

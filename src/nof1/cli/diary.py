@@ -18,7 +18,8 @@ from nof1 import diary
 from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
-from nof1.workspace import Workspace, shown_value, stored_value_problem
+from nof1.workspace import Workspace
+from nof1.workspace_amend import shown_value, stored_value_problem
 
 HERE = Path(".")
 
