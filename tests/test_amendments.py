@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import DAYS_AGO, MakeWorkspace
+from conftest import DAYS_AGO, MakeWorkspace, template_text
 from nof1 import diary
 from nof1.cli import app
 from nof1.errors import LockError
+from nof1.protocol import TrialProtocol, set_design_values
+from nof1.schedule import build_schedule
 from nof1.workspace import Workspace
 from nof1.workspace_amend import MAX_LISTED_VALUES
 
@@ -417,3 +419,31 @@ def test_amend_twice_from_stale_workspaces_records_one(started: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_amend_moving_the_start_date_mid_trial_is_refused(started: Path) -> None:
+    edit(started, f"start_date = {START.isoformat()}", f"start_date = {TODAY.isoformat()}")
+    message = refusal(started)
+    assert f"of {DAYS_AGO + 1} days already past or logged ({START.isoformat()} – " in message
+
+
+def test_amend_new_seed_in_an_open_trial_names_the_reassigned_period(
+    make_workspace: MakeWorkspace,
+) -> None:
+    folder = make_workspace("open", replace=OPEN, seed=1, start_trial=True)
+    with Workspace.open(folder) as ws:
+        first = ws.schedule.periods[0].arm
+    seed = next(s for s in range(2, 200) if _first_arm(s) != first)  # period 1: other arm
+    edit(folder, "seed = 1\n", f"seed = {seed}\n")
+    message = refusal(folder)
+    other = "B" if first == "A" else "A"
+    assert "it changes what was taken in period 1 on 7 days already past or logged" in message
+    assert f"arm {first} becomes arm {other}" in message
+
+
+def _first_arm(seed: int) -> str:
+    text = template_text().replace("blinded = true", "blinded = false")
+    protocol = TrialProtocol.from_text(
+        set_design_values(text, {"start_date": START, "seed": seed}), source="t"
+    )
+    return build_schedule(protocol).periods[0].arm
