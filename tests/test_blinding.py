@@ -540,3 +540,14 @@ def test_two_reveals_from_stale_workspaces_record_one(started: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_import_huge_arm_cell_is_clipped_in_the_message(started: Path, tmp_path: Path) -> None:
+    with Workspace.open(started) as ws, pytest.raises(EntryError) as info:
+        tidy.import_file(
+            ws, _csv(tmp_path / "x.csv", f"{PERIOD_DAY},,,,{'P' * 100_000},peak_pain,3,")
+        )
+    assert str(info.value).endswith(
+        f"line 2: arm '{'P' * 40}…' is not a pack code of this trial (use 'Pack 1' or 'Pack 2' or "
+        "leave it empty)"
+    )

@@ -391,6 +391,7 @@ def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any
     arm = _text(record.get("arm"))
     if not arm:
         return
+    shown = repr(arm if len(arm) <= 40 else f"{arm[:40]}…")
     schedule = ws.schedule
     if ws.is_blind:
         codes = sorted(schedule.codes.values())
@@ -398,11 +399,11 @@ def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any
         if arm not in codes:
             if arm.upper() in ("A", "B"):
                 bad(
-                    f"arm {arm!r}: this trial is blinded, so the arm column takes the pack code "
+                    f"arm {shown}: this trial is blinded, so the arm column takes the pack code "
                     f"({packs}), never A or B: use the pack code or leave the column empty"
                 )
             else:
-                bad(f"arm {arm!r} is not a pack code of this trial (use {packs} or leave it empty)")
+                bad(f"arm {shown} is not a pack code of this trial (use {packs} or leave it empty)")
             return
         want = "" if day.arm is None else schedule.codes[day.arm]
     else:
@@ -411,4 +412,4 @@ def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any
             return
     if arm != want:
         where = f"{day.phase.replace('_', '-')} day" if day.arm is None else repr(want)
-        bad(f"arm {arm!r} does not match the schedule for {day.date} ({where})")
+        bad(f"arm {shown} does not match the schedule for {day.date} ({where})")
