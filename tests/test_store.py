@@ -164,10 +164,12 @@ def test_events_notes_and_reveals_round_trip(store: Store) -> None:
     with store.transaction("misc"):
         store.add_event(event)
         store.add_note(D1, "travel day")
-        store.add_reveal("Dr Jones")
+        store.add_reveal("Dr Jones", "trial completed", early=False)
     assert store.events() == [event]
     assert [n.text for n in store.notes()] == ["travel day"]
-    assert [r.by for r in store.reveals()] == ["Dr Jones"]
+    assert [(r.by, r.reason, r.early) for r in store.reveals()] == [
+        ("Dr Jones", "trial completed", False)
+    ]
 
 
 def test_lock_is_written_once(store: Store) -> None:

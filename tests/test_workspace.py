@@ -168,7 +168,7 @@ def test_amend_may_change_future_days(make_workspace: MakeWorkspace) -> None:
 def test_reveal_is_recorded(started: Path) -> None:
     with Workspace.open(started) as ws:
         assert ws.arm_label("A") in ("Pack 1", "Pack 2")
-        ws.record_reveal("Dr Jones")
+        ws.record_reveal("Dr Jones", "side effects made it obvious", early=True)
         assert ws.is_revealed
         assert ws.arm_label("A") == "A"
         assert "revealed to the patient" in ws.deviations()[0]
@@ -177,7 +177,7 @@ def test_reveal_is_recorded(started: Path) -> None:
 def test_reveal_in_open_trial_is_refused(make_workspace: MakeWorkspace) -> None:
     folder = make_workspace(replace=[("blinded = true", "blinded = false")], start_trial=True)
     with Workspace.open(folder) as ws, pytest.raises(LockError, match="not blinded"):
-        ws.record_reveal("me")
+        ws.record_reveal("me", "curious", early=True)
 
 
 # -- restore ------------------------------------------------------------------------------
@@ -216,7 +216,8 @@ def test_restore_of_a_backup_made_before_trial_identifiers(started: Path, tmp_pa
         backup = ws.store.backup(tmp_path / "b.sqlite")
     conn = sqlite3.connect(backup)
     conn.executescript(
-        "DROP TABLE chain; DROP TABLE trial; DROP TABLE reviews;"
+        "DROP TABLE chain; DROP TABLE trial; DROP TABLE reviews; DROP TRIGGER reveals_need_reason;"
+        "ALTER TABLE reveals DROP COLUMN reason; ALTER TABLE reveals DROP COLUMN early;"
         "DELETE FROM schema_version WHERE version > 2;"
         "DROP TRIGGER entries_correction_needs_reason;"
         "DROP TRIGGER adherence_correction_needs_reason;"

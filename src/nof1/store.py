@@ -176,6 +176,16 @@ _REVIEWS: tuple[str, ...] = (
     *_append_only_triggers("reviews"),
 )
 
+#: A reveal records why (``--reason``) and whether it came before the last period ended
+#: (``--early``). Rows from before this migration keep an empty reason; new rows need one.
+_REVEAL_REASON: tuple[str, ...] = (
+    "ALTER TABLE reveals ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE reveals ADD COLUMN early INTEGER NOT NULL DEFAULT 0 CHECK (early IN (0, 1))",
+    "CREATE TRIGGER reveals_need_reason BEFORE INSERT ON reveals "
+    "WHEN length(trim(NEW.reason)) = 0 OR length(trim(NEW.by)) = 0 "
+    "BEGIN SELECT RAISE(ABORT, 'a reveal needs who (by) and why (reason)'); END",
+)
+
 #: Every append-only table (no UPDATE, no DELETE; triggers refuse them), in hash-chain order for
 #: the rows that existed before the chain. A new append-only table is added here (and gets its
 #: triggers in its own migration): the hash chain and ``nof1 verify`` cover it from then on.
@@ -247,7 +257,7 @@ _CHAIN: tuple[Step, ...] = (
 
 #: Ordered forward migrations; migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Append new migrations, never edit an old one.
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _REVIEWS, _CHAIN)
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _REVIEWS, _REVEAL_REASON, _CHAIN)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Tables every backup has (a backup from before the chain lacks ``trial`` and ``chain``).
@@ -304,6 +314,26 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _stored_real(value: Any) -> float:
+    """A stored value as a float: NaN when the row holds something else (written outside nof1),
+    so that reading, `nof1 history` and `nof1 export` show it instead of crashing."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return float("nan")
+
+
+def _stored_date(row: sqlite3.Row, table: str) -> dt.date:
+    raw = row["date"]
+    try:
+        return dt.date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"{table} row {row['id']} has date {str(raw)[:40]!r}, which is not a date: the store "
+            "was changed outside nof1 (restore a backup with `nof1 restore FILE`)"
+        ) from None
+
+
 # --------------------------------------------------------------------------------------------
 # Row values
 # --------------------------------------------------------------------------------------------
@@ -326,9 +356,9 @@ class Entry:
     def from_row(cls, row: sqlite3.Row) -> Entry:
         return cls(
             id=row["id"],
-            date=dt.date.fromisoformat(row["date"]),
-            outcome=row["outcome"],
-            value=float(row["value"]),
+            date=_stored_date(row, "entries"),
+            outcome=str(row["outcome"]),
+            value=_stored_real(row["value"]),
             recorded_at=row["recorded_at"],
             command=row["command"],
             reason=row["reason"],
@@ -356,7 +386,7 @@ class AdherenceEntry:
     def from_row(cls, row: sqlite3.Row) -> AdherenceEntry:
         return cls(
             id=row["id"],
-            date=dt.date.fromisoformat(row["date"]),
+            date=_stored_date(row, "adherence"),
             took=row["took"],
             recorded_at=row["recorded_at"],
             command=row["command"],
@@ -454,14 +484,16 @@ class Amendment:
 
 @frozen
 class Reveal:
-    """The allocation was revealed to the patient."""
+    """The allocation was revealed to the patient: when, by whom, why, and whether early."""
 
     at: str
     by: str
+    reason: str = ""
+    early: bool = False
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Reveal:
-        return cls(at=row["at"], by=row["by"])
+        return cls(at=row["at"], by=row["by"], reason=row["reason"], early=bool(row["early"]))
 
 
 @frozen
@@ -928,9 +960,17 @@ class Store:
             detail=date.isoformat(),
         )
 
-    def add_reveal(self, by: str) -> int:
+    def add_reveal(self, by: str, reason: str, *, early: bool = False) -> int:
         return self._insert(
-            "reveals", {"at": _now(), "by": by, "command": self._command or ""}, detail=by
+            "reveals",
+            {
+                "at": _now(),
+                "by": by,
+                "reason": reason,
+                "early": int(early),
+                "command": self._command or "",
+            },
+            detail=f"{'early ' if early else ''}by {by}: {reason}",
         )
 
     def add_stop(self, date: dt.date, reason: str) -> int:

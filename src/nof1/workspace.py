@@ -15,7 +15,9 @@ the analysis), and the schedule. Afterwards:
 * the schedule in force is the one stored at lock/amendment time, not a re-computation, so a day's
   assignment can never silently change.
 
-An amendment may not change the assignment of any day that is already past or logged.
+An amendment may not change any day that is already past or logged (its plan, or what its arm
+*is*), may not make stored values invalid, and while a blinded trial is unrevealed may not expose
+or re-draw the allocation; its refusal then never depends on which pack is which arm.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from nof1.store import (
     restore_new,
     store_problem,
 )
+from nof1.workspace_amend import amendment_problems
 
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
@@ -357,22 +360,44 @@ class Workspace:
         Raises
         ------
         LockError
-            Before ``nof1 start``; without a reason; when nothing changed; or when the change
-            would re-assign a day that is already past or logged.
+            Before ``nof1 start``; without a reason; when nothing changed; or, listing every
+            problem at once, when the change would expose a blinded allocation before a recorded
+            reveal, change what a past or logged day was (its phase, period, arm letter, or what
+            the arm is: name, dose, timing, category, pack code), or make stored values invalid.
         """
         self.require_locked()
         if not reason.strip():
             raise LockError(
                 'an amendment needs a reason: nof1 amend --reason "why the protocol changed"'
             )
-        sections = self.changed_sections()
-        if not sections:
-            raise LockError("protocol.toml matches the protocol in force: nothing to amend")
         new_protocol = self.file_protocol
         new_schedule = build_schedule(new_protocol)
-        self._check_past_days(new_schedule, today or dt.date.today())
         store = self.store
+        # Checked inside the write transaction: a concurrent `log` or `amend` cannot slip in
+        # between the checks and the write.
         with store.transaction("amend"):
+            self._refresh()
+            sections = self.changed_sections()
+            if not sections:
+                raise LockError("protocol.toml matches the protocol in force: nothing to amend")
+            old_protocol = self.locked_protocol
+            assert old_protocol is not None
+            problems = amendment_problems(
+                old_protocol,
+                self.schedule,
+                new_protocol,
+                new_schedule,
+                blind=self.is_blind,
+                logged=store.logged_dates(),
+                entries=store.current_entries(),
+                today=today or dt.date.today(),
+            )
+            if problems:
+                listed = "\n".join(f"  - {p}" for p in problems)
+                raise LockError(
+                    f"this amendment cannot be recorded, nothing was changed "
+                    f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n{listed}"
+                )
             row_id = store.write_amendment(
                 reason=reason.strip(),
                 sections=sections,
@@ -386,22 +411,12 @@ class Workspace:
         self._refresh()
         return next(a for a in self.store.amendments() if a.id == row_id)
 
-    def _check_past_days(self, new: Schedule, today: dt.date) -> None:
-        old = self.schedule
-        logged = self.store.logged_dates()
-        last = max([today, *logged])
-        day = old.start
-        while day <= min(last, max(old.end, new.end)):
-            before, after = old.day(day), new.day(day)
-            key_before = None if before is None else (before.phase, before.period, before.arm)
-            key_after = None if after is None else (after.phase, after.period, after.arm)
-            if key_before != key_after:
-                raise LockError(
-                    f"this amendment changes the plan for {day.isoformat()}, a day already past "
-                    "or logged: past assignments cannot change. Only change days still to come "
-                    "(e.g. add blocks at the end), or undo the edit"
-                )
-            day += dt.timedelta(days=1)
+    @property
+    def is_blind(self) -> bool:
+        """Blinded and not revealed: nothing shown may depend on which pack is which arm."""
+        lock = self.current_lock()
+        blinded = self.schedule.blinded if lock is not None else self.protocol.blinding.blinded
+        return blinded and not self.is_revealed
 
     # -- blinding -----------------------------------------------------------------------------
 
@@ -410,15 +425,69 @@ class Workspace:
         store = self._existing_store()
         return store is not None and bool(store.reveals())
 
-    def record_reveal(self, by: str) -> None:
-        """Record that the allocation was revealed to the patient, and by whom."""
+    def reveals(self) -> list[Reveal]:
+        """The recorded reveals (who, when, why, whether early), oldest first."""
+        store = self._existing_store()
+        return [] if store is None else store.reveals()
+
+    def check_reveal(
+        self, by: str, reason: str, *, early: bool = False, today: dt.date | None = None
+    ) -> bool:
+        """Check that the allocation may be revealed now; return whether the reveal is early.
+
+        The last trial day is the schedule's end, or the day of a recorded early stop. Revealing
+        on or before it needs ``early`` (``--early``) and is reported as a deviation.
+
+        Raises
+        ------
+        LockError
+            Before ``nof1 start``; in an open trial; when already revealed; without who
+            (``--by``) or why (``--reason``); before the last trial day has ended without
+            ``early``.
+        """
         self.require_locked()
-        if not self.protocol.blinding.blinded:
+        if not self.schedule.blinded:
             raise LockError("this trial is not blinded: there is no allocation to reveal")
+        previous = self.reveals()
+        if previous:
+            raise LockError(
+                f"the allocation was already revealed on {previous[0].at[:10]} by {previous[0].by}"
+            )
         if not by.strip():
-            raise LockError('say who revealed the allocation, e.g. --by "Dr Jones"')
-        with self.store.transaction("reveal"):
-            self.store.add_reveal(by.strip())
+            raise LockError('say who reveals the allocation, e.g. --by "Dr Jones"')
+        if not reason.strip():
+            raise LockError(
+                'say why the allocation is revealed, e.g. --reason "trial completed, results '
+                'discussed with Dr Jones"'
+            )
+        today = today or dt.date.today()
+        stop = self.stopped
+        last = stop.date if stop is not None else self.schedule.end
+        if today > last:
+            return False
+        if not early:
+            raise LockError(
+                f"the trial runs until {last.isoformat()}: revealing the allocation now unblinds "
+                "the remaining days. Reveal after the last day, or, when it cannot wait (e.g. for "
+                'a safety reason), add --early --reason "why" (recorded as an early reveal and '
+                "reported as a deviation)"
+            )
+        return True
+
+    def record_reveal(
+        self, by: str, reason: str, *, early: bool = False, today: dt.date | None = None
+    ) -> Reveal:
+        """Record that the allocation was revealed to the patient: who, when, why (``--reveal``).
+
+        Raises
+        ------
+        LockError
+            As :meth:`check_reveal`.
+        """
+        with self.store.transaction("reveal"):  # checked inside: two reveals cannot race
+            is_early = self.check_reveal(by, reason, early=early, today=today)
+            self.store.add_reveal(by.strip(), reason.strip(), early=is_early)
+        return self.reveals()[-1]
 
     # -- early stop ---------------------------------------------------------------------------
 
@@ -468,18 +537,19 @@ class Workspace:
 
         An analysis names the arms, so running it would unblind the patient without a trace.
         """
-        if self.protocol.blinding.blinded and not self.is_revealed:
+        if self.is_blind:
             raise LockError(
                 f"`nof1 {command}` would unblind this blinded trial: its results name the arms. "
-                "Record the reveal first with `nof1 allocation --reveal --by NAME` (normally after "
-                "the last day), or let the allocation holder run the analysis on an exported copy"
+                "Record the reveal first with `nof1 allocation --reveal --by NAME --reason WHY` "
+                "(normally after the last day), or let the allocation holder run the analysis on "
+                "an exported copy"
             )
 
     def arm_label(self, arm: str | None) -> str:
         """What patient-facing output shows for an arm: the code while blinded and unrevealed."""
         if arm is None:
             return ""
-        if self.protocol.blinding.blinded and not self.is_revealed:
+        if self.is_blind:
             return self.schedule.codes[arm]
         return arm
 
@@ -629,10 +699,11 @@ class Workspace:
             for a in store.amendments()
         ]
         for reveal in store.reveals():
-            if dt.date.fromisoformat(reveal.at[:10]) <= schedule.end:
+            if reveal.early or dt.date.fromisoformat(reveal.at[:10]) <= schedule.end:
+                why = f": {reveal.reason}" if reveal.reason else ""
                 found.append(
                     f"allocation revealed to the patient on {reveal.at[:10]} by {reveal.by}, "
-                    "before the trial ended"
+                    f"before the trial ended{why}"
                 )
         logged = store.logged_dates()
         took = {a.date: a.took for a in store.current_adherence()}

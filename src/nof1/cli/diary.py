@@ -19,6 +19,7 @@ from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
 from nof1.workspace import Workspace
+from nof1.workspace_amend import shown_value, stored_value_problem
 
 HERE = Path(".")
 
@@ -102,8 +103,9 @@ def amend(
     """Record the edited protocol.toml as an amendment of the locked protocol.
 
     Needed after editing a locked section (arms, design, blinding, outcomes, analysis): until
-    then logging and analysis are refused. An amendment may not change the plan of a day that
-    is already past or logged.
+    then logging and analysis are refused. Refused, listing every problem, when it would change
+    a day already past or logged (its plan, or what its arm is: name, dose, timing, category,
+    pack), make stored values invalid, or expose a blinded allocation before the reveal.
     """
     with _open(trial) as ws:
         amendment = ws.amend(reason)
@@ -396,13 +398,14 @@ def history(
             print(f"Nothing recorded for {day}.")
             return
         print(f"History of {day}:")
+        protocol = ws.protocol
         for entry in h.entries:
-            try:
-                shown = _show(ws.protocol.outcome(entry.outcome), entry.value)
-            except KeyError:
-                shown = f"{entry.value:g}"
+            name = entry.outcome if len(entry.outcome) <= 40 else f"{entry.outcome[:40]}…"
+            shown = shown_value(protocol, entry.outcome, entry.value)
+            problem = stored_value_problem(protocol, entry.outcome, entry.value)
+            flag = "" if problem is None else f"  (does not fit the protocol: {_clip(problem)})"
             why = f"  correction: {entry.reason}" if entry.is_correction else ""
-            print(f"  {_local(entry.recorded_at)}  {entry.outcome} = {shown}{why}")
+            print(f"  {_local(entry.recorded_at)}  {name} = {shown}{flag}{why}")
         for a in h.adherence:
             why = f"  correction: {a.reason}" if a.supersedes is not None else ""
             print(f"  {_local(a.recorded_at)}  took = {a.took}{why}")
@@ -412,8 +415,15 @@ def history(
             print(f"  adverse event: {e.description} ({e.severity})")
 
 
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def _local(stamp: str) -> str:
-    return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError, OverflowError):  # written outside nof1: show what is there
+        return _clip(repr(stamp), 32)
 
 
 @app.command()
@@ -530,6 +540,18 @@ def export_(
     with _open(trial) as ws:
         rows = tidy.export(ws, file, fmt=format)
         print(f"Wrote {rows} rows to {file}")
+        misfits = [
+            f"{o.date} {_clip(o.outcome, 40)} = {shown_value(ws.protocol, o.outcome, o.value)}: "
+            f"{_clip(problem)}"
+            for o in ws.observations()
+            if (problem := stored_value_problem(ws.protocol, o.outcome, o.value)) is not None
+        ]
+        if misfits:
+            err(
+                f"Warning: {len(misfits)} exported value{'s' if len(misfits) > 1 else ''} "
+                "do not fit the protocol in force and were exported as stored, e.g. "
+                f"{'; '.join(misfits[:3])}"
+            )
 
 
 @app.command("import")
