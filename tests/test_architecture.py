@@ -27,6 +27,7 @@ PIPELINE: list[str] = [
     "simulate",
     "store",
     "workspace",
+    "integrity",
     "diary",
     "tidy",
     "ical",
@@ -48,7 +49,17 @@ ANYONE_MAY_IMPORT = {"errors", "record", "nof1"}  # "nof1": the package itself (
 HEAVY = {"numpy", "scipy", "pymc", "pytensor", "arviz", "matplotlib", "nutpie", "pandas", "xarray"}
 #: The web stack: only `nof1 serve` loads it, inside its command function.
 WEB_STACK = {"starlette", "uvicorn", "segno", "multipart", "python_multipart"}
-LIGHT = {"protocol", "schedule", "record", "store", "workspace", "diary", "tidy", "ical"}
+LIGHT = {
+    "protocol",
+    "schedule",
+    "record",
+    "store",
+    "workspace",
+    "integrity",
+    "diary",
+    "tidy",
+    "ical",
+}
 
 
 def concept(parts: tuple[str, ...]) -> str | None:

@@ -96,7 +96,7 @@ def reveal(folder):
     from nof1.workspace import Workspace
 
     with Workspace.open(folder) as ws:
-        ws.record_reveal("test clinician")
+        ws.record_reveal("test clinician", "analysis test", early=True)
 
 
 def test_blinded_trial_is_not_analysed_before_the_reveal(started):
@@ -104,8 +104,9 @@ def test_blinded_trial_is_not_analysed_before_the_reveal(started):
     assert result.exit_code == 1
     assert result.stderr.endswith(
         "Error: `nof1 analyze` would unblind this blinded trial: its results name the arms. "
-        "Record the reveal first with `nof1 allocation --reveal --by NAME` (normally after the "
-        "last day), or let the allocation holder run the analysis on an exported copy\n"
+        "Record the reveal first with `nof1 allocation --reveal --by NAME --reason WHY` "
+        "(normally after the last day), or let the allocation holder run the analysis on an "
+        "exported copy\n"
     )
     assert result.stdout == ""
 
@@ -134,7 +135,7 @@ def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWor
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
-        ws.record_reveal("test clinician")
+        ws.record_reveal("test clinician", "analysis test", early=True)
     monkeypatch.setattr(model, "fit", FakeFits())
     result = run(
         "analyze", "--trial", str(folder), "--outcome", "peak_pain", "--json", "--no-sensitivity"
@@ -154,7 +155,7 @@ def test_workspace_table_with_a_fake_sampler(monkeypatch, make_workspace: MakeWo
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
-        ws.record_reveal("test clinician")
+        ws.record_reveal("test clinician", "analysis test", early=True)
     monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
     result = run("analyze", "--trial", str(folder), "--outcome", "peak_pain", "--no-sensitivity")
     assert result.exit_code == 0, result.stderr

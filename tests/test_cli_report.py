@@ -63,7 +63,8 @@ def test_report_end_to_end_on_a_small_simulated_trial(make_workspace) -> None:  
     folder = make_workspace(start=start, replace=SMALL, start_trial=True)
     fill(folder)
     with Workspace.open(folder) as ws:
-        ws.record_reveal("test clinician")  # blinded: the report names the arms
+        # blinded: the report names the arms
+        ws.record_reveal("test clinician", "report test", early=True)
     result = CliRunner().invoke(
         app,
         [

@@ -425,17 +425,18 @@ def test_reveal_before_start_is_refused(blinded: Path) -> None:
 
 
 def test_reveal_shows_the_allocation_and_is_recorded(blinded_started: Path) -> None:
-    code, out, error = run("allocation", "-t", blinded_started, "--reveal", "--by", "Dr Jones")
+    code, out, error = run(
+        "allocation", "-t", blinded_started, "--reveal", "--by", "Dr Jones", "--reason",
+        "suspected side effect", "--early", "--yes",
+    )  # fmt: skip
     assert code == 0
-    assert out.startswith("Allocation revealed (recorded, by Dr Jones).")
+    assert out.startswith("Allocation revealed (recorded, by Dr Jones: suspected side effect).")
     assert "Pack 1 = Magnesium" in out and "Pack 2 = Placebo" in out
-    assert error.startswith(
-        "Warning: the trial runs until 2027-08-01"
-    ) or dt.date.today() > dt.date(2027, 8, 1)
+    assert error.startswith("Warning: early reveal") or dt.date.today() > dt.date(2027, 8, 1)
     with Workspace.open(blinded_started) as ws:
         info = ws.lock_info()
         assert info is not None
-        assert [r["by"] for r in info["reveals"]] == ["Dr Jones"]
+        assert [(r.by, r.reason) for r in info.reveals] == [("Dr Jones", "suspected side effect")]
     # once revealed, patient-facing output names the arms next to the codes
     _, out, _ = run("schedule", "-t", blinded_started)
     assert "Placebo (Pack 2)" in out and "allocation revealed" in out

@@ -66,7 +66,7 @@ def test_blinded_export_shows_codes_not_arms(ws: Workspace, tmp_path: Path) -> N
 
 def test_revealed_export_shows_arms(ws: Workspace, tmp_path: Path) -> None:
     diary.log_day(ws, PERIOD_DAY, FULL, took="yes")
-    ws.record_reveal("Dr Jones")
+    ws.record_reveal("Dr Jones", "test of the revealed export", early=True)
     tidy.export(ws, tmp_path / "out.json")
     document = json.loads((tmp_path / "out.json").read_text())
     assert document["arm_coding"] == "arm"
@@ -147,12 +147,30 @@ def test_import_date_outside_trial(ws: Workspace, tmp_path: Path) -> None:
     assert f"line 2: date {before} is outside the trial ({START} to " in message
 
 
-def test_import_wrong_arm_does_not_reveal_the_right_one(ws: Workspace, tmp_path: Path) -> None:
+def test_import_wrong_pack_code_names_the_scheduled_pack(ws: Workspace, tmp_path: Path) -> None:
+    # the pack of each day is what `nof1 today` shows the patient; which arm it is stays hidden
     day = ws.schedule.day(PERIOD_DAY)
     assert day is not None and day.arm is not None
-    wrong = "B" if day.arm == "A" else "A"
+    right = ws.schedule.codes[day.arm]
+    wrong = "Pack 2" if right == "Pack 1" else "Pack 1"
     message = _problems(ws, _csv(tmp_path, f"{PERIOD_DAY},,,,{wrong},peak_pain,3,yes"))
-    assert message.endswith(f"line 2: arm '{wrong}' does not match the schedule for {PERIOD_DAY}")
+    assert message.endswith(
+        f"line 2: arm '{wrong}' does not match the schedule for {PERIOD_DAY} ('{right}')"
+    )
+
+
+def test_import_open_trial_wrong_arm_letter(make_workspace: MakeWorkspace, tmp_path: Path) -> None:
+    folder = make_workspace(
+        "open", replace=[("blinded = true", "blinded = false")], start_trial=True
+    )
+    with Workspace.open(folder) as ws:
+        day = ws.schedule.day(PERIOD_DAY)
+        assert day is not None and day.arm is not None
+        wrong = "B" if day.arm == "A" else "A"
+        message = _problems(ws, _csv(tmp_path, f"{PERIOD_DAY},,,,{wrong},peak_pain,3,yes"))
+        assert message.endswith(
+            f"line 2: arm '{wrong}' does not match the schedule for {PERIOD_DAY} ('{day.arm}')"
+        )
 
 
 def test_import_accepts_code_or_arm(ws: Workspace, tmp_path: Path) -> None:

@@ -482,7 +482,7 @@ def test_logging_a_day_from_the_web_records_it_as_web(client: TestClient, starte
         assert [a.source for a in store.current_adherence()] == ["web"]
         assert {a.command for a in store.audit()[-4:]} == {"log"}
     history = CliRunner().invoke(cli_app, ["history", "today", "--trial", str(started)])
-    assert "headache_day = no" in history.stdout and "note: slept well" in history.stdout
+    assert "headache_day = 0" in history.stdout and "note: slept well" in history.stdout
 
 
 def test_headache_day_from_the_web_needs_pain_and_severity(client: TestClient) -> None:
@@ -793,7 +793,7 @@ def test_progress_grid_shows_logged_missing_today_and_pack_codes_only(
 
 def test_progress_names_the_arms_once_revealed(client: TestClient, started: Path) -> None:
     with Workspace.open(started) as ws:
-        ws.record_reveal("Dr Who")
+        ws.record_reveal("Dr Who", "serious adverse event", early=True)
     page = text_of(client.get("/progress").text)
     assert "Pack 1" not in page
 
@@ -887,3 +887,19 @@ def test_progress_before_start_says_so_without_a_server_error(workspace: Path) -
     response = make_client(workspace).get("/progress")
     assert response.status_code == 409
     assert "nothing can be logged before `nof1 start`" in text_of(response.text)
+
+
+def test_a_stored_value_written_outside_nof1_is_shown_not_crashed(
+    client: TestClient, started: Path
+) -> None:
+    day = TODAY - dt.timedelta(days=3)
+    with Store.open(started / "nof1.sqlite", create=False) as store:
+        store._conn.execute(
+            "INSERT INTO entries (date, outcome, value, recorded_at, command) "
+            "VALUES (?, 'headache_day', 'garbage', '2026-01-01T00:00:00+00:00', 'sqlite3')",
+            (day.isoformat(),),
+        )
+    for path in (f"/correct?date={day}", f"/diary?date={day}", "/progress"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "(unreadable stored value)" in client.get(f"/correct?date={day}").text

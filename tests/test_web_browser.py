@@ -182,7 +182,7 @@ def test_log_correct_event_and_blinded_progress_in_a_real_browser(
     assert "Logged" in page.inner_text("main")
     snap(page, shots, "saved", width)
     shown = history(trial)
-    assert "headache_day = no" in shown and "note: from the phone" in shown
+    assert "headache_day = 0" in shown and "note: from the phone" in shown
     assert "peak_pain" not in shown
 
     page.goto(f"{server}/")

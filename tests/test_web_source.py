@@ -22,8 +22,11 @@ def old_store(path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
     for number, migration in enumerate(store_module.MIGRATIONS[:index], start=1):
-        for statement in migration:
-            conn.execute(statement)
+        for step in migration:
+            if callable(step):
+                step(conn)
+            else:
+                conn.execute(step)
         conn.execute("INSERT INTO schema_version VALUES (?, 'then')", (number,))
     conn.execute(
         "INSERT INTO entries (date, outcome, value, recorded_at, command) "

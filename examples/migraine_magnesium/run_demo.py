@@ -12,7 +12,8 @@ This is what `make demo` runs. It plays a whole blinded trial as a person would:
 5. ``nof1 review``   — the supervising clinician reviewed that rule and decided to continue (in a
    real trial this happens when the rule is met; the demo loads the diary in one go, so the review
    is recorded afterwards and the report's stopping-rule timeline shows both dates);
-6. ``nof1 allocation --reveal`` — the pharmacist unblinds the allocation after the last day;
+6. ``nof1 allocation --reveal --by … --reason … --yes`` — the pharmacist unblinds the allocation
+   after the last day (recorded: who, when, why);
 7. ``nof1 report``   — analysis and the HTML + PDF + JSON report in ``workspace/reports/``.
 
 Run it with ``python examples/migraine_magnesium/run_demo.py [--quick] [--out DIR]``. ``--quick``
@@ -79,7 +80,17 @@ def main() -> None:
             "--trial",
             trial,
         )
-    nof1("allocation", "--reveal", "--by", "community pharmacist", "--trial", trial)
+    nof1(
+        "allocation",
+        "--reveal",
+        "--by",
+        "community pharmacist",
+        "--reason",
+        "trial completed: results to be discussed with the clinician",
+        "--yes",
+        "--trial",
+        trial,
+    )
 
     draws = ["--draws", "300", "--tune", "300", "--no-sensitivity"] if args.quick else []
     nof1("report", "--trial", trial, *draws)

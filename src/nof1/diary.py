@@ -316,6 +316,10 @@ def log_day(
     before = diary_safety.current(ws)
     store = ws.store
     with store.transaction("log --correct" if correct else "log", source=source):
+        # Decided again under the write lock: of several processes logging the same day at
+        # once, exactly one succeeds and the others get the same "already logged" error.
+        check_day_state(ws, date, correct=correct, reason=reason)
+        check_skip_logic(ws, date, parsed, correct=correct)
         for name, value in parsed.items():
             store.add_entry(date, name, value, reason=reason.strip() if correct else "")
         if took_value is not None:

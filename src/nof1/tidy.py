@@ -8,7 +8,8 @@ in one transaction, or nothing.
 
 Blinding: while a blinded trial's allocation is not revealed, ``arm`` holds the pack code (e.g.
 ``Pack 2``), never ``A``/``B``, so an export can be shared without unblinding the patient. Import
-accepts either form and never says which arm a date *should* have had.
+then accepts only the pack code (an ``A``/``B`` is refused with one message, whatever the day's
+arm) and never says which arm a date *should* have had.
 
 Stdlib + attrs only.
 """
@@ -359,6 +360,20 @@ def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None
     new_took = {d: t for d, (t, _) in took_by_date.items() if d not in stored_took}
     store = ws.store
     with store.transaction("import"):
+        # Decided again under the write lock: a concurrent import or log may have written
+        # these days since they were read above.
+        now = {(e.date, e.outcome) for e in store.current_entries()}
+        now_took = {a.date for a in store.current_adherence()}
+        clash = sorted(
+            {f"{d} {n}" for d, n, _ in new_values if (d, n) in now}
+            | {f"{d} adherence" for d in new_took if d in now_took}
+        )
+        if clash:
+            raise EntryError(
+                f"{', '.join(clash[:5])}{' ...' if len(clash) > 5 else ''} already imported or "
+                f"logged by another command meanwhile: nothing was imported; run the import "
+                "again to skip what is now stored"
+            )
         for date, name, value in new_values:
             store.add_entry(date, name, value)
         for date, took in sorted(new_took.items()):
@@ -371,7 +386,12 @@ def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None
 
 
 def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any) -> None:
-    """Derived columns are optional; when given they must agree with the locked schedule."""
+    """Derived columns are optional; when given they must agree with the locked schedule.
+
+    While a blinded trial is unrevealed the ``arm`` column is compared only as a pack code: an
+    arm letter is refused with the same message whatever the day's arm, so no import attempt
+    can tell which pack is which arm.
+    """
     expected = {"day": day.number, "period": day.period, "block": day.block}
     for column, want in expected.items():
         got = _text(record.get(column))
@@ -383,7 +403,27 @@ def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any
                 f"({_cell(want) or 'empty'})"
             )
     arm = _text(record.get("arm"))
-    if arm:
-        allowed = set() if day.arm is None else {day.arm, ws.schedule.codes[day.arm]}
-        if arm not in allowed:
-            bad(f"arm {arm!r} does not match the schedule for {day.date}")
+    if not arm:
+        return
+    shown = repr(arm if len(arm) <= 40 else f"{arm[:40]}…")
+    schedule = ws.schedule
+    if ws.is_blind:
+        codes = sorted(schedule.codes.values())
+        packs = " or ".join(repr(c) for c in codes)
+        if arm not in codes:
+            if arm.upper() in ("A", "B"):
+                bad(
+                    f"arm {shown}: this trial is blinded, so the arm column takes the pack code "
+                    f"({packs}), never A or B: use the pack code or leave the column empty"
+                )
+            else:
+                bad(f"arm {shown} is not a pack code of this trial (use {packs} or leave it empty)")
+            return
+        want = "" if day.arm is None else schedule.codes[day.arm]
+    else:
+        want = "" if day.arm is None else day.arm
+        if day.arm is not None and arm == schedule.codes[day.arm]:
+            return
+    if arm != want:
+        where = f"{day.phase.replace('_', '-')} day" if day.arm is None else repr(want)
+        bad(f"arm {shown} does not match the schedule for {day.date} ({where})")

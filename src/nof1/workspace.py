@@ -15,7 +15,9 @@ the analysis), and the schedule. Afterwards:
 * the schedule in force is the one stored at lock/amendment time, not a re-computation, so a day's
   assignment can never silently change.
 
-An amendment may not change the assignment of any day that is already past or logged.
+An amendment may not change any day that is already past or logged (its plan, or what its arm
+*is*), may not make stored values invalid, and while a blinded trial is unrevealed may not expose
+or re-draw the allocation; its refusal then never depends on which pack is which arm.
 """
 
 from __future__ import annotations
@@ -24,17 +26,75 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from attrs import define, field
+from attrs import define, field, frozen
 
-from nof1.errors import LockError, WorkspaceError
+from nof1.errors import LockError, StoreError, WorkspaceError
 from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Period, Schedule, build_schedule
-from nof1.store import Amendment, LockRecord, Stop, Store
+from nof1.store import (
+    Amendment,
+    BackupInfo,
+    LockRecord,
+    Reveal,
+    Stop,
+    Store,
+    check_backup,
+    move_aside,
+    restore_new,
+    store_problem,
+)
+from nof1.workspace_amend import amendment_problems
 
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
 REPORTS_DIR = "reports"
+
+
+#: Recorded in the lock's audit row when ``nof1 start`` locks after day 1 has already passed.
+LATE_LOCK = "locked after data collection began"
+
+
+@frozen
+class LockInfo:
+    """What the lock says about the trial, for the report and ``nof1 verify``.
+
+    ``protocol_hash`` is the SHA-256 ``nof1 start`` printed (of the whole normalized protocol);
+    the ``current_*`` values are those of the protocol in force (the latest amendment, else the
+    same). ``locked_before_day1`` is false when ``nof1 start`` ran after the trial's first day.
+    """
+
+    trial_id: str
+    trial_uid: str
+    locked_at: str
+    day1: dt.date
+    locked_before_day1: bool
+    protocol_hash: str
+    locked_hash: str
+    schedule_fingerprint: str
+    current_protocol_hash: str
+    current_locked_hash: str
+    current_schedule_fingerprint: str
+    amendments: tuple[Amendment, ...]
+    reveals: tuple[Reveal, ...]
+    stopped: Stop | None
+    chain_head: str
+
+
+@frozen
+class RestoreResult:
+    """What :meth:`Workspace.restore` did: the backup restored, and what was kept aside.
+
+    ``damaged`` is where a damaged store was moved (``None`` when it was healthy); ``kept`` the
+    copy of the healthy store taken first; ``forced`` the identity differences overridden with
+    ``force``.
+    """
+
+    backup: BackupInfo
+    damaged: Path | None
+    damage: str | None
+    kept: Path | None
+    forced: tuple[str, ...]
 
 
 @define
@@ -277,6 +337,7 @@ class Workspace:
         protocol = self.file_protocol
         schedule = build_schedule(protocol)
         store = self.store
+        late = dt.date.today() > schedule.start
         with store.transaction("start"):
             store.write_lock(
                 trial_id=protocol.trial_id,
@@ -286,6 +347,7 @@ class Workspace:
                 locked_hash=protocol.locked_fingerprint(),
                 schedule=schedule.to_dict(),
                 schedule_fingerprint=schedule.fingerprint(),
+                note=f"{LATE_LOCK} (day 1 was {schedule.start.isoformat()})" if late else "",
             )
         self._refresh()
         result = self.current_lock()
@@ -298,22 +360,44 @@ class Workspace:
         Raises
         ------
         LockError
-            Before ``nof1 start``; without a reason; when nothing changed; or when the change
-            would re-assign a day that is already past or logged.
+            Before ``nof1 start``; without a reason; when nothing changed; or, listing every
+            problem at once, when the change would expose a blinded allocation before a recorded
+            reveal, change what a past or logged day was (its phase, period, arm letter, or what
+            the arm is: name, dose, timing, category, pack code), or make stored values invalid.
         """
         self.require_locked()
         if not reason.strip():
             raise LockError(
                 'an amendment needs a reason: nof1 amend --reason "why the protocol changed"'
             )
-        sections = self.changed_sections()
-        if not sections:
-            raise LockError("protocol.toml matches the protocol in force: nothing to amend")
         new_protocol = self.file_protocol
         new_schedule = build_schedule(new_protocol)
-        self._check_past_days(new_schedule, today or dt.date.today())
         store = self.store
+        # Checked inside the write transaction: a concurrent `log` or `amend` cannot slip in
+        # between the checks and the write.
         with store.transaction("amend"):
+            self._refresh()
+            sections = self.changed_sections()
+            if not sections:
+                raise LockError("protocol.toml matches the protocol in force: nothing to amend")
+            old_protocol = self.locked_protocol
+            assert old_protocol is not None
+            problems = amendment_problems(
+                old_protocol,
+                self.schedule,
+                new_protocol,
+                new_schedule,
+                blind=self.is_blind,
+                logged=store.logged_dates(),
+                entries=store.current_entries(),
+                today=today or dt.date.today(),
+            )
+            if problems:
+                listed = "\n".join(f"  - {p}" for p in problems)
+                raise LockError(
+                    f"this amendment cannot be recorded, nothing was changed "
+                    f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n{listed}"
+                )
             row_id = store.write_amendment(
                 reason=reason.strip(),
                 sections=sections,
@@ -327,22 +411,12 @@ class Workspace:
         self._refresh()
         return next(a for a in self.store.amendments() if a.id == row_id)
 
-    def _check_past_days(self, new: Schedule, today: dt.date) -> None:
-        old = self.schedule
-        logged = self.store.logged_dates()
-        last = max([today, *logged])
-        day = old.start
-        while day <= min(last, max(old.end, new.end)):
-            before, after = old.day(day), new.day(day)
-            key_before = None if before is None else (before.phase, before.period, before.arm)
-            key_after = None if after is None else (after.phase, after.period, after.arm)
-            if key_before != key_after:
-                raise LockError(
-                    f"this amendment changes the plan for {day.isoformat()}, a day already past "
-                    "or logged: past assignments cannot change. Only change days still to come "
-                    "(e.g. add blocks at the end), or undo the edit"
-                )
-            day += dt.timedelta(days=1)
+    @property
+    def is_blind(self) -> bool:
+        """Blinded and not revealed: nothing shown may depend on which pack is which arm."""
+        lock = self.current_lock()
+        blinded = self.schedule.blinded if lock is not None else self.protocol.blinding.blinded
+        return blinded and not self.is_revealed
 
     # -- blinding -----------------------------------------------------------------------------
 
@@ -351,15 +425,69 @@ class Workspace:
         store = self._existing_store()
         return store is not None and bool(store.reveals())
 
-    def record_reveal(self, by: str) -> None:
-        """Record that the allocation was revealed to the patient, and by whom."""
+    def reveals(self) -> list[Reveal]:
+        """The recorded reveals (who, when, why, whether early), oldest first."""
+        store = self._existing_store()
+        return [] if store is None else store.reveals()
+
+    def check_reveal(
+        self, by: str, reason: str, *, early: bool = False, today: dt.date | None = None
+    ) -> bool:
+        """Check that the allocation may be revealed now; return whether the reveal is early.
+
+        The last trial day is the schedule's end, or the day of a recorded early stop. Revealing
+        on or before it needs ``early`` (``--early``) and is reported as a deviation.
+
+        Raises
+        ------
+        LockError
+            Before ``nof1 start``; in an open trial; when already revealed; without who
+            (``--by``) or why (``--reason``); before the last trial day has ended without
+            ``early``.
+        """
         self.require_locked()
-        if not self.protocol.blinding.blinded:
+        if not self.schedule.blinded:
             raise LockError("this trial is not blinded: there is no allocation to reveal")
+        previous = self.reveals()
+        if previous:
+            raise LockError(
+                f"the allocation was already revealed on {previous[0].at[:10]} by {previous[0].by}"
+            )
         if not by.strip():
-            raise LockError('say who revealed the allocation, e.g. --by "Dr Jones"')
-        with self.store.transaction("reveal"):
-            self.store.add_reveal(by.strip())
+            raise LockError('say who reveals the allocation, e.g. --by "Dr Jones"')
+        if not reason.strip():
+            raise LockError(
+                'say why the allocation is revealed, e.g. --reason "trial completed, results '
+                'discussed with Dr Jones"'
+            )
+        today = today or dt.date.today()
+        stop = self.stopped
+        last = stop.date if stop is not None else self.schedule.end
+        if today > last:
+            return False
+        if not early:
+            raise LockError(
+                f"the trial runs until {last.isoformat()}: revealing the allocation now unblinds "
+                "the remaining days. Reveal after the last day, or, when it cannot wait (e.g. for "
+                'a safety reason), add --early --reason "why" (recorded as an early reveal and '
+                "reported as a deviation)"
+            )
+        return True
+
+    def record_reveal(
+        self, by: str, reason: str, *, early: bool = False, today: dt.date | None = None
+    ) -> Reveal:
+        """Record that the allocation was revealed to the patient: who, when, why (``--reveal``).
+
+        Raises
+        ------
+        LockError
+            As :meth:`check_reveal`.
+        """
+        with self.store.transaction("reveal"):  # checked inside: two reveals cannot race
+            is_early = self.check_reveal(by, reason, early=early, today=today)
+            self.store.add_reveal(by.strip(), reason.strip(), early=is_early)
+        return self.reveals()[-1]
 
     # -- early stop ---------------------------------------------------------------------------
 
@@ -395,6 +523,10 @@ class Workspace:
                 f"--date is in the future (got {date.isoformat()}): stop today or earlier"
             )
         with self.store.transaction("stop"):
+            # Decided again inside the write transaction: of two racing stops only one lands.
+            earlier = self.store.stops()
+            if earlier:
+                raise LockError(f"the trial was already stopped on {earlier[0].date.isoformat()}")
             self.store.add_stop(date, reason.strip())
         stop = self.stopped
         assert stop is not None
@@ -405,18 +537,19 @@ class Workspace:
 
         An analysis names the arms, so running it would unblind the patient without a trace.
         """
-        if self.protocol.blinding.blinded and not self.is_revealed:
+        if self.is_blind:
             raise LockError(
                 f"`nof1 {command}` would unblind this blinded trial: its results name the arms. "
-                "Record the reveal first with `nof1 allocation --reveal --by NAME` (normally after "
-                "the last day), or let the allocation holder run the analysis on an exported copy"
+                "Record the reveal first with `nof1 allocation --reveal --by NAME --reason WHY` "
+                "(normally after the last day), or let the allocation holder run the analysis on "
+                "an exported copy"
             )
 
     def arm_label(self, arm: str | None) -> str:
         """What patient-facing output shows for an arm: the code while blinded and unrevealed."""
         if arm is None:
             return ""
-        if self.protocol.blinding.blinded and not self.is_revealed:
+        if self.is_blind:
             return self.schedule.codes[arm]
         return arm
 
@@ -437,30 +570,122 @@ class Workspace:
         store = self._existing_store()
         return [] if store is None else store.events()
 
-    def lock_info(self) -> dict[str, Any] | None:
-        """Hashes, lock time, amendments and reveals; ``None`` before ``nof1 start``."""
+    def lock_info(self) -> LockInfo | None:
+        """Hashes, lock time, amendments, reveals, stop and chain head; ``None`` before start."""
         store = self._existing_store()
         original = None if store is None else store.lock()
         current = self.current_lock()
         if store is None or original is None or current is None:
             return None
-        stop = self.stopped
-        return {
-            "trial_id": original.trial_id,
-            "locked_at": original.at,
-            "protocol_hash": current.protocol_hash,
-            "locked_hash": current.locked_hash,
-            "schedule_fingerprint": current.schedule_fingerprint,
-            "original_protocol_hash": original.protocol_hash,
-            "amendments": [
-                {"at": a.at, "reason": a.reason, "sections": list(a.sections)}
-                for a in store.amendments()
-            ],
-            "reveals": [{"at": r.at, "by": r.by} for r in store.reveals()],
-            "stopped": None
-            if stop is None
-            else {"date": stop.date.isoformat(), "reason": stop.reason, "recorded_at": stop.at},
+        day1 = schedule_from_dict(original.schedule).start
+        late = any(a.target == "lock" and LATE_LOCK in a.detail for a in store.audit())
+        locked_on = dt.datetime.fromisoformat(original.at).astimezone().date()
+        return LockInfo(
+            trial_id=original.trial_id,
+            trial_uid=store.trial_uid(),
+            locked_at=original.at,
+            day1=day1,
+            locked_before_day1=not late and locked_on <= day1,
+            protocol_hash=original.protocol_hash,
+            locked_hash=original.locked_hash,
+            schedule_fingerprint=original.schedule_fingerprint,
+            current_protocol_hash=current.protocol_hash,
+            current_locked_hash=current.locked_hash,
+            current_schedule_fingerprint=current.schedule_fingerprint,
+            amendments=tuple(store.amendments()),
+            reveals=tuple(store.reveals()),
+            stopped=self.stopped,
+            chain_head=store.chain_head(),
+        )
+
+    # -- backup and restore -------------------------------------------------------------------
+
+    def restore(self, backup: str | Path, *, force: bool = False) -> RestoreResult:
+        """Replace the store with a checked backup; a damaged store is moved aside first.
+
+        A healthy store is first copied to ``nof1.sqlite.before-restore-<UTC time>``; a damaged
+        one (unreadable, truncated, failing ``PRAGMA integrity_check``) is moved with its
+        ``-wal``/``-shm`` to ``nof1.sqlite.damaged-<UTC time>``. A backup of another trial
+        (different identifier, locked protocol hash or schedule fingerprint) is refused unless
+        ``force``.
+
+        Raises
+        ------
+        StoreError
+            When the backup is unusable, or belongs to another trial (naming what differs).
+        """
+        own = {Path(f"{self.store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm")}
+        if Path(backup).resolve() in own:
+            raise StoreError(
+                f"{backup} is this trial's own data store, not a backup: give a file written by "
+                "`nof1 backup`"
+            )
+        info = check_backup(backup)
+        self.close()
+        self._refresh()
+        path = self.store_path
+        damage = store_problem(path) if path.exists() else None
+        differences = self._identity_differences(info, healthy=damage is None)
+        if differences and not force:
+            listed = "; ".join(differences)
+            raise StoreError(
+                f"{info.path} is a backup of another trial: {listed}. Restore it into its own "
+                "workspace, or pass --force to replace this trial's data with it"
+            )
+        kept = damaged = None
+        if damage is not None:
+            damaged = move_aside(path, "damaged")
+            restore_new(path, info.path)
+        elif path.exists():
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            kept = self.store.backup(path.with_name(f"{path.name}.before-restore-{stamp}"))
+            self.store.restore(info.path, trial_id=None)
+        else:
+            restore_new(path, info.path)
+        self._refresh()
+        store = self.store
+        with store.transaction("restore"):
+            detail = str(info.path)
+            if damaged is not None:
+                detail += f"; damaged store moved to {damaged.name}"
+            if differences:
+                detail += f"; forced over: {'; '.join(differences)}"
+            store.audit_note("restore", detail)
+        self._refresh()
+        return RestoreResult(
+            backup=info, damaged=damaged, damage=damage, kept=kept, forced=tuple(differences)
+        )
+
+    def _identity_differences(self, info: BackupInfo, *, healthy: bool) -> list[str]:
+        """How the backup's identity differs from this trial's (empty: the same trial)."""
+        mine: dict[str, str | None] = {}
+        if healthy and self.store_path.exists():
+            store = self.store
+            lock = store.lock()
+            if lock is not None:
+                mine = {
+                    "trial identifier": store.trial_uid(),
+                    "locked protocol hash": lock.protocol_hash,
+                    "schedule fingerprint": lock.schedule_fingerprint,
+                }
+            self.close()
+        theirs = {
+            "trial identifier": info.trial_uid,
+            "locked protocol hash": info.protocol_hash,
+            "schedule fingerprint": info.schedule_fingerprint,
         }
+        found = [
+            f"the {what} differs (backup {_short(theirs[what])}, this trial {_short(value)})"
+            for what, value in mine.items()
+            if theirs[what] is not None and theirs[what] != value
+        ]
+        if not mine and info.trial_id is not None and info.trial_id != self.file_protocol.trial_id:
+            # No readable lock here (a damaged or fresh store): protocol.toml's id is all we have.
+            found.append(
+                f"the trial id differs (backup {info.trial_id!r}, protocol.toml "
+                f"{self.file_protocol.trial_id!r})"
+            )
+        return found
 
     def deviations(self, today: dt.date | None = None) -> list[str]:
         """Departures from the protocol, in words, for the report."""
@@ -474,10 +699,11 @@ class Workspace:
             for a in store.amendments()
         ]
         for reveal in store.reveals():
-            if dt.date.fromisoformat(reveal.at[:10]) <= schedule.end:
+            if reveal.early or dt.date.fromisoformat(reveal.at[:10]) <= schedule.end:
+                why = f": {reveal.reason}" if reveal.reason else ""
                 found.append(
                     f"allocation revealed to the patient on {reveal.at[:10]} by {reveal.by}, "
-                    "before the trial ended"
+                    f"before the trial ended{why}"
                 )
         logged = store.logged_dates()
         took = {a.date: a.took for a in store.current_adherence()}
@@ -500,6 +726,10 @@ class Workspace:
         if corrected:
             found.append(f"{corrected} value(s) corrected after first entry (see `nof1 history`)")
         return found
+
+
+def _short(value: str | None) -> str:
+    return "none" if value is None else value[:12]
 
 
 def schedule_from_dict(data: dict[str, Any]) -> Schedule:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import getpass
 import io
+import os
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -406,24 +409,52 @@ def allocation_command(
         typer.Option(
             metavar="FILE",
             help="Write the sealed code → arm list for whoever prepares the packs (.csv for CSV, "
-            "else text).",
+            "else text). Recorded in the audit trail (who, when, which file).",
             show_default=False,
         ),
     ] = None,
     reveal: Annotated[
         bool,
         typer.Option(
-            "--reveal", help="Show the allocation to the patient. Recorded in the trial store."
+            "--reveal",
+            help="Show the allocation to the patient (asks first). Recorded: who, when, why.",
         ),
     ] = False,
     by: Annotated[
-        str, typer.Option(metavar="NAME", help="Who reveals the allocation (recorded).")
-    ] = "patient",
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="Who reveals or exports the allocation (recorded; required with --reveal; "
+            "--export defaults to your login name).",
+            show_default=False,
+        ),
+    ] = "",
+    reason: Annotated[
+        str,
+        typer.Option(
+            metavar="WHY",
+            help="Why the allocation is revealed (required with --reveal).",
+            show_default=False,
+        ),
+    ] = "",
+    early: Annotated[
+        bool,
+        typer.Option(
+            "--early",
+            help="Reveal before the last trial day has ended (needs --reason; reported as a "
+            "deviation).",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Reveal without asking for confirmation.")
+    ] = False,
 ) -> None:
     """Export the sealed allocation for the pack preparer, or reveal it (recorded).
 
-    A blinded trial shows only pack codes everywhere else. --reveal unblinds the patient and is
-    recorded with the date and --by; revealing before the trial ends is reported as a deviation.
+    A blinded trial shows only pack codes everywhere else. --reveal unblinds the patient: it
+    needs --by and --reason, asks for confirmation (or --yes), and is refused before the last
+    trial day has ended unless --early is given (then reported as a deviation). --export is
+    recorded in the audit trail with who (--by) and which file.
     """
     if export is None and not reveal:
         raise UsageError(
@@ -435,31 +466,87 @@ def allocation_command(
     with workspace(trial) as ws:
         schedule = ws.schedule
         if export is not None:
-            if not ws.is_locked:
-                err(
-                    "Warning: the trial is not locked yet: export again after `nof1 start` if "
-                    "protocol.toml changes."
-                )
-            if export.suffix.lower() == ".csv":
-                rows = allocation_rows(ws)
-                buffer = io.StringIO()
-                writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(rows)
-                export.write_text(buffer.getvalue(), encoding="utf-8")
-            else:
-                export.write_text(allocation_text(ws, sealed=True), encoding="utf-8")
+            _export_allocation(ws, export, by)
             holder = ws.protocol.blinding.allocation_holder or "the person who prepares the packs"
             print(f"Wrote the sealed allocation to {export}.")
             if schedule.blinded:
                 print(f"Give it to {holder} only; do not open it yourself.")
             return
-        ws.record_reveal(by)  # raises when not started or not blinded; record before showing
-        today = dt.date.today()
-        if today <= schedule.end:
-            err(
-                f"Warning: the trial runs until {schedule.end.isoformat()}: the remaining periods "
-                "are no longer blinded, and the report will say so."
+        if ws.schedule.blinded and ws.is_revealed:
+            first = ws.reveals()[0]
+            print(f"The allocation was revealed on {first.at[:10]} by {first.by}.")
+            print(allocation_text(ws, sealed=False), end="")
+            return
+        ws.check_reveal(by, reason, early=early)  # every refusal comes before the question
+        if not yes:
+            if not _interactive():
+                raise UsageError(
+                    "revealing the allocation needs a confirmation and there is no terminal to "
+                    "ask: add --yes to confirm"
+                )
+            confirmed = typer.confirm(
+                "This shows the patient which pack is which treatment; it cannot be undone and "
+                "is recorded. Reveal the allocation now?",
+                default=False,
             )
-        print(f"Allocation revealed (recorded, by {by.strip()}).")
+            if not confirmed:
+                print("Not revealed: nothing was recorded.")
+                return
+        revealed = ws.record_reveal(by, reason, early=early)  # recorded before anything is shown
+        if revealed.early:
+            err(
+                "Warning: early reveal, before the last trial day ended: the remaining days are "
+                "no longer blinded, and the report will say so."
+            )
+        print(f"Allocation revealed (recorded, by {revealed.by}: {revealed.reason}).")
         print(allocation_text(ws, sealed=False), end="")
+
+
+def _export_allocation(ws: Workspace, export: Path, by: str) -> None:
+    """Write the sealed list and record who wrote which file, in one store transaction."""
+    if not ws.is_locked:
+        err(
+            "Warning: the trial is not locked yet: export again after `nof1 start` if "
+            "protocol.toml changes."
+        )
+    if export.suffix.lower() == ".csv":
+        rows = allocation_rows(ws)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    else:
+        text = allocation_text(ws, sealed=True)
+    who = by.strip() or _login_name()
+    with ws.store.transaction("allocation"):
+        try:
+            _write_private(export, text)
+        except OSError as exc:  # nothing is recorded: the transaction rolls back
+            raise WorkspaceError(
+                f"cannot write the sealed allocation to {export} ({exc.strerror or exc}): "
+                "choose a file in an existing, writable folder"
+            ) from None
+        ws.store.audit_note(
+            "allocation export",
+            f"by {who}: {export.resolve()} ({len(allocation_rows(ws))} periods)",
+        )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only: the sealed list unblinds."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment
+        return "unknown user"

@@ -31,6 +31,7 @@ from nof1.schedule import Day
 from nof1.store import History
 from nof1.web.security import REPORT_CSP, Attempts, Keys
 from nof1.workspace import Workspace
+from nof1.workspace_amend import shown_value
 
 _REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.html$")
 #: A scale with at most this many whole-number steps is shown as buttons, not a number field.
@@ -278,7 +279,7 @@ def _diary_context(
     context["needs_took"] = diary.needs_adherence(day)
     context["take"] = take_question(ws, day)
     context["logged"] = [
-        (protocol.outcome(e.outcome).title, diary.show_value(protocol.outcome(e.outcome), e.value))
+        (protocol.outcome(e.outcome).title, shown_value(protocol, e.outcome, e.value))
         for e in ws.store.day_entries(date)
         if e.outcome in {o.name for o in protocol.outcomes}
     ]
@@ -487,10 +488,10 @@ def _history_rows(ws: Workspace, h: History) -> list[tuple[str, str, str, str]]:
     rows = []
     for e in h.entries:
         try:
-            spec = ws.protocol.outcome(e.outcome)
-            what, shown = spec.title, diary.show_value(spec, e.value)
+            what = ws.protocol.outcome(e.outcome).title
         except KeyError:
-            what, shown = e.outcome, f"{e.value:g}"
+            what = e.outcome
+        shown = shown_value(ws.protocol, e.outcome, e.value)  # as `nof1 history` shows it
         why = f"correction: {e.reason}" if e.is_correction else ""
         rows.append((e.recorded_at, what, shown, _from(e.source, why)))
     for a in h.adherence:
@@ -568,6 +569,13 @@ def _current(ws: Workspace, date: dt.date) -> dict[str, str]:
 
 
 def _form_value(spec: OutcomeSpec, value: float) -> str:
+    """A stored value as the form's answer; empty when it does not fit the scale any more."""
+    if value != value:  # NaN: a row written outside nof1
+        return ""
+    try:
+        spec.check_value(value)
+    except ValueError:
+        return ""
     if spec.kind in ("binary", "ordinal"):
         return diary.show_value(spec, value)
     return f"{value:g}"
