@@ -43,9 +43,9 @@ def _child(barrier: Any, queue: Any, args: list[str]) -> None:
 
     original: Callable[..., AbstractContextManager[Store]] = Store.transaction
 
-    def gated(self: Store, command: str) -> AbstractContextManager[Store]:
+    def gated(self: Store, command: str, **kwargs: Any) -> AbstractContextManager[Store]:
         barrier.wait(timeout=60)
-        return original(self, command)
+        return original(self, command, **kwargs)  # e.g. source="web"
 
     Store.transaction = gated  # type: ignore[method-assign,assignment]
     result = CliRunner().invoke(app, args)

@@ -903,3 +903,51 @@ def test_a_stored_value_written_outside_nof1_is_shown_not_crashed(
         response = client.get(path)
         assert response.status_code == 200, path
     assert "(unreadable stored value)" in client.get(f"/correct?date={day}").text
+
+
+def test_double_tapped_save_over_real_http_records_the_day_once(started: Path) -> None:
+    """Four simultaneous submissions of one new day (a double tap, two phones): one is saved,
+    the others get "already logged", and the day holds one value per outcome."""
+    import http.client
+    import socket
+    import urllib.parse
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(started, token=TOKEN, port=port)
+    keys = app.state.site.keys
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    body = urllib.parse.urlencode({**HEADACHE_FREE, "csrf": keys.csrf("diary"), "date": str(TODAY)})
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        "Cookie": f"{keys.cookie_name}={keys.session}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def tap() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        barrier.wait()
+        connection.request("POST", "/diary", body=body, headers=headers)
+        statuses.append(connection.getresponse().status)
+        connection.close()
+
+    taps = [threading.Thread(target=tap) for _ in range(4)]
+    for t in taps:
+        t.start()
+    for t in taps:
+        t.join()
+    server.should_exit = True
+    thread.join(timeout=10)
+    assert sorted(statuses) == [200, 400, 400, 400]
+    with Store.open(started / "nof1.sqlite", create=False) as store:
+        assert len(store.history(TODAY).entries) == 2
+        assert len(store.history(TODAY).adherence) == 1
