@@ -221,6 +221,8 @@ def test_restore_of_a_backup_made_before_trial_identifiers(started: Path, tmp_pa
         "DELETE FROM schema_version WHERE version > 2;"
         "DROP TRIGGER entries_correction_needs_reason;"
         "DROP TRIGGER adherence_correction_needs_reason;"
+        "ALTER TABLE entries DROP COLUMN source; ALTER TABLE adherence DROP COLUMN source;"
+        "ALTER TABLE adverse_events DROP COLUMN source; ALTER TABLE notes DROP COLUMN source;"
     )
     conn.close()
     with Workspace.open(started) as ws:
