@@ -225,13 +225,17 @@ def test_a_sparse_secondary_outcome_is_skipped_with_its_reason(
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
-        monkeypatch.setattr(Workspace, "observations", _without("severity", ws.observations()))
+        # acute_med_days is asked every day (severity, asked on headache days only, would
+        # read as "none" on the others: skipped is not missing)
+        monkeypatch.setattr(
+            Workspace, "observations", _without("acute_med_days", ws.observations())
+        )
         monkeypatch.setattr(model, "fit", FakeFits())
         result = analyze_workspace(ws, sensitivity=False)
-    assert [name for name, _ in result.skipped] == ["severity"]
+    assert [name for name, _ in result.skipped] == ["acute_med_days"]
     assert "too few analysed days" in result.skipped[0][1]
-    assert "severity" not in [o.name for o in result.outcomes]
-    assert result.to_dict()["skipped"][0]["outcome"] == "severity"
+    assert "acute_med_days" not in [o.name for o in result.outcomes]
+    assert result.to_dict()["skipped"][0]["outcome"] == "acute_med_days"
 
 
 def test_a_stopped_trial_is_final_and_leaves_out_later_days(
