@@ -34,6 +34,7 @@ import datetime as dt
 import math
 import multiprocessing as mp
 import os
+import re
 import time
 from typing import Any
 
@@ -54,6 +55,8 @@ def _protocol() -> Any:
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "protocols" / "migraine-magnesium.toml").read_text(encoding="utf-8")
+    # an ungated pain outcome (linked=False below): asked every day, no skip logic
+    text = re.sub(r"^(ask_if|skipped_value) = .*\n", "", text, flags=re.M)
     text = text.replace("mcid = 1.0\nmin = 0\nmax = 10", f"mcid = {MCID}\nmin = 0\nmax = 100")
     text = set_design_values(text, {"start_date": dt.date(2026, 1, 5), "seed": 1})
     return TrialProtocol.from_text(text)

@@ -27,6 +27,22 @@ def template_text(name: str = "migraine-magnesium") -> str:
     return (ROOT / "protocols" / f"{name}.toml").read_text(encoding="utf-8")
 
 
+#: ``make_workspace(replace=NO_SKIP_LOGIC)``: every question asked every day, for tests that
+#: simulate independent outcomes (``simulate_trial(linked=False)``) and must get them back.
+NO_SKIP_LOGIC = [
+    ('ask_if = "headache_day == yes"   # asked only on headache days\n', ""),
+    ("skipped_value = 0                 # a headache-free day has no headache pain: 0\n", ""),
+    ('ask_if = "headache_day == yes"\n', ""),
+    ('skipped_value = "none"            # a headache-free day is severity "none"\n', ""),
+]
+
+
+def without_skip_logic(text: str) -> str:
+    for old, new in NO_SKIP_LOGIC:
+        text = text.replace(old, new)
+    return text
+
+
 @pytest.fixture
 def today() -> dt.date:
     return dt.date.today()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from attrs import evolve
 
-from conftest import MakeWorkspace, template_text
+from conftest import NO_SKIP_LOGIC, MakeWorkspace, template_text, without_skip_logic
 from nof1 import analysis, model, verdict
 from nof1.analysis import Settings, analyze_outcome, analyze_workspace
 from nof1.dataset import TableSpec, from_records, read_table
@@ -26,7 +26,9 @@ MELATONIN = ROOT / "examples" / "melatonin" / "melatonin_ema.csv"
 
 @pytest.fixture(scope="module")
 def protocol() -> TrialProtocol:
-    text = set_design_values(template_text(), {"start_date": dt.date(2026, 1, 5), "seed": 11})
+    text = set_design_values(
+        without_skip_logic(template_text()), {"start_date": dt.date(2026, 1, 5), "seed": 11}
+    )
     return TrialProtocol.from_text(text)
 
 
@@ -205,7 +207,7 @@ def test_real_sampling_recovers_a_known_effect_in_a_finished_workspace(
     from nof1.workspace import Workspace
 
     start = dt.date.today() - dt.timedelta(days=14 + 8 * 28 + 2)
-    folder = make_workspace(start=start, start_trial=True)
+    folder = make_workspace(start=start, start_trial=True, replace=NO_SKIP_LOGIC)
     with Workspace.open(folder) as ws:
         fill(ws, effect=-2.0)
         result = analyze_workspace(ws, "peak_pain", draws=500, tune=500, sensitivity=False)

@@ -951,3 +951,18 @@ def test_double_tapped_save_over_real_http_records_the_day_once(started: Path) -
     with Store.open(started / "nof1.sqlite", create=False) as store:
         assert len(store.history(TODAY).entries) == 2
         assert len(store.history(TODAY).adherence) == 1
+
+
+def test_a_long_padded_value_is_not_cut_into_a_valid_one(client: TestClient, started: Path) -> None:
+    before = audit_rows(started)
+    response = post_diary(client, {**HEADACHE_FREE, "headache_day": "no" + " " * 200 + "x"})
+    assert response.status_code == 400
+    assert error_of(response.text, "headache_day").startswith("headache_day must be yes or no")
+    assert audit_rows(started) == before
+
+
+def test_a_long_note_is_kept_whole(client: TestClient, started: Path) -> None:
+    note = "slept badly; " * 300  # 3,900 characters
+    assert post_diary(client, {**HEADACHE_FREE, "note": note}).status_code == 200
+    with Store.open(started / "nof1.sqlite", create=False) as store:
+        assert [n.text for n in store.notes()] == [note.strip()]

@@ -90,19 +90,19 @@ class Question:
 
 
 def _options(spec: OutcomeSpec) -> tuple[Option, ...]:
+    """Answer buttons: yes/no, the categories, or each step of a short whole-number scale
+    (0–10 pain, 0–10 doses); other scales are a number field."""
     if spec.kind == "binary":
         return (Option("yes", "Yes", 1.0), Option("no", "No", 0.0))
     if spec.kind == "ordinal":
         return tuple(Option(c, c, float(i)) for i, c in enumerate(spec.categories))
     low = 0.0 if spec.kind == "count" and spec.minimum is None else spec.minimum
     high = spec.maximum
-    whole = low is not None and high is not None and float(low).is_integer()
-    if whole and high is not None and low is not None and float(high).is_integer():
-        if 0 < high - low < MAX_BUTTONS:
-            return tuple(
-                Option(f"{n:g}", f"{n:g}", float(n)) for n in range(int(low), int(high) + 1)
-            )
-    return ()
+    if low is None or high is None or not (low.is_integer() and high.is_integer()):
+        return ()
+    if not 0 < high - low < MAX_BUTTONS:
+        return ()
+    return tuple(Option(f"{n}", f"{n}", float(n)) for n in range(int(low), int(high) + 1))
 
 
 def _condition_text(protocol: TrialProtocol, spec: OutcomeSpec) -> str:
@@ -143,10 +143,11 @@ def field_of(message: str, fields: list[str]) -> str:
     return min(found)[1] if found else ""
 
 
-def _text(form: FormData, key: str, limit: int = 2000) -> str:
-    """A text field (a file upload or a missing field is empty)."""
+def _text(form: FormData, key: str) -> str:
+    """A text field, whole (a file upload or a missing field is empty). Never cut: a cut value
+    could turn garbage into a valid answer; the body limit bounds the size."""
     value = form.get(key)
-    return value[:limit] if isinstance(value, str) else ""
+    return value if isinstance(value, str) else ""
 
 
 def banners(
@@ -182,7 +183,7 @@ async def login(request: Request) -> Response:
     client = _client(request)
     if request.method == "POST":
         form = await request.form()
-        token = _text(form, "token", 200).strip()
+        token = _text(form, "token").strip()
     else:
         token = request.query_params.get("token", "").strip()
     if not token:
@@ -292,22 +293,22 @@ def _diary_get(s: Site, date_text: str) -> dict[str, Any]:
 
 
 async def diary_page(request: Request) -> Response:
-    date_text = request.query_params.get("date", "today")[:40]
+    date_text = request.query_params.get("date", "today")
     context = await run_in_threadpool(_diary_get, site(request), date_text)
     status = 400 if "date" in context["errors"] else 200
     return render(request, "diary.html.j2", context, status=status)
 
 
 def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
-    date_text = _text(form, "date", 40) or "today"
+    date_text = _text(form, "date") or "today"
     with Workspace.open(s.trial) as ws:
         protocol = ws.protocol
         values = {
-            o.name: _text(form, o.name, 100).strip()
+            o.name: _text(form, o.name).strip()
             for o in protocol.outcomes
-            if _text(form, o.name, 100).strip()
+            if _text(form, o.name).strip()
         }
-        took = _text(form, "took", 20).strip()
+        took = _text(form, "took").strip()
         note = _text(form, "note").strip()
         try:
             date = diary.parse_date(date_text, today=s.clock())
@@ -341,7 +342,7 @@ def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
 
 async def diary_submit(request: Request) -> Response:
     form = await request.form()
-    if not site(request).keys.csrf_ok("diary", _text(form, "csrf", 200)):
+    if not site(request).keys.csrf_ok("diary", _text(form, "csrf")):
         return _csrf_refused()
     status, context = await run_in_threadpool(_diary_post, site(request), form)
     return render(request, "diary.html.j2" if status != 200 else "saved.html.j2", context, status)
@@ -384,7 +385,7 @@ async def event_page(request: Request) -> Response:
 
 def _event_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
     fields = {k: _text(form, k).strip() for k in ("date", "description", "severity", "action")}
-    serious = _text(form, "serious", 10) == "yes"
+    serious = _text(form, "serious") == "yes"
     with Workspace.open(s.trial) as ws:
         try:
             date = diary.parse_date(fields["date"] or "today", today=s.clock())
@@ -416,7 +417,7 @@ def _event_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
 
 async def event_submit(request: Request) -> Response:
     form = await request.form()
-    if not site(request).keys.csrf_ok("event", _text(form, "csrf", 200)):
+    if not site(request).keys.csrf_ok("event", _text(form, "csrf")):
         return _csrf_refused()
     status, context = await run_in_threadpool(_event_post, site(request), form)
     name = "event.html.j2" if status != 200 else "event_saved.html.j2"
@@ -587,19 +588,19 @@ def _correct_get(s: Site, date_text: str) -> dict[str, Any]:
 
 
 async def correct_page(request: Request) -> Response:
-    date_text = request.query_params.get("date", "today")[:40]
+    date_text = request.query_params.get("date", "today")
     context = await run_in_threadpool(_correct_get, site(request), date_text)
     status = 400 if "date" in context["errors"] else 200
     return render(request, "correct.html.j2", context, status=status)
 
 
 def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
-    date_text = _text(form, "date", 40) or "today"
+    date_text = _text(form, "date") or "today"
     reason = _text(form, "reason").strip()
     with Workspace.open(s.trial) as ws:
         protocol = ws.protocol
-        sent = {o.name: _text(form, o.name, 100).strip() for o in protocol.outcomes}
-        took = _text(form, "took", 20).strip()
+        sent = {o.name: _text(form, o.name).strip() for o in protocol.outcomes}
+        took = _text(form, "took").strip()
         note = _text(form, "note").strip()
         try:
             date = diary.parse_date(date_text, today=s.clock())
@@ -652,7 +653,7 @@ def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
 
 async def correct_submit(request: Request) -> Response:
     form = await request.form()
-    if not site(request).keys.csrf_ok("correct", _text(form, "csrf", 200)):
+    if not site(request).keys.csrf_ok("correct", _text(form, "csrf")):
         return _csrf_refused()
     status, context = await run_in_threadpool(_correct_post, site(request), form)
     return render(request, "correct.html.j2" if status != 200 else "saved.html.j2", context, status)
