@@ -966,3 +966,16 @@ def test_a_long_note_is_kept_whole(client: TestClient, started: Path) -> None:
     assert post_diary(client, {**HEADACHE_FREE, "note": note}).status_code == 200
     with Store.open(started / "nof1.sqlite", create=False) as store:
         assert [n.text for n in store.notes()] == [note.strip()]
+
+
+def test_a_day_that_meets_a_stopping_rule_is_announced_loudly(client: TestClient) -> None:
+    bad = {"headache_day": "yes", "peak_pain": "9", "severity": "severe", "acute_med_days": "2",
+           "took": "yes"}  # fmt: skip
+    for back in (2, 1):
+        post_diary(client, {**bad, "date": str(TODAY - dt.timedelta(days=back))})
+    response = post_diary(client, bad)
+    assert response.status_code == 200
+    page = text_of(response.text)
+    assert "STOPPING RULE MET: Pain 9/10 or worse on 3 days in a row" in page
+    assert "Stop the trial intervention: do not take it" in page
+    assert 'class="alarm" role="alert"' in response.text
