@@ -291,3 +291,9 @@ def test_values_with_control_characters_are_refused(text: str) -> None:
     for name in ("peak_pain", "headache_day"):
         with pytest.raises(ValueError, match=f"{name} contains control characters"):
             p.outcome(name).parse_value(text)
+
+
+def test_ask_if_that_is_not_text_is_one_problem() -> None:
+    assert problems(PAIN_IF, "ask_if = 3") == [
+        "outcomes[1].ask_if must be text in quotes (got a number 3)"
+    ]

@@ -924,6 +924,8 @@ class _Reader:
                     f'"{outcomes[0].name} == {_example(outcomes[0])}" or remove skipped_value'
                 )
                 continue
+            if not isinstance(table["ask_if"], str):
+                continue  # reported by self.text: one problem per mistake
             condition = self.read_condition(p, text, spec, by_name, known)
             skipped = self.read_skipped_value(p, table, spec)
             if condition is None or skipped is None:
