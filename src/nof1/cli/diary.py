@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from nof1 import diary, diary_safety
-from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors, printable
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
 from nof1.workspace import Workspace
@@ -102,7 +102,8 @@ def amend(
     with _open(trial) as ws:
         amendment = ws.amend(reason)
         print(
-            f"Amendment recorded ({', '.join(amendment.sections)}): {amendment.reason}\n"
+            f"Amendment recorded ({', '.join(amendment.sections)}): "
+            f"{printable(amendment.reason)}\n"
             f"Protocol SHA-256 now {amendment.protocol_hash}"
         )
 
@@ -125,7 +126,7 @@ def stop_(
     """
     with _open(trial) as ws:
         stopped = ws.stop(reason, date=diary.parse_date(date))
-        print(f"Trial stopped early on {stopped.date}: {stopped.reason}")
+        print(f"Trial stopped early on {stopped.date}: {printable(stopped.reason)}")
         print("The report will analyse the data through that day as final (`nof1 report`).")
 
 
@@ -302,7 +303,7 @@ def event(
         )
         e = result.event
         print(
-            f"Adverse event recorded for {e.date}: {e.description} ({e.severity}"
+            f"Adverse event recorded for {e.date}: {printable(e.description)} ({e.severity}"
             f"{', SERIOUS' if e.serious else ''})"
         )
         if e.serious:
@@ -331,7 +332,7 @@ def status(trial: TrialOption = HERE) -> None:
         if s.advice:
             print(s.advice)
         if ws.stopped is not None:
-            print(f"Trial stopped early on {ws.stopped.date}: {ws.stopped.reason}")
+            print(f"Trial stopped early on {ws.stopped.date}: {printable(ws.stopped.reason)}")
         else:
             print(f"Days left after today: {s.days_left}")
         if s.run_in_logged or s.run_in_missing:
@@ -349,7 +350,10 @@ def status(trial: TrialOption = HERE) -> None:
         if s.events:
             print(f"Adverse events: {len(s.events)}")
             for e in s.events:
-                print(f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: {e.description}")
+                print(
+                    f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: "
+                    f"{printable(e.description)}"
+                )
         for warning in s.warnings:
             err(f"Warning: {warning}")
         _announce(ws, s.triggered)
@@ -375,15 +379,15 @@ def history(
                 shown = _show(ws.protocol.outcome(entry.outcome), entry.value)
             except KeyError:
                 shown = f"{entry.value:g}"
-            why = f"  correction: {entry.reason}" if entry.is_correction else ""
-            print(f"  {_local(entry.recorded_at)}  {entry.outcome} = {shown}{why}")
+            why = f"  correction: {printable(entry.reason)}" if entry.is_correction else ""
+            print(f"  {_local(entry.recorded_at)}  {printable(entry.outcome)} = {shown}{why}")
         for a in h.adherence:
-            why = f"  correction: {a.reason}" if a.supersedes is not None else ""
+            why = f"  correction: {printable(a.reason)}" if a.supersedes is not None else ""
             print(f"  {_local(a.recorded_at)}  took = {a.took}{why}")
         for n in h.notes:
-            print(f"  {_local(n.recorded_at)}  note: {n.text}")
+            print(f"  {_local(n.recorded_at)}  note: {printable(n.text)}")
         for e in h.events:
-            print(f"  adverse event: {e.description} ({e.severity})")
+            print(f"  adverse event: {printable(e.description)} ({e.severity})")
 
 
 def _local(stamp: str) -> str:
@@ -395,13 +399,20 @@ def _local(stamp: str) -> str:
 def backup(
     file: Annotated[Path, typer.Argument(help="New file to write the copy to.")],
     trial: TrialOption = HERE,
+    force: ForceOption = False,
 ) -> None:
-    """Write a consistent copy of the data store (safe while other commands are logging)."""
+    """Write a consistent copy of the data store (safe while other commands are logging).
+
+    Works on a read-only trial folder too (the backup is then not noted in the audit trail).
+    """
     with _open(trial) as ws:
         ws.require_locked()
-        path = ws.store.backup(file)
-        with ws.store.transaction("backup"):
-            ws.store.audit_note("backup", str(path))
+        path = ws.store.backup(file, force=force, protected=ws.protected_paths(file))
+        if ws.store.read_only:
+            err("Note: the trial folder is read-only, so this backup is not noted in its audit.")
+        else:
+            with ws.store.transaction("backup"):
+                ws.store.audit_note("backup", str(path))
         print(f"Backed up {ws.store.count('entries')} entries to {path}")
 
 
@@ -441,6 +452,7 @@ def export_(
         typer.Option("--format", "-f", help="csv or json (default: from the file name)."),
     ] = None,
     trial: TrialOption = HERE,
+    force: ForceOption = False,
 ) -> None:
     """Export the diary in the tidy format (one row per day and outcome; see docs/tidy-format.md).
 
@@ -449,7 +461,7 @@ def export_(
     from nof1 import tidy
 
     with _open(trial) as ws:
-        rows = tidy.export(ws, file, fmt=format)
+        rows = tidy.export(ws, file, fmt=format, force=force)
         print(f"Wrote {rows} rows to {file}")
 
 

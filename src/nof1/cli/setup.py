@@ -19,11 +19,11 @@ from typing import Annotated
 
 import typer
 
-from nof1 import diary
-from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1 import diary, files
+from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors
 from nof1.diary import arm_text, shows_codes
 from nof1.errors import Nof1Error, WorkspaceError
-from nof1.protocol import TrialProtocol, set_design_values
+from nof1.protocol import TrialProtocol, decode_protocol, set_design_values
 from nof1.schedule import Schedule
 from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
 
@@ -178,12 +178,13 @@ def init_command(
         start_date = next_monday(dt.date.today())
     seed = secrets.randbits(63) if seed is None else seed
     text = set_design_values(
-        source.read_text(encoding="utf-8"), {"start_date": start_date, "seed": seed}
+        decode_protocol(source.read_bytes(), source=source.name),
+        {"start_date": start_date, "seed": seed},
     )
     protocol = TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
-    directory.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    (directory / REPORTS_DIR).mkdir(exist_ok=True)
+    files.make_private_dir(directory)  # owner-only: the folder will hold health data
+    files.write_private(target, text)  # never over an existing protocol, even if one just appeared
+    files.make_private_dir(directory / REPORTS_DIR)
     print(f"Created {target} from {source.stem} (start {start_date.isoformat()}, seed {seed}).")
     print("Next: edit protocol.toml with your clinician, check `nof1 schedule`, then `nof1 start`.")
     problems = [p for p in protocol.start_problems() if not p.startswith("design.")]
@@ -309,7 +310,8 @@ def schedule_command(trial: TrialOption = Path(".")) -> None:
 @handle_errors
 def calendar_command(
     file: Annotated[
-        Path, typer.Argument(metavar="FILE.ics", help="The .ics file to write (overwritten).")
+        Path,
+        typer.Argument(metavar="FILE.ics", help="The .ics file to write (a new file, or --force)."),
     ],
     trial: TrialOption = Path("."),
     reminder: Annotated[
@@ -318,6 +320,7 @@ def calendar_command(
     no_reminder: Annotated[
         bool, typer.Option("--no-reminder", help="Leave the daily reminder out.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Write the trial calendar (RFC 5545 .ics): periods, washouts, run-in, a daily reminder.
 
@@ -336,7 +339,7 @@ def calendar_command(
         data = calendar_bytes(
             ws.protocol, schedule, reminder=None if no_reminder else at, stopped=stopped
         )
-        file.write_bytes(data)
+        files.write_private(file, data, force=force, protected=ws.protected_paths(file))
         periods = [p for p in schedule.periods if stopped is None or p.start <= stopped]
         washouts = (len(periods) - 1) if schedule.washout_days else 0
         if stopped is not None and schedule.washout_days and periods:
@@ -419,6 +422,7 @@ def allocation_command(
     by: Annotated[
         str, typer.Option(metavar="NAME", help="Who reveals the allocation (recorded).")
     ] = "patient",
+    force: ForceOption = False,
 ) -> None:
     """Export the sealed allocation for the pack preparer, or reveal it (recorded).
 
@@ -446,9 +450,10 @@ def allocation_command(
                 writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
                 writer.writeheader()
                 writer.writerows(rows)
-                export.write_text(buffer.getvalue(), encoding="utf-8")
+                text = buffer.getvalue()
             else:
-                export.write_text(allocation_text(ws, sealed=True), encoding="utf-8")
+                text = allocation_text(ws, sealed=True)
+            files.write_private(export, text, force=force, protected=ws.protected_paths(export))
             holder = ws.protocol.blinding.allocation_holder or "the person who prepares the packs"
             print(f"Wrote the sealed allocation to {export}.")
             if schedule.blinded:
