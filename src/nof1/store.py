@@ -508,15 +508,17 @@ class Store:
                     f"cannot create the data store {path}: {files.explain(exc)}"
                 ) from None
         try:
-            conn = _connect(path)
+            conn: sqlite3.Connection | None = None
             try:
+                conn = _connect(path)
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
                 store = cls(path, conn)
                 store._migrate()
             except sqlite3.OperationalError as exc:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 if not _cannot_write(exc):
                     raise
                 store = cls._open_read_only(path)
@@ -601,7 +603,7 @@ class Store:
         if self._command is not None:
             raise StoreError(f"nested transaction ({command!r} inside {self._command!r})")
         if self.read_only:
-            raise _not_written(self.path, "the file or its folder is read-only")
+            raise _not_written(self.path, "its file, folder or disk cannot be written")
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:

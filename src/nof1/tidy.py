@@ -373,7 +373,7 @@ def _cell_problems(record: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER_TEXT = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 def _check_columns(path: Path, names: list[str]) -> None:
