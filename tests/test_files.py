@@ -571,3 +571,33 @@ def test_backup_before_restore_is_owner_only(logged: Path, tmp_path: Path, umask
     assert result.exit_code == 0, result.output
     kept = [p for p in logged.iterdir() if ".before-restore-" in p.name]
     assert len(kept) == 1 and mode(kept[0]) == 0o600
+
+
+# ------------------------------------------------------------------------------------------
+# The planner's plot and --write
+# ------------------------------------------------------------------------------------------
+
+
+def _plan_result():  # type: ignore[no-untyped-def]
+    from nof1.protocol import TrialProtocol
+    from test_plan import _small_result
+
+    return _small_result(TrialProtocol.from_toml(Path(__file__).parents[1] / "protocols" /
+                                                 "migraine-magnesium.toml"))  # fmt: skip
+
+
+def test_plan_plot_is_owner_only_under_umask_000(tmp_path: Path, umask) -> None:  # type: ignore[no-untyped-def]
+    from nof1.report.plan_figure import plot_plan
+
+    umask(0o000)
+    plot_plan(_plan_result(), tmp_path / "plan.png")
+    assert mode(tmp_path / "plan.png") == 0o600
+
+
+def test_plan_plot_refuses_to_overwrite_protocol_toml(logged: Path) -> None:
+    from nof1.report.plan_figure import plot_plan
+
+    before = (logged / "protocol.toml").read_bytes()
+    with pytest.raises(OutputError, match="own protocol.toml"):
+        plot_plan(_plan_result(), logged / "protocol.toml")
+    assert (logged / "protocol.toml").read_bytes() == before

@@ -599,10 +599,21 @@ def test_unexpected_os_error_is_one_error_line(
 def test_printable_escapes_controls_bidi_and_format_characters() -> None:
     text = f"ok{ESC}\u009b\x7f{RLO}sey\u2066\u200b\u2028end\ttab\nnext"
     assert printable(text) == (
-        "ok\\x1b[2J\\x1b[31m\\x9b\\x7f\\u202esey\\u2066\\u200b\\u2028end\\x09tab\\x0anext"
+        "ok\\u001b[2J\\u001b[31m\\u009b\\u007f\\u202esey\\u2066\\u200b\\u2028end\\u0009tab\\u000anext"
     )
-    assert printable(text, multiline=True).endswith("\\x09tab\nnext")
+    assert printable(text, multiline=True).endswith("\\u0009tab\nnext")
     assert printable("Übelkeit, 頭痛 🙂") == "Übelkeit, 頭痛 🙂"
+
+
+def test_printable_keeps_json_output_valid_and_equal() -> None:
+    value = {"title": f"Mg{ESC}\u009b{RLO}\U000e0001\x7f"}
+    shown = printable(json.dumps(value, ensure_ascii=False), multiline=True)
+    assert "\x1b" not in shown and RLO not in shown and "\U000e0001" not in shown
+    assert json.loads(shown) == value
+
+
+def test_printable_escapes_a_lone_surrogate() -> None:
+    assert printable("a\ud800b") == "a\\ud800b"
 
 
 def test_note_with_escape_sequences_is_stored_raw_but_never_echoed_raw(started: Path) -> None:
@@ -612,7 +623,7 @@ def test_note_with_escape_sequences_is_stored_raw_but_never_echoed_raw(started: 
     history = run(started, "history", "today")
     assert history.exit_code == 0, history.output
     assert "\x1b" not in history.stdout and RLO not in history.stdout
-    assert "note: fine\\x1b[2J\\x1b[31m\\u202esey\\x0aforged line" in history.stdout
+    assert "note: fine\\u001b[2J\\u001b[31m\\u202esey\\u000aforged line" in history.stdout
     with Store.open(started / "nof1.sqlite", create=False) as store:
         assert store.notes()[0].text == note  # stored as given
 
@@ -622,11 +633,11 @@ def test_event_description_is_never_echoed_raw(started: Path) -> None:
     result = run(started, "event", "--description", description, "--severity", "mild")
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and RLO not in result.stdout
-    assert "rash\\x1b[2J\\x1b[31m\\u202e" in result.stdout
+    assert "rash\\u001b[2J\\u001b[31m\\u202e" in result.stdout
     status = run(started, "status")
-    assert "\x1b" not in status.stdout and "rash\\x1b" in status.stdout
+    assert "\x1b" not in status.stdout and "rash\\u001b" in status.stdout
     history = run(started, "history", "today")
-    assert "adverse event: rash\\x1b[2J" in history.stdout
+    assert "adverse event: rash\\u001b[2J" in history.stdout
 
 
 def test_correction_reason_is_never_echoed_raw(started: Path) -> None:
@@ -636,7 +647,7 @@ def test_correction_reason_is_never_echoed_raw(started: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     history = run(started, "history", "today")
-    assert "correction: typo\\x1b[2J" in history.stdout and "\x1b" not in history.stdout
+    assert "correction: typo\\u001b[2J" in history.stdout and "\x1b" not in history.stdout
 
 
 def test_stop_reason_is_never_echoed_raw(started: Path) -> None:
@@ -655,13 +666,14 @@ def test_reveal_name_is_never_echoed_raw(started: Path) -> None:
         result = run(started, *args)
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout + result.stderr
-    assert "by Dr\\x1b[2J" in result.stdout
+    assert "by Dr\\u001b[2J" in result.stdout
 
 
 def test_error_message_echoing_input_is_escaped(started: Path) -> None:
     result = run(started, "log", f"{ESC}=3", "--took", "yes")
     assert result.exit_code == 1
-    assert "\x1b" not in result.stderr and "\\x1b" in result.stderr
+    assert "\x1b" not in result.stderr  # the library's repr() or the CLI's escaping
+    assert "'\\x1b[2J\\x1b[31m'" in result.stderr or "\\u001b[2J" in result.stderr
 
 
 def test_protocol_names_are_escaped_in_terminal_output(make_workspace: MakeWorkspace) -> None:
@@ -675,4 +687,4 @@ def test_protocol_names_are_escaped_in_terminal_output(make_workspace: MakeWorks
     result = run(folder, "schedule")
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and RLO not in result.stdout
-    assert "Placebo\\x1b[2J\\u202e" in result.stdout
+    assert "Placebo\\u001b[2J\\u202e" in result.stdout

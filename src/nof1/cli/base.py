@@ -71,7 +71,7 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def printable(text: object, *, multiline: bool = False) -> str:
-    """``text`` with every control, bidi and format character written as an escape (``\\x1b``).
+    """``text`` with every control, bidi and format character written as an escape (``\\u001b``).
 
     Free text (notes, reasons, event descriptions, names) is stored exactly as given but never
     reaches a terminal raw: an ESC sequence could rewrite the screen, a right-to-left override
@@ -82,12 +82,12 @@ def printable(text: object, *, multiline: bool = False) -> str:
     for ch in str(text):
         if (multiline and ch == "\n") or unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
             chars.append(ch)
-        elif ord(ch) <= 0xFF:
-            chars.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) <= 0xFFFF:
-            chars.append(f"\\u{ord(ch):04x}")
         else:
-            chars.append(f"\\U{ord(ch):08x}")
+            # \uXXXX (UTF-16 pairs beyond U+FFFF) is also a valid escape inside a JSON string,
+            # so `--json` output piped to a file still parses to the same text.
+            units = ch.encode("utf-16-be", "surrogatepass")
+            for i in range(0, len(units), 2):
+                chars.append(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}")
     return "".join(chars)
 
 
