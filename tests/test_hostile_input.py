@@ -130,6 +130,19 @@ def test_import_json_rejects_number_as_date(started: Path, tmp_path: Path) -> No
     assert "row 1: date is a number: give it as text in quotes" in import_error(started, path)
 
 
+def test_import_json_rejects_huge_integer(started: Path, tmp_path: Path) -> None:
+    path = write_json(tmp_path / "d.json", [row(value=10**400)])
+    assert "row 1: value is a number of 401 digits: too large" in import_error(started, path)
+
+
+def test_import_json_rejects_integer_beyond_the_digit_limit(started: Path, tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"rows": [row(value=1)]}).replace(": 1", ": " + "9" * 5000), "utf-8")
+    assert "d.json holds a number nof1 cannot read (Exceeds the limit" in import_error(
+        started, path
+    )
+
+
 def test_import_json_rejects_deep_nesting(started: Path, tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
@@ -688,3 +701,21 @@ def test_protocol_names_are_escaped_in_terminal_output(make_workspace: MakeWorks
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and RLO not in result.stdout
     assert "Placebo\\u001b[2J\\u202e" in result.stdout
+
+
+def test_os_error_escaping_the_library_is_one_error_line(
+    started: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's last line of defence: an ``OSError`` the library did not turn into a
+    ``Nof1Error`` (injected into ``diary.status``) is one ``Error:`` line, not a traceback."""
+    import errno
+
+    from nof1 import diary
+
+    def broken(ws: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", "/media/stick/trial")
+
+    monkeypatch.setattr(diary, "status", broken)
+    assert error_line(run(started, "status")) == (
+        "Error: /media/stick/trial: the folder is on read-only media: write to another folder"
+    )

@@ -42,6 +42,8 @@ MAX_LISTED = 20
 MAX_IMPORT_BYTES = 20_000_000
 #: Columns that hold a whole number when given as a JSON number.
 _INTEGER_COLUMNS = ("day", "period", "block")
+#: Integers beyond this lose precision as floats (and overflow them far beyond).
+_LARGEST_INTEGER = 2**53
 
 
 @frozen
@@ -304,6 +306,8 @@ def _json_records(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
         raise EntryError(
             f"{path.name} is nested too deeply to be a tidy file: {expected}"
         ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise EntryError(f"{path.name} holds a number nof1 cannot read ({exc})") from None
     if isinstance(document, dict):
         repeated = getattr(document, "repeated", ())
         if repeated:
@@ -370,6 +374,8 @@ def _cell_problems(record: Mapping[str, Any]) -> list[str]:
             problems.append(f"{column} is {kind}: give it as text in quotes")
         elif column in _INTEGER_COLUMNS and not isinstance(value, int):
             problems.append(f"{column} is {value!r}: give a whole number")
+        elif isinstance(value, int) and abs(value) > _LARGEST_INTEGER:
+            problems.append(f"{column} is a number of {len(str(abs(value)))} digits: too large")
     return problems
 
 

@@ -161,8 +161,8 @@ def handle_errors(func: F) -> F:
                 err(f"Error: {exc}")
                 raise typer.Exit(code=1) from None
             except OSError as exc:
-                where = f" ({exc.filename})" if exc.filename else ""
-                err(f"Error: {explain(exc)}{where}; nothing more was written")
+                where = f"{exc.filename}: " if exc.filename else ""
+                err(f"Error: {where}{explain(exc)}")
                 raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
