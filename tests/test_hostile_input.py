@@ -719,3 +719,17 @@ def test_os_error_escaping_the_library_is_one_error_line(
     assert error_line(run(started, "status")) == (
         "Error: /media/stick/trial: the folder is on read-only media: write to another folder"
     )
+
+
+def test_review_note_and_stop_reason_are_never_echoed_raw(started: Path) -> None:
+    event = run(started, "event", "--description", "fainted", "--severity", "severe", "--serious")
+    assert event.exit_code == 0, event.output
+    result = run(
+        started, "review", "--rule", "serious_adverse_event", "--by", "Dr X",
+        "--decision", "stop", "--note", f"see notes{ESC}{RLO}",
+    )  # fmt: skip
+    if result.exit_code == 1:  # the note is refused outright: nothing raw can be echoed
+        assert "\x1b" not in result.stderr and RLO not in result.stderr
+        return
+    assert "\x1b" not in result.stdout + result.stderr
+    assert RLO not in result.stdout + result.stderr

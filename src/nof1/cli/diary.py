@@ -160,7 +160,8 @@ def review(
         result = diary_safety.review_rule(ws, rule, by, decision, note)
         r = result.review
         print(
-            f"Review recorded: stopping rule {r.rule} (met on {r.met_on}) reviewed by {r.by}: "
+            f"Review recorded: stopping rule {printable(r.rule)} (met on {r.met_on}) reviewed by "
+            f"{printable(r.by)}: "
             f"{r.decision}."
         )
         if r.decision == "continue":
@@ -170,7 +171,10 @@ def review(
             )
         elif result.stop is not None:
             how = "was already stopped" if result.already_stopped else "is stopped"
-            print(f"The trial {how} (last trial day {result.stop.date}): {result.stop.reason}")
+            print(
+                f"The trial {how} (last trial day {result.stop.date}): "
+                f"{printable(result.stop.reason)}"
+            )
             print(
                 "Do not take the trial intervention. The report will analyse the data through "
                 "that day as final (`nof1 report`)."
