@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,6 +148,8 @@ def private_temp(dest: Path) -> Iterator[Path]:
 
     For writers that need a path rather than bytes (SQLite's backup API).
     """
+    import tempfile  # here, not at the top: the daily `nof1 log` never writes a file
+
     try:
         fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     except OSError as exc:
