@@ -344,6 +344,17 @@ def test_utf16_protocol_is_one_error_line(workspace: Path) -> None:
     )
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_protocol_file_is_one_error_line(workspace: Path) -> None:
+    protocol = workspace / "protocol.toml"
+    protocol.unlink()
+    protocol.symlink_to("/dev/zero")  # endless: must not be read whole
+    assert error_line(run(workspace, "status")) == (
+        "Error: the file is over 1,000,000 bytes, far too large for a protocol: check that it is "
+        "the right file in protocol.toml"
+    )
+
+
 def test_protocol_with_a_bom_is_read(workspace: Path) -> None:
     protocol = workspace / "protocol.toml"
     protocol.write_bytes(b"\xef\xbb\xbf" + protocol.read_bytes())
@@ -596,10 +607,12 @@ def test_unexpected_os_error_is_one_error_line(
     protocol) still ends as one ``Error:`` line, never a traceback."""
     import errno
 
-    def broken(self: Path) -> bytes:
-        raise OSError(errno.EIO, "Input/output error", str(self))
+    import nof1.workspace
 
-    monkeypatch.setattr(Path, "read_bytes", broken)
+    def broken(path: Path) -> bytes:
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(nof1.workspace, "read_protocol_bytes", broken)
     line = error_line(run(started, "status"))
     assert line.startswith("Error: cannot read ") and "Input/output error" in line
 

@@ -288,7 +288,7 @@ class TrialProtocol:
         """
         path = Path(path)
         try:
-            data = path.read_bytes()
+            data = read_protocol_bytes(path)
         except FileNotFoundError:
             raise ProtocolError(
                 [f"file not found: {path} (create one with `nof1 init DIR --template NAME`)"],
@@ -406,6 +406,16 @@ class TrialProtocol:
 # --------------------------------------------------------------------------------------------
 
 
+def read_protocol_bytes(path: Path) -> bytes:
+    """The first ``MAX_PROTOCOL_BYTES + 1`` bytes of a protocol file: enough to tell a protocol
+    from a wrong file (or ``/dev/zero``) without reading all of it (see :func:`decode_protocol`).
+
+    Raises ``OSError`` (e.g. ``FileNotFoundError``) for the caller to explain.
+    """
+    with path.open("rb") as handle:
+        return handle.read(MAX_PROTOCOL_BYTES + 1)
+
+
 def decode_protocol(data: bytes, source: str = "protocol.toml") -> str:
     """The text of a protocol file's bytes: UTF-8 (a byte-order mark is allowed).
 
@@ -417,8 +427,8 @@ def decode_protocol(data: bytes, source: str = "protocol.toml") -> str:
     """
     if len(data) > MAX_PROTOCOL_BYTES:
         raise ProtocolError(
-            [f"the file has {len(data):,} bytes, more than a protocol can have "
-             f"({MAX_PROTOCOL_BYTES:,}): is it the right file?"],
+            [f"the file is over {MAX_PROTOCOL_BYTES:,} bytes, far too large for a protocol: "
+             "check that it is the right file"],
             source=source,
         )  # fmt: skip
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -28,7 +28,7 @@ from attrs import define, field
 
 from nof1 import files
 from nof1.errors import LockError, WorkspaceError
-from nof1.protocol import LOCKED_SECTIONS, TrialProtocol, decode_protocol
+from nof1.protocol import LOCKED_SECTIONS, TrialProtocol, decode_protocol, read_protocol_bytes
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Period, Schedule, build_schedule
 from nof1.store import Amendment, LockRecord, Stop, Store
@@ -87,7 +87,7 @@ class Workspace:
             )
         protocol_path = path / PROTOCOL_FILE
         try:
-            raw = protocol_path.read_bytes()
+            raw = read_protocol_bytes(protocol_path)
         except FileNotFoundError:
             raise WorkspaceError(
                 f"{protocol_path} not found: this folder is not a trial workspace (create one "

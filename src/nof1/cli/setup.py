@@ -23,7 +23,12 @@ from nof1 import diary, files
 from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors
 from nof1.diary import arm_text, shows_codes
 from nof1.errors import Nof1Error, WorkspaceError
-from nof1.protocol import TrialProtocol, decode_protocol, set_design_values
+from nof1.protocol import (
+    TrialProtocol,
+    decode_protocol,
+    read_protocol_bytes,
+    set_design_values,
+)
 from nof1.schedule import Schedule
 from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
 
@@ -178,7 +183,7 @@ def init_command(
         start_date = next_monday(dt.date.today())
     seed = secrets.randbits(63) if seed is None else seed
     text = set_design_values(
-        decode_protocol(source.read_bytes(), source=source.name),
+        decode_protocol(read_protocol_bytes(source), source=source.name),
         {"start_date": start_date, "seed": seed},
     )
     protocol = TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
