@@ -28,6 +28,7 @@ PIPELINE: list[str] = [
     "simulate",
     "store",
     "workspace",
+    "integrity",
     "diary",
     "tidy",
     "ical",
@@ -46,7 +47,18 @@ IN_TABLE_ONLY: set[str] = set()
 RANK = {name: rank for rank, name in enumerate(PIPELINE)}
 ANYONE_MAY_IMPORT = {"errors", "record", "nof1"}  # "nof1": the package itself (__version__)
 HEAVY = {"numpy", "scipy", "pymc", "pytensor", "arviz", "matplotlib", "nutpie", "pandas", "xarray"}
-LIGHT = {"files", "protocol", "schedule", "record", "store", "workspace", "diary", "tidy", "ical"}
+LIGHT = {
+    "files",
+    "protocol",
+    "schedule",
+    "record",
+    "store",
+    "workspace",
+    "integrity",
+    "diary",
+    "tidy",
+    "ical",
+}
 
 
 def concept(parts: tuple[str, ...]) -> str | None:

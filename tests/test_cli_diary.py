@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -26,6 +30,7 @@ COMMANDS = [
     "status",
     "history",
     "backup",
+    "verify",
     "restore",
     "export",
     "import",
@@ -355,12 +360,126 @@ def test_restore_refuses_other_trial(
         "other", replace=[('id = "migraine-magnesium"', 'id = "other"')], start_trial=True
     )
     run(other, "backup", str(tmp_path / "other.sqlite"))
+    before = writes(started)
     result = run(started, "restore", str(tmp_path / "other.sqlite"))
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        f"Error: {re.escape(str(tmp_path / 'other.sqlite'))} is a backup of another trial: the "
+        r"trial identifier differs \(backup [0-9a-f]{12}, this trial [0-9a-f]{12}\); the locked "
+        r"protocol hash differs \(backup [0-9a-f]{12}, this trial [0-9a-f]{12}\)\. Restore it "
+        r"into its own workspace, or pass --force to replace this trial's data with it\n",
+        result.stderr,
+    ), result.stderr
+    assert writes(started) == before  # nothing restored
+
+
+def _damage(folder: Path, how: str) -> None:
+    store = folder / "nof1.sqlite"
+    for suffix in ("-wal", "-shm"):  # the commands closed the store: the WAL is checkpointed
+        assert not Path(f"{store}{suffix}").exists() or suffix == "-shm"
+    if how == "truncated":
+        data = store.read_bytes()
+        store.write_bytes(data[: len(data) // 3])
+    else:
+        store.write_bytes(os.urandom(8192))
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_restore_repairs_a_damaged_store(started: Path, tmp_path: Path, how: str) -> None:
+    run(started, "log", "--date", "yesterday", *FULL, "--took", "yes")
+    assert run(started, "backup", str(tmp_path / "copy.sqlite")).exit_code == 0
+    run(started, "log", *FULL, "--took", "yes")
+    _damage(started, how)
+    assert run(started, "status").exit_code == 1  # the damaged store is refused ...
+    Path(f"{started / 'nof1.sqlite'}-wal").write_bytes(b"stale wal")  # and left a stale WAL
+    result = run(started, "restore", str(tmp_path / "copy.sqlite"))
+    assert result.exit_code == 0, result.output  # ... and restore repairs it
+    damaged = sorted(started.glob("nof1.sqlite.damaged-*"))
+    assert [p.name for p in damaged] == [damaged[0].name, f"{damaged[0].name}-wal"]
+    assert re.fullmatch(r"nof1\.sqlite\.damaged-\d{8}T\d{6}Z", damaged[0].name)
+    assert result.stdout.startswith("The data store was damaged (") and result.stdout.splitlines()[
+        0
+    ].endswith(
+        f"it was moved aside as {damaged[0].name} (with its -wal/-shm files) and repaired from "
+        "the backup."
+    )
+    assert f"Restored 4 entries from {tmp_path / 'copy.sqlite'}." in result.stdout
+    assert run(started, "verify").exit_code == 0
+    assert "Nothing recorded" in run(started, "history", "today").stdout
+    assert stat.S_IMODE(os.stat(started / "nof1.sqlite").st_mode) == 0o600
+
+
+def test_restore_refuses_other_schedule_naming_the_fingerprint(
+    started: Path, make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    other = make_workspace("other", seed=99, start_trial=True)
+    run(other, "backup", str(tmp_path / "other.sqlite"))
+    result = run(started, "restore", str(tmp_path / "other.sqlite"))
+    assert result.exit_code == 1
+    assert "the schedule fingerprint differs (backup " in result.stderr
+    assert "the trial identifier differs" in result.stderr
+
+
+def test_restore_force_replaces_with_another_trial_and_says_so(
+    started: Path, make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    other = make_workspace("other", seed=99, start_trial=True)
+    run(other, "backup", str(tmp_path / "other.sqlite"))
+    result = run(started, "restore", "--force", str(tmp_path / "other.sqlite"))
+    assert result.exit_code == 0, result.output
+    assert "Warning: restored with --force although the trial identifier differs" in result.stderr
+    with Store.open(other / "nof1.sqlite") as theirs, Store.open(started / "nof1.sqlite") as mine:
+        assert mine.trial_uid() == theirs.trial_uid()
+        assert "forced over" in mine.audit()[-1].detail
+
+
+def test_restore_of_the_same_trials_backup_keeps_its_identifier(
+    started: Path, tmp_path: Path
+) -> None:
+    with Store.open(started / "nof1.sqlite") as store:
+        uid = store.trial_uid()
+    run(started, "backup", str(tmp_path / "copy.sqlite"))
+    assert run(started, "restore", str(tmp_path / "copy.sqlite")).exit_code == 0
+    with Store.open(started / "nof1.sqlite") as store:
+        assert store.trial_uid() == uid
+        assert store.audit()[-1].action == "restore"
+
+
+def test_restore_into_a_folder_without_a_store(
+    started: Path, make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """A lost disk: protocol.toml copied to a new folder, the data come from the backup."""
+    run(started, "log", "--date", "yesterday", *FULL, "--took", "yes")
+    run(started, "backup", str(tmp_path / "copy.sqlite"))
+    fresh = make_workspace("fresh")
+    result = run(fresh, "restore", str(tmp_path / "copy.sqlite"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"Restored 4 entries from {tmp_path / 'copy.sqlite'}.\n")
+    assert run(fresh, "verify").exit_code == 0
+
+
+def test_restore_refuses_the_trials_own_store_as_backup(started: Path) -> None:
+    run(started, "log", *FULL, "--took", "yes")
+    before = writes(started)
+    result = run(started, "restore", str(started / "nof1.sqlite"))
     assert_error(
         result,
-        f"{tmp_path / 'other.sqlite'} belongs to trial 'other', not to this trial "
-        "'migraine-magnesium': restore it into its own workspace",
+        f"{started / 'nof1.sqlite'} is this trial's own data store, not a backup: give a file "
+        "written by `nof1 backup`",
     )
+    assert writes(started) == before
+
+
+def test_restore_of_an_altered_backup_says_so_loudly(started: Path, tmp_path: Path) -> None:
+    run(started, "log", "--date", "yesterday", *FULL, "--took", "yes")
+    run(started, "backup", str(tmp_path / "copy.sqlite"))
+    conn = sqlite3.connect(tmp_path / "copy.sqlite")
+    conn.executescript("DROP TRIGGER entries_no_update; UPDATE entries SET value = 0;")
+    conn.close()
+    result = run(started, "restore", str(tmp_path / "copy.sqlite"))
+    assert result.exit_code == 0
+    assert "INTEGRITY CHECK FAILED" in result.stderr
+    assert "entries row 1: content changed since it was written" in result.stderr
 
 
 # -- export / import ----------------------------------------------------------------------
@@ -442,7 +561,11 @@ def test_stop_is_recorded_with_its_reason_and_shown_by_status(started: Path) -> 
     assert "Trial stopped early on" in result.stdout
     with Workspace.open(started) as ws:
         info = ws.lock_info()
-        assert info is not None and info["stopped"]["reason"] == "serious adverse event"
+        assert (
+            info is not None
+            and info.stopped is not None
+            and info.stopped.reason == "serious adverse event"
+        )
     status = runner.invoke(app, ["status", "-t", str(started)])
     assert "Trial stopped early on" in status.stdout
 

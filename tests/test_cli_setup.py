@@ -424,7 +424,7 @@ def test_reveal_shows_the_allocation_and_is_recorded(blinded_started: Path) -> N
     with Workspace.open(blinded_started) as ws:
         info = ws.lock_info()
         assert info is not None
-        assert [r["by"] for r in info["reveals"]] == ["Dr Jones"]
+        assert [r.by for r in info.reveals] == ["Dr Jones"]
     # once revealed, patient-facing output names the arms next to the codes
     _, out, _ = run("schedule", "-t", blinded_started)
     assert "Placebo (Pack 2)" in out and "allocation revealed" in out

@@ -24,12 +24,15 @@ from pypdf import PdfReader
 
 from nof1 import summary as S
 from nof1 import verdict as rule
+from nof1.integrity import IntegrityReport
 from nof1.protocol import TrialProtocol, set_design_values
 from nof1.record import AdverseEvent
 from nof1.report import TrialRecord, fmt, render, write_report
 from nof1.report.context import verdict_sentence
 from nof1.schedule import build_schedule
 from nof1.simulate import simulate_trial
+from nof1.store import Amendment, Problem
+from nof1.workspace import LockInfo
 
 matplotlib.use("Agg")
 
@@ -196,7 +199,7 @@ def scenario(
     missing_rate: float = 0.05,
     replace: tuple[tuple[str, str], ...] = (),
     events: tuple[AdverseEvent, ...] = (),
-    lock_info: dict[str, Any] | None = None,
+    lock_info: LockInfo | None = None,
     deviations: tuple[str, ...] = (),
 ) -> tuple[TrialRecord, S.AnalysisResult]:
     protocol = make_protocol(replace)
@@ -475,14 +478,25 @@ def test_missing_days_are_counted_on_page_one() -> None:
 
 def test_serious_adverse_event_amendment_and_deviation_are_shown() -> None:
     sae = AdverseEvent(dt.date(2026, 3, 1), "Admitted with chest pain", "severe", True, "stopped")
-    lock = {
-        "locked_at": "2026-01-04T09:00:00",
-        "locked_hash": "ab" * 32,
-        "amendments": [
-            {"at": "2026-03-02T10:00:00", "reason": "MCID clarified", "sections": ["outcomes"]}
-        ],
-        "reveals": [],
-    }
+    lock = LockInfo(
+        trial_id="migraine-magnesium",
+        trial_uid="cd" * 16,
+        locked_at="2026-01-04T09:00:00+00:00",
+        day1=dt.date(2026, 1, 5),
+        locked_before_day1=True,
+        protocol_hash="ab" * 32,
+        locked_hash="ef" * 32,
+        schedule_fingerprint="12" * 32,
+        current_protocol_hash="34" * 32,
+        current_locked_hash="56" * 32,
+        current_schedule_fingerprint="12" * 32,
+        amendments=(
+            Amendment(1, "2026-03-02T10:00:00", "MCID clarified", ("outcomes",), "34" * 32, "5"),
+        ),
+        reveals=(),
+        stopped=None,
+        chain_head="78" * 32,
+    )
     record, result = scenario(
         events=(sae,), lock_info=lock, deviations=("period 2: 3 day(s) without a diary entry",)
     )
@@ -494,6 +508,68 @@ def test_serious_adverse_event_amendment_and_deviation_are_shown() -> None:
     assert "MCID clarified" in text
     assert "period 2: 3 day(s) without a diary entry" in text
     assert "ab" * 32 in text
+
+
+def _lock_info(**changes: Any) -> LockInfo:
+    values: dict[str, Any] = dict(
+        trial_id="migraine-magnesium",
+        trial_uid="cd" * 16,
+        locked_at="2026-01-04T09:00:00+00:00",
+        day1=dt.date(2026, 1, 5),
+        locked_before_day1=True,
+        protocol_hash="ab" * 32,
+        locked_hash="ef" * 32,
+        schedule_fingerprint="12" * 32,
+        current_protocol_hash="ab" * 32,
+        current_locked_hash="ef" * 32,
+        current_schedule_fingerprint="12" * 32,
+        amendments=(),
+        reveals=(),
+        stopped=None,
+        chain_head="78" * 32,
+    )
+    values.update(changes)
+    return LockInfo(**values)
+
+
+def test_report_shows_one_protocol_hash_the_one_start_printed() -> None:
+    record, result = scenario(lock_info=_lock_info())
+    # the analysis hashed protocol.toml, whose unlocked sections may have been edited since
+    result = attrs.evolve(result, protocol_hash="99" * 32)
+    rendered = render(record, result, figures=False)
+    text = Page(rendered.html).all_text
+    assert "ab" * 32 in text and "99" * 32 not in text
+    assert record.protocol.locked_fingerprint() not in text
+    assert rendered.metadata["protocol_hash"] == "ab" * 32
+    assert "before data collection began (day 1 was 2026-01-05)" in text
+
+
+def test_report_says_when_the_protocol_was_locked_after_day1() -> None:
+    record, result = scenario(lock_info=_lock_info(locked_before_day1=False))
+    rendered = render(record, result, figures=False)
+    assert "AFTER data collection began (day 1 was 2026-01-05)" in Page(rendered.html).all_text
+    assert rendered.metadata["locked_before_day1"] == "false"
+
+
+def test_report_prints_integrity_verified_and_chain_head() -> None:
+    record, result = scenario(lock_info=_lock_info())
+    record = attrs.evolve(record, integrity=IntegrityReport((), 12, "78" * 32, 24))
+    rendered = render(record, result, figures=False)
+    assert f"integrity verified; hash chain head {'78' * 32}" in Page(rendered.html).all_text
+    assert "integrity verified" in " ".join(pdf_pages(rendered.pdf)).replace("\n", " ")
+    assert rendered.metadata["integrity"] == "verified"
+    assert rendered.metadata["chain_head"] == "78" * 32
+
+
+def test_report_names_what_failed_the_integrity_check_on_page1() -> None:
+    record, result = scenario(lock_info=_lock_info())
+    problem = Problem("adverse_events", 3, "deleted (its chain link remains)")
+    record = attrs.evolve(record, integrity=IntegrityReport((problem,), 12, "78" * 32, 24))
+    rendered = render(record, result, figures=False)
+    page1 = " ".join(pdf_pages(rendered.pdf)[0].split())
+    assert "INTEGRITY CHECK FAILED" in page1
+    assert "adverse_events row 3: deleted" in Page(rendered.html).all_text
+    assert rendered.metadata["integrity"].startswith("INTEGRITY CHECK FAILED: 1 problem")
 
 
 def test_planning_table_is_rendered_when_present() -> None:

@@ -17,7 +17,14 @@ import pytest
 
 from nof1.errors import StoreError
 from nof1.record import AdverseEvent
-from nof1.store import SCHEMA_VERSION, Store, check_backup
+from nof1.store import (
+    SCHEMA_VERSION,
+    Store,
+    check_backup,
+    move_aside,
+    restore_new,
+    store_problem,
+)
 
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
@@ -371,3 +378,79 @@ def test_process_killed_during_many_commits_keeps_whole_transactions(tmp_path: P
         assert entries > 0
         assert store.count("adherence") == entries  # no half-written command
         assert store.count("audit") == 2 * entries
+
+
+# -- damaged stores, identity, chain ---------------------------------------------------------
+
+
+def test_store_problem_is_none_for_a_healthy_store(store: Store) -> None:
+    _lock(store)
+    assert store_problem(store.path) is None
+
+
+def test_store_problem_names_a_truncated_store(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as s:
+        _lock(s)
+        for i in range(100):
+            with s.transaction("log"):
+                s.add_entry(D1 + dt.timedelta(days=i), "pain", 3)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    assert store_problem(path) == "database disk image is malformed"
+
+
+def test_store_problem_names_garbage_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(os.urandom(4096))
+    assert store_problem(path) == "file is not a database"
+
+
+def test_store_problem_leaves_the_wal_of_a_damaged_store_alone(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(os.urandom(4096))
+    Path(f"{path}-wal").write_bytes(b"evidence")
+    store_problem(path)
+    assert Path(f"{path}-wal").read_bytes() == b"evidence"
+
+
+def test_move_aside_moves_the_store_with_its_wal_and_shm(tmp_path: Path) -> None:
+    path = tmp_path / "nof1.sqlite"
+    for suffix, data in (("", b"main"), ("-wal", b"wal"), ("-shm", b"shm")):
+        Path(f"{path}{suffix}").write_bytes(data)
+    first = move_aside(path, "damaged")
+    path.write_bytes(b"again")
+    second = move_aside(path, "damaged")  # the same second: a new name, nothing overwritten
+    assert first != second and not path.exists()
+    assert first.read_bytes() == b"main" and Path(f"{first}-wal").read_bytes() == b"wal"
+    assert Path(f"{first}-shm").read_bytes() == b"shm" and second.read_bytes() == b"again"
+
+
+def test_check_backup_reports_the_trial_identity(store: Store, tmp_path: Path) -> None:
+    _lock(store)
+    info = check_backup(store.backup(tmp_path / "b.sqlite"))
+    assert info.trial_uid == store.trial_uid()
+    assert (info.protocol_hash, info.schedule_fingerprint) == ("h", "f")
+
+
+def test_restore_new_refuses_to_overwrite(store: Store, tmp_path: Path) -> None:
+    copy = store.backup(tmp_path / "b.sqlite")
+    with pytest.raises(StoreError, match="already exists: move it aside"):
+        restore_new(store.path, copy)
+
+
+def test_every_write_extends_the_chain_and_moves_its_head(store: Store) -> None:
+    head = store.chain_head()
+    with store.transaction("log"):
+        store.add_entry(D1, "pain", 3)
+    assert store.chain_head() != head
+    assert store.chain_length() == 3  # trial identity, the entry, its audit row
+    assert store.tamper_problems() == []
+
+
+def test_a_rolled_back_write_leaves_no_chain_link(store: Store) -> None:
+    length = store.chain_length()
+    with pytest.raises(RuntimeError), store.transaction("log"):
+        store.add_entry(D1, "pain", 3)
+        raise RuntimeError("crash")
+    assert store.chain_length() == length and store.tamper_problems() == []

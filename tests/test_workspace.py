@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from conftest import MakeWorkspace
-from nof1.errors import LockError, ProtocolError, WorkspaceError
+from nof1.errors import LockError, ProtocolError, StoreError, WorkspaceError
 from nof1.schedule import build_schedule
 from nof1.workspace import Workspace, schedule_from_dict
 
@@ -53,7 +54,7 @@ def test_start_locks_hashes_and_schedule(workspace: Path) -> None:
         assert lock.locked_hash == ws.protocol.locked_fingerprint()
         assert lock.schedule_fingerprint == build_schedule(ws.protocol).fingerprint()
         info = ws.lock_info()
-        assert info is not None and info["amendments"] == []
+        assert info is not None and info.amendments == ()
 
 
 def test_start_twice_is_refused(started: Path) -> None:
@@ -136,8 +137,8 @@ def test_amend_records_new_locked_hash(started: Path) -> None:
         assert ws.protocol.outcome("peak_pain").mcid == 1.5
         info = ws.lock_info()
         assert info is not None
-        assert info["locked_hash"] == ws.file_protocol.locked_fingerprint()
-        assert info["amendments"][0]["reason"] == "clinician prefers 1.5 points"
+        assert info.current_locked_hash == ws.file_protocol.locked_fingerprint()
+        assert info.amendments[0].reason == "clinician prefers 1.5 points"
     with Workspace.open(started) as ws:  # persists
         assert ws.protocol.outcome("peak_pain").mcid == 1.5
         assert ws.deviations()[0].endswith("(outcomes): clinician prefers 1.5 points")
@@ -177,3 +178,54 @@ def test_reveal_in_open_trial_is_refused(make_workspace: MakeWorkspace) -> None:
     folder = make_workspace(replace=[("blinded = true", "blinded = false")], start_trial=True)
     with Workspace.open(folder) as ws, pytest.raises(LockError, match="not blinded"):
         ws.record_reveal("me")
+
+
+# -- restore ------------------------------------------------------------------------------
+
+
+def test_restore_of_a_healthy_store_keeps_a_copy_first(started: Path, tmp_path: Path) -> None:
+    with Workspace.open(started) as ws:
+        backup = ws.store.backup(tmp_path / "b.sqlite")
+        result = ws.restore(backup)
+        assert result.damaged is None and result.forced == ()
+        assert result.kept is not None and result.kept.name.startswith(
+            "nof1.sqlite.before-restore-"
+        )
+        assert ws.store.audit()[-1].action == "restore"
+
+
+def test_restore_over_a_damaged_store_checks_protocol_toml_trial_id(
+    started: Path, make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    other = make_workspace("other", replace=[('id = "migraine-magnesium"', 'id = "other"')])
+    with Workspace.open(other) as ws:
+        ws.start()
+        backup = ws.store.backup(tmp_path / "other.sqlite")
+    (started / "nof1.sqlite").write_bytes(b"\x00" * 1000)
+    with Workspace.open(started) as ws, pytest.raises(StoreError) as caught:
+        ws.restore(backup)
+    assert "the trial id differs (backup 'other', protocol.toml 'migraine-magnesium')" in str(
+        caught.value
+    )
+    assert (started / "nof1.sqlite").read_bytes() == b"\x00" * 1000  # nothing touched
+
+
+def test_restore_of_a_backup_made_before_trial_identifiers(started: Path, tmp_path: Path) -> None:
+    """An old backup has no identifier: the hashes decide, and the restored store gets one."""
+    with Workspace.open(started) as ws:
+        backup = ws.store.backup(tmp_path / "b.sqlite")
+    conn = sqlite3.connect(backup)
+    conn.executescript(
+        "DROP TABLE chain; DROP TABLE trial; DROP TABLE reviews;"
+        "DELETE FROM schema_version WHERE version > 2;"
+        "DROP TRIGGER entries_correction_needs_reason;"
+        "DROP TRIGGER adherence_correction_needs_reason;"
+    )
+    conn.close()
+    with Workspace.open(started) as ws:
+        result = ws.restore(backup)
+        assert result.backup.trial_uid is None and result.forced == ()
+        assert len(ws.store.trial_uid()) == 32
+        from nof1.integrity import verify
+
+        assert verify(ws).ok

@@ -187,10 +187,16 @@ def analyze_workspace(
         analysed_through=through,
         outcomes=tuple(results),
         software_version=__version__,
-        protocol_hash=protocol.fingerprint(),
+        protocol_hash=_locked_hash(ws) or protocol.fingerprint(),
         created_at=_now(),
         skipped=tuple(skipped),
     )
+
+
+def _locked_hash(ws: Any) -> str | None:
+    """The hash of the protocol in force as locked (what `nof1 start`/`amend` printed)."""
+    lock = ws.current_lock() if hasattr(ws, "current_lock") else None
+    return None if lock is None else lock.protocol_hash
 
 
 def analyze_table(

@@ -261,6 +261,9 @@ def log_day(
     before = diary_safety.current(ws)
     store = ws.store
     with store.transaction("log --correct" if correct else "log"):
+        # Decided again under the write lock: of several processes logging the same day at
+        # once, exactly one succeeds and the others get the same "already logged" error.
+        check_day_state(ws, date, correct=correct, reason=reason)
         for name, value in parsed.items():
             store.add_entry(date, name, value, reason=reason.strip() if correct else "")
         if took_value is not None:

@@ -13,7 +13,13 @@ Design
 * Append-only: outcome entries, adherence, events, notes, the lock, amendments, reveals and the
   audit trail are never updated or deleted (triggers refuse it). A correction is a new row with a
   reason; the newest row (highest id) for a day counts. Every write also adds an ``audit`` row
-  naming the command.
+  naming the command. The database itself refuses a second value for a day without a reason.
+* Tamper evidence: every row appended to an append-only table (:data:`APPEND_ONLY_TABLES`) gets a
+  link in one global hash chain (table ``chain``): ``row_hash`` = SHA-256 of the row's columns,
+  ``hash`` = SHA-256 of the previous link's hash and ``row_hash`` (see docs/integrity.md).
+  :meth:`Store.tamper_problems` re-computes it; :mod:`nof1.integrity` adds the lock re-hash.
+* Every store gets a random trial identifier (table ``trial``) when it is created; restore
+  compares it with the backup's.
 
 Rows become objects through named constructors (``Entry.from_row``), never ``Cls(**row)``.
 """
@@ -21,9 +27,13 @@ Rows become objects through named constructors (``Entry.from_row``), never ``Cls
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
+import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -167,15 +177,128 @@ _REVIEWS: tuple[str, ...] = (
     *_append_only_triggers("reviews"),
 )
 
+#: Every append-only table (no UPDATE, no DELETE; triggers refuse them), in hash-chain order for
+#: the rows that existed before the chain. A new append-only table is added here (and gets its
+#: triggers in its own migration): the hash chain and ``nof1 verify`` cover it from then on.
+APPEND_ONLY_TABLES: tuple[str, ...] = ("trial", *_APPEND_ONLY, "stops", "reviews")
+
+#: The chain's starting point: the ``prev_hash`` of the first link.
+GENESIS = "0" * 64
+
+#: Triggers that make the database itself refuse a second value for the same day without a
+#: reason (a correction must say why), whatever program writes to it.
+_CORRECTION_TRIGGERS: tuple[str, ...] = (
+    "CREATE TRIGGER entries_correction_needs_reason BEFORE INSERT ON entries "
+    "WHEN length(trim(NEW.reason)) = 0 AND EXISTS (SELECT 1 FROM entries "
+    "WHERE date = NEW.date AND outcome = NEW.outcome) "
+    "BEGIN SELECT RAISE(ABORT, 'entries: a second value for the same date and outcome needs a "
+    "reason'); END",
+    "CREATE TRIGGER adherence_correction_needs_reason BEFORE INSERT ON adherence "
+    "WHEN length(trim(NEW.reason)) = 0 AND EXISTS (SELECT 1 FROM adherence "
+    "WHERE date = NEW.date) "
+    "BEGIN SELECT RAISE(ABORT, 'adherence: a second answer for the same date needs a reason'); "
+    "END",
+)
+
+#: One migration step: an SQL statement, or a function for what SQL cannot do (hashing).
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+def _create_identity(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "INSERT INTO trial (id, uid, created_at) VALUES (1, ?, ?)", (os.urandom(16).hex(), _now())
+    )
+
+
+def _chain_existing_rows(conn: sqlite3.Connection) -> None:
+    """Link every row already stored, table by table (APPEND_ONLY_TABLES order), by id."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table in APPEND_ONLY_TABLES:
+        if table not in present:
+            continue
+        for (row_id,) in conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall():
+            _link(conn, table, int(row_id))
+
+
+#: Version 3: the hash chain over every append-only table, the trial's random identifier, and
+#: database-level refusal of a correction without a reason. Last: it chains the rows of every
+#: append-only table created before it.
+_CHAIN: tuple[Step, ...] = (
+    """CREATE TABLE trial (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        uid TEXT NOT NULL CHECK (length(uid) = 32),
+        created_at TEXT NOT NULL
+    )""",
+    _create_identity,
+    """CREATE TABLE chain (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tbl TEXT NOT NULL,
+        row_id INTEGER NOT NULL,
+        columns TEXT NOT NULL,
+        row_hash TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        UNIQUE (tbl, row_id)
+    )""",
+    *_append_only_triggers("trial"),
+    *_append_only_triggers("chain"),
+    *_CORRECTION_TRIGGERS,
+    _chain_existing_rows,
+)
+
 #: Ordered forward migrations; migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Append new migrations, never edit an old one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _REVIEWS)
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _REVIEWS, _CHAIN)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: Every append-only table (the triggers of each migration refuse updates and deletes).
-APPEND_ONLY_TABLES = (*_APPEND_ONLY, "stops", "reviews")
+#: Tables every backup has (a backup from before the chain lacks ``trial`` and ``chain``).
+_REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
 
-_REQUIRED_TABLES = frozenset({"schema_version", *APPEND_ONLY_TABLES})
+
+def expected_triggers() -> dict[str, str]:
+    """Name -> SQL of every trigger the current schema must have (``nof1 verify`` checks them)."""
+    statements = [
+        sql for table in (*APPEND_ONLY_TABLES, "chain") for sql in _append_only_triggers(table)
+    ]
+    statements += _CORRECTION_TRIGGERS
+    return {sql.split()[2]: sql for sql in statements}
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def row_hash(table: str, row_id: int, row: dict[str, Any]) -> str:
+    """SHA-256 of one stored row: canonical JSON of ``{"table", "id", "row": {column: value}}``."""
+    blob = _canonical({"table": table, "id": row_id, "row": row})
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def link_hash(prev_hash: str, this_row_hash: str) -> str:
+    """SHA-256 of ``"<previous link hash>:<row hash>"``: the chain's link."""
+    return hashlib.sha256(f"{prev_hash}:{this_row_hash}".encode()).hexdigest()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _link(conn: sqlite3.Connection, table: str, row_id: int) -> str:
+    """Append the chain link of ``table`` row ``row_id`` (inside the caller's transaction)."""
+    cursor = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+    columns = [d[0] for d in cursor.description]
+    values = cursor.fetchone()
+    row = dict(zip(columns, values, strict=True))
+    last = conn.execute("SELECT hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+    prev = GENESIS if last is None else str(last[0])
+    digest = row_hash(table, row_id, row)
+    new = link_hash(prev, digest)
+    conn.execute(
+        "INSERT INTO chain (tbl, row_id, columns, row_hash, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (table, row_id, json.dumps(columns), digest, prev, new),
+    )
+    return new
 
 
 def _now() -> str:
@@ -411,13 +534,33 @@ class AuditRecord:
 
 @frozen
 class BackupInfo:
-    """What :func:`check_backup` found in a backup file."""
+    """What :func:`check_backup` found in a backup file.
+
+    ``trial_uid`` is ``None`` for a backup made before trials had identifiers; ``protocol_hash``
+    and ``schedule_fingerprint`` are the original lock's (``None`` before ``nof1 start``).
+    """
 
     path: Path
     schema_version: int
     trial_id: str | None
     entries: int
     locked_at: str | None
+    trial_uid: str | None = None
+    protocol_hash: str | None = None
+    schedule_fingerprint: str | None = None
+
+
+@frozen
+class Problem:
+    """One sign of tampering: which table, which row (``None``: the table itself) and what."""
+
+    table: str
+    row_id: int | None
+    what: str
+
+    def __str__(self) -> str:
+        where = self.table if self.row_id is None else f"{self.table} row {self.row_id}"
+        return f"{where}: {self.what}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,7 +666,12 @@ class Store:
                     raise
                 store = cls._open_read_only(path)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a readable nof1 data store ({exc})") from None
+            if conn is not None:
+                conn.close()  # now, not whenever the garbage collector gets to it
+            raise StoreError(
+                f"{path} is not a readable nof1 data store ({exc}): restore a backup with "
+                "`nof1 restore FILE` (the damaged file is kept aside)"
+            ) from None
         return store
 
     @classmethod
@@ -572,7 +720,10 @@ class Store:
             version = _schema_version(self._conn)  # another process may have migrated meanwhile
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[number - 1]:
-                    self._conn.execute(statement)
+                    if isinstance(statement, str):
+                        self._conn.execute(statement)
+                    else:
+                        statement(self._conn)
                 self._conn.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                     (number, _now()),
@@ -634,22 +785,25 @@ class Store:
             f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values())
         )
         row_id = int(cursor.lastrowid or 0)
-        self._conn.execute(
+        _link(self._conn, table, row_id)
+        audit = self._conn.execute(
             "INSERT INTO audit (at, command, action, target, row_id, detail) "
             "VALUES (?, ?, 'insert', ?, ?, ?)",
             (_now(), self._command, table, row_id, detail),
         )
+        _link(self._conn, "audit", int(audit.lastrowid or 0))
         return row_id
 
     def audit_note(self, action: str, detail: str = "") -> None:
         """Record an event that is not a row insert (e.g. a backup or a restore)."""
         if self._command is None:
             raise StoreError("audit note outside a transaction (use store.transaction)")
-        self._conn.execute(
+        audit = self._conn.execute(
             "INSERT INTO audit (at, command, action, target, row_id, detail) "
             "VALUES (?, ?, ?, '', NULL, ?)",
             (_now(), self._command, action, detail),
         )
+        _link(self._conn, "audit", int(audit.lastrowid or 0))
 
     # -- lock and amendments ------------------------------------------------------------------
 
@@ -663,8 +817,12 @@ class Store:
         locked_hash: str,
         schedule: dict[str, Any],
         schedule_fingerprint: str,
+        note: str = "",
     ) -> None:
-        """Record the lock made by ``nof1 start``; :class:`StoreError` when already locked."""
+        """Record the lock made by ``nof1 start``; :class:`StoreError` when already locked.
+
+        ``note`` is added to the lock's audit row (e.g. that it was locked late).
+        """
         if self._conn.execute("SELECT 1 FROM lock").fetchone():
             raise StoreError("the trial is already locked")
         self._insert(
@@ -680,7 +838,7 @@ class Store:
                 "schedule_fingerprint": schedule_fingerprint,
                 "locked_at": _now(),
             },
-            detail=protocol_hash,
+            detail=f"{protocol_hash}; {note}" if note else protocol_hash,
         )
 
     def write_amendment(
@@ -725,6 +883,28 @@ class Store:
         row = self._conn.execute("SELECT * FROM amendments ORDER BY id DESC LIMIT 1").fetchone()
         return lock if row is None else LockRecord.from_row(row, lock.trial_id)
 
+    def lock_history(self) -> list[tuple[str, int, LockRecord]]:
+        """The lock and every amendment as ``(table, row id, record)``, oldest first.
+
+        Raises
+        ------
+        StoreError
+            When the tables cannot be read (dropped or altered).
+        ValueError
+            When the stored JSON is not JSON.
+        """
+        try:
+            lock = self._conn.execute("SELECT * FROM lock").fetchone()
+            if lock is None:
+                return []
+            found = [("lock", int(lock["id"]), LockRecord.from_row(lock, lock["trial_id"]))]
+            for row in self._conn.execute("SELECT * FROM amendments ORDER BY id").fetchall():
+                record = LockRecord.from_row(row, lock["trial_id"])
+                found.append(("amendments", int(row["id"]), record))
+        except sqlite3.Error as exc:
+            raise StoreError(f"the lock cannot be read ({exc})") from None
+        return found
+
     def amendments(self) -> list[Amendment]:
         rows = self._conn.execute("SELECT * FROM amendments ORDER BY id").fetchall()
         return [Amendment.from_row(r) for r in rows]
@@ -732,11 +912,20 @@ class Store:
     # -- daily records ------------------------------------------------------------------------
 
     def add_entry(self, date: dt.date, outcome: str, value: float, *, reason: str = "") -> int:
-        """Append an outcome value; it supersedes any earlier value for the same day/outcome."""
+        """Append an outcome value; it supersedes any earlier value for the same day/outcome.
+
+        Without a ``reason`` the day must not have a value yet (decided inside the transaction,
+        so of two writers racing for one day only the first succeeds).
+        """
         previous = self._conn.execute(
             "SELECT MAX(id) FROM entries WHERE date = ? AND outcome = ?",
             (date.isoformat(), outcome),
         ).fetchone()[0]
+        if previous is not None and not reason.strip():
+            raise StoreError(
+                f"{date} is already logged ({outcome}): a second value needs a correction "
+                f'reason (`nof1 log --date {date} --correct --reason "why" name=value`)'
+            )
         return self._insert(
             "entries",
             {
@@ -756,6 +945,11 @@ class Store:
         previous = self._conn.execute(
             "SELECT MAX(id) FROM adherence WHERE date = ?", (date.isoformat(),)
         ).fetchone()[0]
+        if previous is not None and not reason.strip():
+            raise StoreError(
+                f"adherence for {date} is already logged: a second answer needs a correction "
+                f'reason (`nof1 log --date {date} --correct --reason "why" --took ...`)'
+            )
         return self._insert(
             "adherence",
             {
@@ -924,7 +1118,7 @@ class Store:
         )
 
     def count(self, table: str) -> int:
-        if table not in APPEND_ONLY_TABLES:
+        if table not in (*APPEND_ONLY_TABLES, "chain"):
             raise ValueError(f"unknown table {table!r}")
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
@@ -937,6 +1131,158 @@ class Store:
             for r in self._conn.execute("PRAGMA foreign_key_check").fetchall()
         ]
         return problems
+
+    # -- identity and tamper evidence ---------------------------------------------------------
+
+    def trial_uid(self) -> str:
+        """The random identifier this trial's store got when it was created (or migrated)."""
+        try:
+            row = self._conn.execute("SELECT uid FROM trial WHERE id = 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path.name}: the trial identifier cannot be read ({exc})"
+            ) from None
+        if row is None:
+            raise StoreError(f"{self.path.name} has no trial identifier: run `nof1 verify`")
+        return str(row[0])
+
+    def chain_head(self) -> str:
+        """The hash of the newest chain link (:data:`GENESIS` for an empty chain)."""
+        if not self._has_table("chain"):
+            return GENESIS
+        row = self._conn.execute("SELECT hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+        return GENESIS if row is None else str(row[0])
+
+    def chain_length(self) -> int:
+        """Links in the hash chain (0 when the chain table is missing)."""
+        if not self._has_table("chain"):
+            return 0
+        return int(self._conn.execute("SELECT COUNT(*) FROM chain").fetchone()[0])
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        )
+
+    def tamper_problems(self) -> list[Problem]:
+        """Every sign that the store was altered outside nof1, as :class:`Problem` values.
+
+        Checks that each append-only trigger exists with its original text, then walks the
+        hash chain: each link follows the previous one, each linked row still exists with the
+        same content, each row of an append-only table has a link, and no row was removed from
+        the end of a table (``sqlite_sequence`` remembers the highest id ever used).
+        """
+        try:
+            found = self._trigger_problems()
+            found += self._chain_problems()
+        except sqlite3.Error as exc:  # a table or column dropped or renamed behind nof1's back
+            return [Problem("database", None, f"could not be checked ({exc})")]
+        return found
+
+    def trigger_count(self) -> int:
+        """How many triggers the store has (``nof1 verify`` reports it)."""
+        return int(
+            self._conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"
+            ).fetchone()[0]
+        )
+
+    def _trigger_problems(self) -> list[Problem]:
+        stored = {
+            r["name"]: r["sql"]
+            for r in self._conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            )
+        }
+        found = []
+        for name, sql in expected_triggers().items():
+            table = name.split("_no_")[0].split("_correction_")[0]
+            if name not in stored:
+                found.append(Problem(table, None, f"trigger {name} is missing (dropped)"))
+            elif " ".join(str(stored[name]).split()) != " ".join(sql.split()):
+                found.append(Problem(table, None, f"trigger {name} was replaced by other SQL"))
+        return found
+
+    def _chain_problems(self) -> list[Problem]:
+        conn = self._conn
+        tables = set(APPEND_ONLY_TABLES)
+        present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        found: list[Problem] = [
+            Problem(t, None, "table is missing (dropped)")
+            for t in APPEND_ONLY_TABLES
+            if t not in present
+        ]
+        if "chain" not in present:
+            return [*found, Problem("chain", None, "the hash chain table is missing (dropped)")]
+        prev = GENESIS
+        expected_seq = 1
+        linked: dict[str, set[int]] = {t: set() for t in tables}
+        for link in conn.execute("SELECT * FROM chain ORDER BY seq"):
+            seq, table, row_id = int(link["seq"]), str(link["tbl"]), int(link["row_id"])
+            if seq != expected_seq:
+                found.append(
+                    Problem(
+                        "chain", seq, f"links {expected_seq} to {seq - 1} are missing (deleted)"
+                    )
+                )
+            expected_seq = seq + 1
+            if link["prev_hash"] != prev:
+                found.append(Problem("chain", seq, "does not follow the previous link"))
+            if link["hash"] != link_hash(str(link["prev_hash"]), str(link["row_hash"])):
+                found.append(Problem("chain", seq, "link hash does not match its content"))
+            prev = str(link["hash"])
+            if table not in tables or table not in present:
+                found.append(Problem("chain", seq, f"names unknown table {table!r}"))
+                continue
+            linked[table].add(row_id)
+            found += self._row_problem(table, row_id, link)
+        last_seq = self._sequence("chain")
+        if last_seq is not None and last_seq >= expected_seq:
+            found.append(
+                Problem("chain", expected_seq, f"links {expected_seq} to {last_seq} were deleted")
+            )
+        for table in APPEND_ONLY_TABLES:
+            if table not in present:
+                continue
+            ids = [int(r[0]) for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
+            found += [
+                Problem(table, i, "not in the hash chain (inserted outside nof1)")
+                for i in ids
+                if i not in linked[table]
+            ]
+            highest = self._sequence(table)
+            top = max(linked[table] | set(ids), default=0)
+            if highest is not None and highest > top:
+                found.append(Problem(table, highest, f"rows {top + 1} to {highest} were deleted"))
+        return found
+
+    def _row_problem(self, table: str, row_id: int, link: sqlite3.Row) -> list[Problem]:
+        try:
+            columns = [str(c) for c in json.loads(link["columns"])]
+            cursor = self._conn.execute(
+                f"SELECT {', '.join(_quote(c) for c in columns)} FROM {table} WHERE id = ?",
+                (row_id,),
+            )
+        except (ValueError, TypeError, sqlite3.Error) as exc:
+            return [Problem(table, row_id, f"its columns cannot be read ({exc})")]
+        values = cursor.fetchone()
+        if values is None:
+            return [Problem(table, row_id, "deleted (its chain link remains)")]
+        if row_hash(table, row_id, dict(zip(columns, values, strict=True))) != link["row_hash"]:
+            return [Problem(table, row_id, "content changed since it was written")]
+        return []
+
+    def _sequence(self, table: str) -> int | None:
+        """The highest id ever used in an AUTOINCREMENT table (``None`` when not recorded)."""
+        try:
+            row = self._conn.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return None if row is None else int(row[0])
 
     # -- backup and restore -------------------------------------------------------------------
 
@@ -987,7 +1333,7 @@ class Store:
         return info
 
 
-def check_backup(path: str | Path, *, trial_id: str | None) -> BackupInfo:
+def check_backup(path: str | Path, *, trial_id: str | None = None) -> BackupInfo:
     """Check a backup before it is restored: integrity, schema version and trial identity.
 
     ``trial_id`` is the id of the trial it should belong to (``None``: accept any trial).
@@ -1022,7 +1368,9 @@ def check_backup(path: str | Path, *, trial_id: str | None) -> BackupInfo:
         version = _schema_version(conn)
         if version > SCHEMA_VERSION:
             raise _too_new(path, version)
-        lock = conn.execute("SELECT trial_id, locked_at FROM lock").fetchone()
+        lock = conn.execute(
+            "SELECT trial_id, locked_at, protocol_hash, schedule_fingerprint FROM lock"
+        ).fetchone()
         found = None if lock is None else str(lock["trial_id"])
         if trial_id is not None and found != trial_id:
             raise StoreError(
@@ -1030,15 +1378,93 @@ def check_backup(path: str | Path, *, trial_id: str | None) -> BackupInfo:
                 "restore it into its own workspace"
             )
         entries = int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        uid = None
+        if "trial" in tables:
+            row = conn.execute("SELECT uid FROM trial WHERE id = 1").fetchone()
+            uid = None if row is None else str(row[0])
         return BackupInfo(
             path=path,
             schema_version=version,
             trial_id=found,
             entries=entries,
             locked_at=None if lock is None else lock["locked_at"],
+            trial_uid=uid,
+            protocol_hash=None if lock is None else lock["protocol_hash"],
+            schedule_fingerprint=None if lock is None else lock["schedule_fingerprint"],
         )
     finally:
         conn.close()
+
+
+def store_problem(path: str | Path) -> str | None:
+    """Why the store file at ``path`` is damaged (``None`` when it passes the integrity check).
+
+    Used before a restore: a truncated file or garbage bytes cannot be opened or fail
+    ``PRAGMA integrity_check``; such a store is moved aside rather than restored into. The check
+    runs on a private copy of the file and its ``-wal``: opening a damaged store in place would
+    let SQLite discard its write-ahead log, which is evidence (and may hold data).
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="nof1-check-") as folder:
+        copy = Path(folder) / path.name
+        for suffix in ("", "-wal"):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                shutil.copyfile(source, Path(f"{copy}{suffix}"))
+        conn = None
+        try:
+            conn = _connect(copy)
+            rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        finally:
+            if conn is not None:
+                conn.close()
+    return None if rows == ["ok"] else "; ".join(rows[:3])
+
+
+def move_aside(path: str | Path, label: str) -> Path:
+    """Rename the store at ``path`` and its ``-wal``/``-shm`` to ``<name>.<label>-<UTC time>``."""
+    path = Path(path)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.{label}-{stamp}")
+    n = 1
+    while any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm")):
+        n += 1
+        target = path.with_name(f"{path.name}.{label}-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, Path(f"{target}{suffix}"))
+    return target
+
+
+def restore_new(path: str | Path, source: str | Path) -> None:
+    """Create the store at ``path`` (which must not exist) as a copy of the backup ``source``.
+
+    The backup should have been checked with :func:`check_backup`; open the result with
+    :meth:`Store.open` (which migrates it forward).
+    """
+    path = Path(path)
+    if path.exists():
+        raise StoreError(f"{path} already exists: move it aside before restoring a new copy")
+    files.create_private_file(path)
+    try:
+        src = _connect(Path(source), readonly=True)
+        try:
+            target = sqlite3.connect(path, isolation_level=None)
+            try:
+                src.backup(target)
+                target.execute("PRAGMA journal_mode = WAL")
+            finally:
+                target.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise StoreError(f"restore from {source} failed ({exc})") from None
 
 
 def _event_from_row(row: sqlite3.Row) -> AdverseEvent:

@@ -519,6 +519,20 @@ def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None
     new_took = {d: t for d, (t, _) in took_by_date.items() if d not in stored_took}
     store = ws.store
     with store.transaction("import"):
+        # Decided again under the write lock: a concurrent import or log may have written
+        # these days since they were read above.
+        now = {(e.date, e.outcome) for e in store.current_entries()}
+        now_took = {a.date for a in store.current_adherence()}
+        clash = sorted(
+            {f"{d} {n}" for d, n, _ in new_values if (d, n) in now}
+            | {f"{d} adherence" for d in new_took if d in now_took}
+        )
+        if clash:
+            raise EntryError(
+                f"{', '.join(clash[:5])}{' ...' if len(clash) > 5 else ''} already imported or "
+                f"logged by another command meanwhile: nothing was imported; run the import "
+                "again to skip what is now stored"
+            )
         for date, name, value in new_values:
             store.add_entry(date, name, value)
         for date, took in sorted(new_took.items()):

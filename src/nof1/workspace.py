@@ -24,14 +24,25 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from attrs import define, field
+from attrs import define, field, frozen
 
 from nof1 import files
-from nof1.errors import LockError, WorkspaceError
+from nof1.errors import LockError, StoreError, WorkspaceError
 from nof1.protocol import LOCKED_SECTIONS, TrialProtocol, decode_protocol, read_protocol_bytes
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Period, Schedule, build_schedule
-from nof1.store import Amendment, LockRecord, Stop, Store
+from nof1.store import (
+    Amendment,
+    BackupInfo,
+    LockRecord,
+    Reveal,
+    Stop,
+    Store,
+    check_backup,
+    move_aside,
+    restore_new,
+    store_problem,
+)
 
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
@@ -49,6 +60,52 @@ def own_files(folder: str | Path) -> list[Path]:
         store,
         *(store.with_name(store.name + suffix) for suffix in STORE_SIDE_FILES),
     ]
+
+
+#: Recorded in the lock's audit row when ``nof1 start`` locks after day 1 has already passed.
+LATE_LOCK = "locked after data collection began"
+
+
+@frozen
+class LockInfo:
+    """What the lock says about the trial, for the report and ``nof1 verify``.
+
+    ``protocol_hash`` is the SHA-256 ``nof1 start`` printed (of the whole normalized protocol);
+    the ``current_*`` values are those of the protocol in force (the latest amendment, else the
+    same). ``locked_before_day1`` is false when ``nof1 start`` ran after the trial's first day.
+    """
+
+    trial_id: str
+    trial_uid: str
+    locked_at: str
+    day1: dt.date
+    locked_before_day1: bool
+    protocol_hash: str
+    locked_hash: str
+    schedule_fingerprint: str
+    current_protocol_hash: str
+    current_locked_hash: str
+    current_schedule_fingerprint: str
+    amendments: tuple[Amendment, ...]
+    reveals: tuple[Reveal, ...]
+    stopped: Stop | None
+    chain_head: str
+
+
+@frozen
+class RestoreResult:
+    """What :meth:`Workspace.restore` did: the backup restored, and what was kept aside.
+
+    ``damaged`` is where a damaged store was moved (``None`` when it was healthy); ``kept`` the
+    copy of the healthy store taken first; ``forced`` the identity differences overridden with
+    ``force``.
+    """
+
+    backup: BackupInfo
+    damaged: Path | None
+    damage: str | None
+    kept: Path | None
+    forced: tuple[str, ...]
 
 
 @define
@@ -300,6 +357,7 @@ class Workspace:
         protocol = self.file_protocol
         schedule = build_schedule(protocol)
         store = self.store
+        late = dt.date.today() > schedule.start
         with store.transaction("start"):
             store.write_lock(
                 trial_id=protocol.trial_id,
@@ -309,6 +367,7 @@ class Workspace:
                 locked_hash=protocol.locked_fingerprint(),
                 schedule=schedule.to_dict(),
                 schedule_fingerprint=schedule.fingerprint(),
+                note=f"{LATE_LOCK} (day 1 was {schedule.start.isoformat()})" if late else "",
             )
         self._refresh()
         result = self.current_lock()
@@ -418,6 +477,10 @@ class Workspace:
                 f"--date is in the future (got {date.isoformat()}): stop today or earlier"
             )
         with self.store.transaction("stop"):
+            # Decided again inside the write transaction: of two racing stops only one lands.
+            earlier = self.store.stops()
+            if earlier:
+                raise LockError(f"the trial was already stopped on {earlier[0].date.isoformat()}")
             self.store.add_stop(date, reason.strip())
         stop = self.stopped
         assert stop is not None
@@ -460,30 +523,122 @@ class Workspace:
         store = self._existing_store()
         return [] if store is None else store.events()
 
-    def lock_info(self) -> dict[str, Any] | None:
-        """Hashes, lock time, amendments and reveals; ``None`` before ``nof1 start``."""
+    def lock_info(self) -> LockInfo | None:
+        """Hashes, lock time, amendments, reveals, stop and chain head; ``None`` before start."""
         store = self._existing_store()
         original = None if store is None else store.lock()
         current = self.current_lock()
         if store is None or original is None or current is None:
             return None
-        stop = self.stopped
-        return {
-            "trial_id": original.trial_id,
-            "locked_at": original.at,
-            "protocol_hash": current.protocol_hash,
-            "locked_hash": current.locked_hash,
-            "schedule_fingerprint": current.schedule_fingerprint,
-            "original_protocol_hash": original.protocol_hash,
-            "amendments": [
-                {"at": a.at, "reason": a.reason, "sections": list(a.sections)}
-                for a in store.amendments()
-            ],
-            "reveals": [{"at": r.at, "by": r.by} for r in store.reveals()],
-            "stopped": None
-            if stop is None
-            else {"date": stop.date.isoformat(), "reason": stop.reason, "recorded_at": stop.at},
+        day1 = schedule_from_dict(original.schedule).start
+        late = any(a.target == "lock" and LATE_LOCK in a.detail for a in store.audit())
+        locked_on = dt.datetime.fromisoformat(original.at).astimezone().date()
+        return LockInfo(
+            trial_id=original.trial_id,
+            trial_uid=store.trial_uid(),
+            locked_at=original.at,
+            day1=day1,
+            locked_before_day1=not late and locked_on <= day1,
+            protocol_hash=original.protocol_hash,
+            locked_hash=original.locked_hash,
+            schedule_fingerprint=original.schedule_fingerprint,
+            current_protocol_hash=current.protocol_hash,
+            current_locked_hash=current.locked_hash,
+            current_schedule_fingerprint=current.schedule_fingerprint,
+            amendments=tuple(store.amendments()),
+            reveals=tuple(store.reveals()),
+            stopped=self.stopped,
+            chain_head=store.chain_head(),
+        )
+
+    # -- backup and restore -------------------------------------------------------------------
+
+    def restore(self, backup: str | Path, *, force: bool = False) -> RestoreResult:
+        """Replace the store with a checked backup; a damaged store is moved aside first.
+
+        A healthy store is first copied to ``nof1.sqlite.before-restore-<UTC time>``; a damaged
+        one (unreadable, truncated, failing ``PRAGMA integrity_check``) is moved with its
+        ``-wal``/``-shm`` to ``nof1.sqlite.damaged-<UTC time>``. A backup of another trial
+        (different identifier, locked protocol hash or schedule fingerprint) is refused unless
+        ``force``.
+
+        Raises
+        ------
+        StoreError
+            When the backup is unusable, or belongs to another trial (naming what differs).
+        """
+        own = {Path(f"{self.store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm")}
+        if Path(backup).resolve() in own:
+            raise StoreError(
+                f"{backup} is this trial's own data store, not a backup: give a file written by "
+                "`nof1 backup`"
+            )
+        info = check_backup(backup)
+        self.close()
+        self._refresh()
+        path = self.store_path
+        damage = store_problem(path) if path.exists() else None
+        differences = self._identity_differences(info, healthy=damage is None)
+        if differences and not force:
+            listed = "; ".join(differences)
+            raise StoreError(
+                f"{info.path} is a backup of another trial: {listed}. Restore it into its own "
+                "workspace, or pass --force to replace this trial's data with it"
+            )
+        kept = damaged = None
+        if damage is not None:
+            damaged = move_aside(path, "damaged")
+            restore_new(path, info.path)
+        elif path.exists():
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            kept = self.store.backup(path.with_name(f"{path.name}.before-restore-{stamp}"))
+            self.store.restore(info.path, trial_id=None)
+        else:
+            restore_new(path, info.path)
+        self._refresh()
+        store = self.store
+        with store.transaction("restore"):
+            detail = str(info.path)
+            if damaged is not None:
+                detail += f"; damaged store moved to {damaged.name}"
+            if differences:
+                detail += f"; forced over: {'; '.join(differences)}"
+            store.audit_note("restore", detail)
+        self._refresh()
+        return RestoreResult(
+            backup=info, damaged=damaged, damage=damage, kept=kept, forced=tuple(differences)
+        )
+
+    def _identity_differences(self, info: BackupInfo, *, healthy: bool) -> list[str]:
+        """How the backup's identity differs from this trial's (empty: the same trial)."""
+        mine: dict[str, str | None] = {}
+        if healthy and self.store_path.exists():
+            store = self.store
+            lock = store.lock()
+            if lock is not None:
+                mine = {
+                    "trial identifier": store.trial_uid(),
+                    "locked protocol hash": lock.protocol_hash,
+                    "schedule fingerprint": lock.schedule_fingerprint,
+                }
+            self.close()
+        theirs = {
+            "trial identifier": info.trial_uid,
+            "locked protocol hash": info.protocol_hash,
+            "schedule fingerprint": info.schedule_fingerprint,
         }
+        found = [
+            f"the {what} differs (backup {_short(theirs[what])}, this trial {_short(value)})"
+            for what, value in mine.items()
+            if theirs[what] is not None and theirs[what] != value
+        ]
+        if not mine and info.trial_id is not None and info.trial_id != self.file_protocol.trial_id:
+            # No readable lock here (a damaged or fresh store): protocol.toml's id is all we have.
+            found.append(
+                f"the trial id differs (backup {info.trial_id!r}, protocol.toml "
+                f"{self.file_protocol.trial_id!r})"
+            )
+        return found
 
     def deviations(self, today: dt.date | None = None) -> list[str]:
         """Departures from the protocol, in words, for the report."""
@@ -523,6 +678,10 @@ class Workspace:
         if corrected:
             found.append(f"{corrected} value(s) corrected after first entry (see `nof1 history`)")
         return found
+
+
+def _short(value: str | None) -> str:
+    return "none" if value is None else value[:12]
 
 
 def schedule_from_dict(data: dict[str, Any]) -> Schedule:

@@ -26,7 +26,7 @@ COMMAND_AREA = {
     **dict.fromkeys(
         (
             "start", "amend", "stop", "review", "log", "event", "status", "history",
-            "backup", "restore", "export", "import",
+            "backup", "verify", "restore", "export", "import",
         ),
         "diary",
     ),

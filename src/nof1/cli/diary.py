@@ -1,5 +1,5 @@
-"""CLI commands for the daily diary: start, amend, log, event, status, history, backup, restore,
-export, import.
+"""CLI commands for the daily diary: start, amend, log, event, status, history, backup, verify,
+restore, export, import.
 
 Only light modules (stdlib + attrs) are imported here: ``nof1 log`` must start fast and must not
 load numpy, PyMC, ArviZ or matplotlib.
@@ -83,6 +83,12 @@ def start(trial: TrialOption = HERE) -> None:
         print(f"Protocol SHA-256: {lock.protocol_hash}")
         print(f"Schedule fingerprint: {lock.schedule_fingerprint}")
         print("Log every day with `nof1 log`; see where you are with `nof1 status`.")
+        info = ws.lock_info()
+        if info is not None and not info.locked_before_day1:
+            err(
+                f"Warning: day 1 ({info.day1}) has already passed: the protocol is locked after "
+                "data collection began, and the report will say so. Lock before day 1 next time."
+            )
 
 
 @app.command()
@@ -361,6 +367,26 @@ def status(trial: TrialOption = HERE) -> None:
         for warning in s.warnings:
             err(f"Warning: {warning}")
         _announce(ws, s.triggered)
+        _integrity(ws)
+
+
+def _integrity(ws: Workspace) -> bool:
+    """Run `nof1 verify`'s check; print one line when it passes, a loud banner when not."""
+    from nof1.integrity import verify
+
+    report = verify(ws)
+    if report.ok:
+        print(f"Data {report.summary()}.")
+        return True
+    err("!" * 72)
+    err(f"{report.summary()}:")
+    for line in report.lines()[:10]:
+        err(f"  - {line}")
+    if len(report.problems) > 10:
+        err(f"  - ... and {len(report.problems) - 10} more (run `nof1 verify`)")
+    err("Keep a copy of nof1.sqlite as it is and tell your supervising clinician.")
+    err("!" * 72)
+    return False
 
 
 @app.command()
@@ -407,10 +433,14 @@ def backup(
 ) -> None:
     """Write a consistent copy of the data store (safe while other commands are logging).
 
+    Runs the `nof1 verify` check first and prints the hash chain head: write it down (or mail
+    it to your clinician) — a later `nof1 verify` of the copy must show the same or a newer
+    chain containing it. A store that fails the check is still copied, with a loud warning.
     Works on a read-only trial folder too (the backup is then not noted in the audit trail).
     """
     with _open(trial) as ws:
         ws.require_locked()
+        intact = _integrity(ws)
         path = ws.store.backup(file, force=force, protected=ws.protected_paths(file))
         if ws.store.read_only:
             err("Note: the trial folder is read-only, so this backup is not noted in its audit.")
@@ -418,33 +448,80 @@ def backup(
             with ws.store.transaction("backup"):
                 ws.store.audit_note("backup", str(path))
         print(f"Backed up {ws.store.count('entries')} entries to {path}")
+        print(f"Chain head: {ws.store.chain_head()} (keep it with the copy)")
+        if not intact:
+            err("Warning: the copy holds the altered store as it is now (see above).")
+
+
+@app.command()
+@handle_errors
+def verify(trial: TrialOption = HERE) -> None:
+    """Check that the data store is exactly what nof1 wrote (tamper evidence).
+
+    Checks SQLite's integrity, that the append-only triggers exist, the hash chain over every
+    stored row (edited, deleted or inserted rows break it) and the locked protocol and schedule
+    against their recorded hashes. Exits 1 naming each altered table, row and what changed.
+    See docs/integrity.md.
+    """
+    from nof1.errors import StoreError
+    from nof1.integrity import verify as check
+
+    with Workspace.open(trial) as ws:
+        if not ws.store_path.exists():
+            raise StoreError(f"no data store at {ws.store_path}: run `nof1 start` first")
+        report = check(ws)
+        print(f"Store: {ws.store_path}")
+        print(f"Triggers: {report.triggers}; hash chain: {report.chain_length} rows")
+        print(f"Chain head: {report.chain_head}")
+        if not report.ok:
+            for line in report.lines():
+                err(f"  - {line}")
+            raise StoreError(report.summary())
+        print(f"Trial identifier: {ws.store.trial_uid()}")
+        info = ws.lock_info()
+        if info is not None:
+            print(f"Protocol SHA-256 (at lock): {info.protocol_hash}")
+            print(
+                "Locked before day 1"
+                if info.locked_before_day1
+                else f"Locked AFTER data collection began (day 1 was {info.day1})"
+            )
+        print(report.summary().capitalize() + ".")
 
 
 @app.command()
 @handle_errors
 def restore(
     file: Annotated[Path, typer.Argument(help="A file written by `nof1 backup`.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Restore even a backup of another trial (identifier or hashes differ)."
+        ),
+    ] = False,
     trial: TrialOption = HERE,
 ) -> None:
     """Replace the data store with a backup, after checking it.
 
     The backup must pass SQLite's integrity check, come from a compatible nof1 and belong to
-    this trial. The current store is first copied next to it (nof1.sqlite.before-restore-...).
+    this trial (same trial identifier, locked protocol hash and schedule fingerprint; --force
+    overrides). A healthy store is first copied next to it (nof1.sqlite.before-restore-...); a
+    damaged one (truncated, unreadable) is moved aside as nof1.sqlite.damaged-... and repaired
+    from the backup.
     """
-    from nof1.store import check_backup
-
-    with _open(trial) as ws:
-        info = check_backup(file, trial_id=ws.protocol.trial_id)
-        safety = None
-        if ws.store_path.exists():
-            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-            safety = ws.store.backup(ws.path / f"{ws.store_path.name}.before-restore-{stamp}")
-        ws.store.restore(file, trial_id=ws.protocol.trial_id)
-        with ws.store.transaction("restore"):
-            ws.store.audit_note("restore", str(file))
-        print(f"Restored {info.entries} entries from {file}.")
-        if safety is not None:
-            print(f"The previous store was kept as {safety}")
+    with Workspace.open(trial) as ws:  # no lock warnings: the store may be damaged
+        result = ws.restore(file, force=force)
+        if result.damaged is not None:
+            print(
+                f"The data store was damaged ({result.damage}); it was moved aside as "
+                f"{result.damaged.name} (with its -wal/-shm files) and repaired from the backup."
+            )
+        for difference in result.forced:
+            err(f"Warning: restored with --force although {difference}.")
+        print(f"Restored {result.backup.entries} entries from {file}.")
+        if result.kept is not None:
+            print(f"The previous store was kept as {result.kept}")
+        _integrity(ws)  # a backup altered outside nof1 is restored as it is, and said so
 
 
 @app.command("export")

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from attrs import field, frozen
 
+from nof1.integrity import IntegrityReport, verify
 from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.report import fmt
 from nof1.report.view import FrontPage, Headline, ProbabilityBar, ReportView
 from nof1.schedule import Schedule
+from nof1.store import Amendment
 from nof1.summary import AnalysisResult, OutcomeResult
+from nof1.workspace import LockInfo
 
 DISCLAIMER = (
     "This report informs a decision that the patient makes together with their clinician. It is "
@@ -37,11 +40,12 @@ class TrialRecord:
     observations: tuple[Observation, ...] = ()
     adherence: tuple[Adherence, ...] = ()
     adverse_events: tuple[AdverseEvent, ...] = ()
-    lock_info: Mapping[str, Any] | None = None
+    lock_info: LockInfo | None = None
     deviations: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     #: Clinicians' reviews of met stopping rules (``nof1 review``), oldest first.
     reviews: tuple[Any, ...] = ()
+    integrity: IntegrityReport | None = None
 
     @classmethod
     def from_workspace(cls, ws: Any) -> TrialRecord:
@@ -57,6 +61,7 @@ class TrialRecord:
             deviations=tuple(ws.deviations()),
             warnings=tuple(warnings),
             reviews=tuple(ws.store.reviews()) if ws.is_locked else (),
+            integrity=verify(ws) if hasattr(ws, "store") else None,
         )
 
     # -- derived ----------------------------------------------------------------------------
@@ -79,15 +84,44 @@ class TrialRecord:
         return {o.date: o.value for o in self.observations if o.outcome == outcome}
 
     def stop_info(self) -> tuple[str, str]:
-        """(date, reason) of an early stop recorded at lock time or later; empty when none."""
-        info = self.lock_info or {}
-        for key in ("stopped", "stop", "early_stop"):
-            value = info.get(key)
-            if isinstance(value, Mapping):
-                return fmt.date(value.get("at") or value.get("date")), str(value.get("reason", ""))
-        if info.get("stopped_at") or info.get("stop_reason"):
-            return fmt.date(info.get("stopped_at")), str(info.get("stop_reason", ""))
-        return "", ""
+        """(date, reason) of a recorded early stop; empty when none."""
+        stop = None if self.lock_info is None else self.lock_info.stopped
+        if stop is None:
+            return "", ""
+        return fmt.date(stop.date), stop.reason
+
+    def protocol_hash(self, result: AnalysisResult | None = None) -> str:
+        """The one protocol hash the report shows: the one ``nof1 start`` printed."""
+        if self.lock_info is not None:
+            return self.lock_info.protocol_hash
+        return (result.protocol_hash if result else None) or self.protocol.fingerprint()
+
+    def lock_line(self) -> str:
+        """When the protocol was locked, relative to the trial's first day."""
+        info = self.lock_info
+        if info is None:
+            return "not locked"
+        when = fmt.date(info.locked_at)
+        if info.locked_before_day1:
+            return f"{when}, before data collection began (day 1 was {fmt.date(info.day1)})"
+        return (
+            f"{when}, AFTER data collection began (day 1 was {fmt.date(info.day1)}): the "
+            "protocol was locked late"
+        )
+
+    def integrity_line(self) -> str:
+        """``integrity verified`` with the chain head, or what failed."""
+        if self.integrity is None:
+            return "not checked (no trial store)"
+        if self.integrity.ok:
+            return f"integrity verified; hash chain head {self.integrity.chain_head}"
+        shown = "; ".join(self.integrity.lines()[:5])
+        more = len(self.integrity.problems) - 5
+        return (
+            f"{self.integrity.summary()}: {shown}"
+            + (f"; and {more} more (run `nof1 verify`)" if more > 0 else "")
+            + f"; hash chain head {self.integrity.chain_head}"
+        )
 
     def stopping_rules_met(self) -> list[str]:
         """The protocol's stopping rules that the data meet, in words."""
@@ -106,9 +140,8 @@ class TrialRecord:
 
         return timeline(self.protocol, self.observations, self.adverse_events, self.reviews)
 
-    def amendments(self) -> list[Mapping[str, Any]]:
-        info = self.lock_info or {}
-        return list(info.get("amendments") or [])
+    def amendments(self) -> list[Amendment]:
+        return [] if self.lock_info is None else list(self.lock_info.amendments)
 
 
 # ------------------------------------------------------------------------------------------
@@ -468,6 +501,8 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         ("Report", f"{'INTERIM, ' if result.interim else ''}created {fmt.date(result.created_at)}"),
     ]
     notes: list[str] = []
+    if record.integrity is not None and not record.integrity.ok:
+        notes.append(f"{record.integrity_line()}.")
     if result.interim:
         notes.append(
             "INTERIM: the trial is not finished. Early results are less certain and can change; "
@@ -545,7 +580,7 @@ def build_view(record: TrialRecord, result: AnalysisResult) -> ReportView:
 
     through = record.through(result)
     front = front_page(record, result, through)
-    protocol_hash = result.protocol_hash or record.protocol.fingerprint()
+    protocol_hash = record.protocol_hash(result)
     interim_text = (
         f"INTERIM REPORT – data through {fmt.date(through)}; the trial is not finished"
         if result.interim
@@ -571,6 +606,13 @@ def build_view(record: TrialRecord, result: AnalysisResult) -> ReportView:
             "protocol_hash": protocol_hash,
             "schedule_fingerprint": record.schedule.fingerprint(),
             "software_version": result.software_version,
+            "integrity": "verified"
+            if record.integrity is not None and record.integrity.ok
+            else record.integrity_line(),
+            "chain_head": "" if record.integrity is None else record.integrity.chain_head,
+            "locked_before_day1": ""
+            if record.lock_info is None
+            else str(record.lock_info.locked_before_day1).lower(),
         },
     )
 

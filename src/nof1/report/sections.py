@@ -113,8 +113,6 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
     p, s = record.protocol, record.schedule
     d = p.design
     arm_b, arm_a = arm_names(p)
-    lock = record.lock_info or {}
-    locked_hash = lock.get("locked_hash") or p.locked_fingerprint()
     method = SCHEME_METHOD[d.scheme].format(max_run=d.max_run)
     facts = [
         (
@@ -146,8 +144,8 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
         ("Seed", str(s.seed)),
         ("Sequence", " ".join(s.sequence)),
         ("Schedule fingerprint", s.fingerprint()),
-        ("Locked protocol hash", str(locked_hash)),
-        ("Locked at", fmt.date(lock.get("locked_at")) if lock else "not locked"),
+        ("Protocol hash (SHA-256)", record.protocol_hash(result)),
+        ("Locked", record.lock_line()),
     ]
     if p.blinding.blinded:
         codes = s.codes
@@ -160,12 +158,11 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
                 f"{arm_a} (A), {codes.get('B', '?')} = {arm_b} (B)",
             )
         )
-        reveals = lock.get("reveals") or []
+        reveals = () if record.lock_info is None else record.lock_info.reveals
         facts.append(
             (
                 "Revealed to the patient",
-                "; ".join(f"{fmt.date(r.get('at'))} by {r.get('by')}" for r in reveals)
-                or "not recorded",
+                "; ".join(f"{fmt.date(r.at)} by {r.by}" for r in reveals) or "not recorded",
             )
         )
     else:
@@ -280,9 +277,9 @@ def conduct(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Se
                 ("Date", "Sections changed", "Reason"),
                 tuple(
                     (
-                        fmt.date(a.get("at")),
-                        ", ".join(a.get("sections") or []) or "–",
-                        str(a.get("reason") or "no reason given"),
+                        fmt.date(a.at),
+                        ", ".join(a.sections) or "–",
+                        a.reason or "no reason given",
                     )
                     for a in amendments
                 ),
@@ -853,7 +850,19 @@ def patient_summary(record: TrialRecord, result: AnalysisResult) -> Section:
 
 
 def about(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Section:
-    protocol_hash = result.protocol_hash or record.protocol.fingerprint()
+    protocol_hash = record.protocol_hash(result)
+    info = record.lock_info
+    amended = (
+        ()
+        if info is None or not info.amendments
+        else (
+            (
+                f"Protocol hash in force (after {len(info.amendments)} amendment"
+                f"{'s' if len(info.amendments) != 1 else ''})",
+                info.current_protocol_hash,
+            ),
+        )
+    )
     return Section(
         "about",
         "About this report",
@@ -863,6 +872,9 @@ def about(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Sect
                     ("Trial", f"{result.trial_id} – {result.title}"),
                     ("Software", f"nof1 {result.software_version}"),
                     ("Protocol hash (SHA-256)", protocol_hash),
+                    *amended,
+                    ("Protocol locked", record.lock_line()),
+                    ("Data integrity", record.integrity_line()),
                     ("Schedule fingerprint", record.schedule.fingerprint()),
                     ("Analysis created", str(result.created_at)),
                     ("Data through", fmt.date(through)),
