@@ -279,7 +279,7 @@ def advice(day: Day | None) -> str:
         )
     if day.phase == "washout":
         return (
-            "Take neither pack or arm (washout); call your supervising clinician before the "
+            "Take nothing from the trial (washout); call your supervising clinician before the "
             "next period starts."
         )
     return f"Stop the trial intervention: do not take it; {CONTACT} now."
