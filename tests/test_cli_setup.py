@@ -222,6 +222,17 @@ def test_today_after_the_end(blinded: Path) -> None:
     assert "the trial ended on 2027-08-01 (day 238). Run `nof1 report`" in out
 
 
+@pytest.mark.parametrize("date", ["2026-12-01", "2026-12-08", "2026-12-21", "2026-12-28"])
+def test_today_prints_exactly_the_library_view_lines(blinded_started: Path, date: str) -> None:
+    from nof1 import diary
+
+    code, out, _ = run("today", "-t", blinded_started, "--date", date)
+    with Workspace.open(blinded_started) as ws:
+        view = diary.today(ws, dt.date.fromisoformat(date))
+    assert code == 0
+    assert out == "".join(f"{line}\n" for line in view.lines)
+
+
 def test_today_bad_date(blinded: Path) -> None:
     code, _, error = run("today", "-t", blinded, "--date", "2027-02-30")
     assert code == 1

@@ -34,7 +34,14 @@ def test_magnesium_demo_writes_a_final_report(tmp_path: Path) -> None:
     run_example(EXAMPLES / "migraine_magnesium" / "run_demo.py", "--quick", "--out", str(out))
     reports = out / "reports"
     assert len(list(reports.glob("*.html"))) == 1 and len(list(reports.glob("*.pdf"))) == 1
-    assert report_json(reports)["analysis"]["interim"] is False
+    report = report_json(reports)
+    assert report["analysis"]["interim"] is False
+    # A stopping rule met in the demo is shown with its review, never as "completed as planned".
+    for rule in report["report"]["stopping_rules"]:
+        assert rule["reviews"], f"stopping rule {rule['rule']} met and not reviewed"
+    html = next(reports.glob("*.html")).read_text(encoding="utf-8")
+    if report["report"]["stopping_rules"]:
+        assert "completed as planned" not in html and "Stopping-rule timeline" in html
 
 
 @pytest.mark.sampling

@@ -377,3 +377,63 @@ def test_protocol_without_a_serious_event_rule_still_stops_on_one(
     result = ok(folder, "event", "--description", "fainted", "--severity", "severe", "--serious")
     assert "STOPPING RULE MET: A serious adverse event" in result.stderr
     assert not says_take_the_pack(ok(folder, "today").stdout)
+
+
+def test_log_after_stop_does_not_demand_took(started: Path) -> None:
+    ok(started, "stop", "--reason", "felt unwell", "--date", "yesterday")
+    result = ok(started, "log", *FULL)
+    assert "took" not in result.stdout
+    before = run(started, "log", "--date", (TODAY - dt.timedelta(days=2)).isoformat(), *FULL)
+    assert before.exit_code == 1 and "--took" in before.stderr  # before the stop: still asked
+
+
+def test_back_dated_serious_event_after_a_review_is_loud_again(started: Path) -> None:
+    serious_event(started)
+    ok(started, "review", "--rule", "1", "--by", "Dr X", "--decision", "continue")
+    earlier = (TODAY - dt.timedelta(days=10)).isoformat()
+    result = ok(
+        started, "event", "--date", earlier, "--description", "fell", "--severity", "severe",
+        "--serious",
+    )  # fmt: skip
+    assert "STOPPING RULE MET" in result.stderr
+
+
+def test_correction_that_unmeets_a_reviewed_rule_stays_in_the_timeline(started: Path) -> None:
+    pain_rule_met(started)
+    ok(started, "review", "--rule", "peak_pain_threshold", "--by", "Dr X", "--decision", "continue")
+    day = (TODAY - dt.timedelta(days=17)).isoformat()
+    ok(started, "log", "--date", day, "peak_pain=2", "--correct", "--reason", "typo")
+    with Workspace.open(started) as ws:
+        assert diary_safety.safety(ws).state == diary_safety.OK
+        [entry] = diary_safety.timeline(
+            ws.protocol, ws.observations(), ws.adverse_events(), ws.store.reviews()
+        )
+    assert entry.name == "peak_pain_threshold" and entry.reviews[0].by == "Dr X"
+    assert "no longer met" in entry.reason
+
+
+def test_threshold_evidence_grows_with_a_longer_bad_run(started: Path) -> None:
+    pain_rule_met(started)
+    with Workspace.open(started) as ws:
+        [first] = diary_safety.current(ws)
+    ok(
+        started,
+        "log",
+        "--date",
+        (TODAY - dt.timedelta(days=15)).isoformat(),
+        *PAIN9,
+        "--took",
+        "yes",
+    )
+    with Workspace.open(started) as ws:
+        [second] = diary_safety.current(ws)
+    assert first.met_on == second.met_on
+    assert len(second.evidence) == len(first.evidence) + 1
+
+
+def test_review_huge_rule_name_is_not_echoed_in_full(started: Path) -> None:
+    serious_event(started)
+    result = run(started, "review", "--rule", "x" * 100_000, "--by", "Dr X", "--decision", "stop")
+    assert result.exit_code == 1
+    assert "unknown stopping rule 'xxxx" in result.stderr and "(100000 characters)" in result.stderr
+    assert len(result.stderr) < 400

@@ -136,6 +136,10 @@ def stop_(
         stopped = ws.stop(reason, date=diary.parse_date(date))
         print(f"Trial stopped early on {stopped.date}: {printable(stopped.reason)}")
         print("The report will analyse the data through that day as final (`nof1 report`).")
+        print(
+            "Do not take the trial intervention; contact your supervising clinician. Follow-up "
+            "days can still be logged (nof1 log)."
+        )
 
 
 @app.command()
@@ -231,7 +235,7 @@ def log(
         protocol = ws.protocol
         given = diary.parse_pairs(protocol, values or [])
         missing = diary.missing_outcomes(ws, day_date, given, correct=correct)
-        ask_took = took is None and diary.needs_adherence(day) and not correct
+        ask_took = took is None and diary.needs_adherence(day, ws) and not correct
         if (missing or ask_took) and not _interactive():
             names = [o.name for o in missing] + (["--took"] if ask_took else [])
             raise EntryError(
