@@ -544,3 +544,21 @@ def test_docs_by_hand_chain_check_finds_a_deleted_event(trial: Path) -> None:
     proc = subprocess.run(["bash", "-c", block], cwd=trial, capture_output=True, text=True)
     assert proc.returncode == 1
     assert re.fullmatch(r"broken at link \d+: adverse_events row 1\n", proc.stderr)
+
+
+def test_an_append_only_table_added_later_is_chained_and_verified(tmp_path: Path) -> None:
+    """A later migration's table (e.g. `reviews`) is covered as soon as it has its triggers."""
+    from nof1.store import _append_only_triggers
+
+    with Store.open(tmp_path / "s.sqlite") as store:
+        conn = store._conn
+        conn.execute("CREATE TABLE reviews (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT)")
+        for sql in _append_only_triggers("reviews"):
+            conn.execute(sql)
+        with store.transaction("review"):
+            store._insert("reviews", {"note": "continue"})
+        assert store.tamper_problems() == []
+        conn.execute("INSERT INTO reviews (note) VALUES ('forged')")
+        assert [str(p) for p in store.tamper_problems()] == [
+            "reviews row 2: not in the hash chain (inserted outside nof1)"
+        ]

@@ -191,12 +191,23 @@ def _create_identity(conn: sqlite3.Connection) -> None:
     )
 
 
+def _append_only_tables(conn: sqlite3.Connection) -> list[str]:
+    """:data:`APPEND_ONLY_TABLES` present in the store, then any other table guarded by a
+    ``<table>_no_update`` trigger (an append-only table not yet listed is still chained)."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    guarded = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_update'"
+        )
+    }
+    listed = [t for t in APPEND_ONLY_TABLES if t in present]
+    return listed + sorted((guarded & present) - set(listed) - {"chain"})
+
+
 def _chain_existing_rows(conn: sqlite3.Connection) -> None:
     """Link every row already stored, table by table (APPEND_ONLY_TABLES order), by id."""
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for table in APPEND_ONLY_TABLES:
-        if table not in present:
-            continue
+    for table in _append_only_tables(conn):
         for (row_id,) in conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall():
             _link(conn, table, int(row_id))
 
@@ -1067,7 +1078,7 @@ class Store:
 
     def _chain_problems(self) -> list[Problem]:
         conn = self._conn
-        tables = set(APPEND_ONLY_TABLES)
+        tables = set(APPEND_ONLY_TABLES) | set(_append_only_tables(conn))
         present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         found: list[Problem] = [
             Problem(t, None, "table is missing (dropped)")
@@ -1103,9 +1114,7 @@ class Store:
             found.append(
                 Problem("chain", expected_seq, f"links {expected_seq} to {last_seq} were deleted")
             )
-        for table in APPEND_ONLY_TABLES:
-            if table not in present:
-                continue
+        for table in _append_only_tables(conn):
             ids = [int(r[0]) for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
             found += [
                 Problem(table, i, "not in the hash chain (inserted outside nof1)")
