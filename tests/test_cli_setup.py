@@ -133,7 +133,15 @@ def test_init_unknown_template(tmp_path: Path) -> None:
 def test_init_bad_start_date(tmp_path: Path) -> None:
     code, _, error = run("init", tmp_path / "x", "--template", "migraine-sleep", "--start", "soon")
     assert code == 1
-    assert error == "Error: --start must be a date like 2026-12-07 (got 'soon')\n"
+    assert error == "Error: --start must be a date like 2026-12-07 or today (got 'soon')\n"
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("word", ["today", "Today", " TODAY "])
+def test_init_start_today(tmp_path: Path, word: str) -> None:
+    code, out, error = run("init", tmp_path / "x", "--template", "migraine-sleep", "--start", word)
+    assert code == 0, error
+    assert f"(start {dt.date.today().isoformat()}, seed " in out
 
 
 def test_init_negative_seed_is_a_usage_error(tmp_path: Path) -> None:

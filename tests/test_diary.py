@@ -336,3 +336,51 @@ def test_any_rejected_log_writes_nothing(ws: Workspace, values: dict[str, str]) 
         assert _written(ws) == before
     else:
         pytest.fail("a partial day must be refused")
+
+
+# -- today (the words `nof1 today` and the phone diary share) -------------------------------
+
+
+def test_today_view_period_day_blinded_shows_the_pack_only(ws: Workspace) -> None:
+    view = diary.today(ws, PERIOD_DAY)
+    assert view.phase == "period"
+    assert view.coded
+    assert view.take is not None and view.take.startswith("Pack ")
+    assert view.phase_day == 2
+    assert view.logged is False
+    assert view.safety == "ok"
+    assert view.lines[0] == f"{PERIOD_DAY}: trial day 16 of {view.total_days}."
+    assert f"take {view.take}." in view.lines[1]
+    text = " ".join(view.lines) + repr(view)
+    for name in (ws.protocol.comparator.name, ws.protocol.intervention.name):
+        assert name not in text
+
+
+def test_today_view_run_in_has_nothing_to_take(ws: Workspace) -> None:
+    view = diary.today(ws, RUN_IN_DAY)
+    assert view.phase == "run_in"
+    assert view.take is None
+    assert (view.phase_day, view.phase_days) == (3, 14)
+    assert view.next_date == START + dt.timedelta(days=14)
+
+
+def test_today_view_knows_a_logged_day(ws: Workspace) -> None:
+    diary.log_day(ws, RUN_IN_DAY, FULL)
+    assert diary.today(ws, RUN_IN_DAY).logged is True
+
+
+def test_today_view_before_and_after_the_trial(ws: Workspace) -> None:
+    before = diary.today(ws, START - dt.timedelta(days=1))
+    after = diary.today(ws, ws.schedule.end + dt.timedelta(days=1))
+    assert (before.phase, after.phase) == ("before", "after")
+    assert before.day is None and before.take is None
+    assert "the trial has not begun" in before.lines[0]
+    assert "the trial ended" in after.lines[0]
+
+
+def test_today_view_does_not_create_the_store(workspace: Path) -> None:
+    with Workspace.open(workspace) as w:
+        view = diary.today(w, START)
+    assert view.locked is False
+    assert view.lines[0].startswith("Note: the trial is not locked yet")
+    assert not (workspace / "nof1.sqlite").exists()

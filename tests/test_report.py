@@ -604,3 +604,64 @@ def test_write_report_writes_html_pdf_and_json(tmp_path: Path) -> None:
     assert payload["report"]["files"]["html"] == files.html.name
     assert payload["report"]["protocol_hash"] == record.protocol.fingerprint()
     assert "Limitations" in payload["report"]["sections"]
+
+
+# ------------------------------------------------------------------------------------------
+# Stopping-rule timeline
+# ------------------------------------------------------------------------------------------
+
+
+def _review(decision: str = "continue") -> Any:
+    from nof1.store import Review
+
+    return Review(
+        id=1,
+        at="2026-03-03T09:00:00+00:00",
+        rule="serious_adverse_event",
+        description="Any serious adverse event",
+        met_on=dt.date(2026, 3, 1),
+        evidence="2026-03-01",
+        by="Dr Okafor",
+        decision=decision,
+        note="unrelated fall; continue",
+    )
+
+
+SAE = AdverseEvent(dt.date(2026, 3, 1), "Fell off a ladder", "severe", True, "none")
+
+
+def test_stopping_rule_timeline_is_in_html_pdf_and_json(tmp_path: Path) -> None:
+    record, result = scenario(events=(SAE,))
+    record = attrs.evolve(record, reviews=(_review(),))
+    ws = SimpleNamespace(reports_dir=tmp_path / "reports")
+    files = write_report(ws, result, record=record)
+    html = Page(files.html.read_text(encoding="utf-8")).all_text
+    assert "Stopping-rule timeline" in html
+    assert "Dr Okafor, 2026-03-03" in html and "continue: unrelated fall; continue" in html
+    assert "completed after every stopping rule met was reviewed" in html
+    assert "completed as planned" not in html
+    pdf = " ".join(pdf_pages(files.pdf.read_bytes()))
+    assert "Stopping-rule timeline" in pdf and "Dr Okafor" in pdf
+    assert "reviewed by Dr Okafor on 2026-03-03: continue" in pdf
+    [entry] = json.loads(files.json.read_text(encoding="utf-8"))["report"]["stopping_rules"]
+    assert entry["rule"] == "serious_adverse_event"
+    assert entry["met_on"] == "2026-03-01"
+    assert entry["reviews"][0]["by"] == "Dr Okafor"
+    assert entry["reviews"][0]["decision"] == "continue"
+
+
+def test_rule_met_and_not_reviewed_is_never_completed_as_planned() -> None:
+    record, result = scenario(events=(SAE,))
+    html = Page(render(record, result, figures=False).html).all_text
+    assert "completed as planned" not in html
+    assert "a stopping rule was met and not reviewed by a clinician" in html
+    assert "NOT reviewed by a clinician" in html
+    assert "not reviewed" in html
+
+
+def test_no_rule_met_has_an_empty_timeline(tmp_path: Path) -> None:
+    record, result = scenario()
+    ws = SimpleNamespace(reports_dir=tmp_path / "reports")
+    files = write_report(ws, result, record=record)
+    assert json.loads(files.json.read_text(encoding="utf-8"))["report"]["stopping_rules"] == []
+    assert "Stopping-rule timeline" not in files.html.read_text(encoding="utf-8")

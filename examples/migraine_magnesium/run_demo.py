@@ -7,9 +7,13 @@ This is what `make demo` runs. It plays a whole blinded trial as a person would:
 3. the diary         — 238 days of realistic simulated data from :mod:`nof1.simulate` (this
    person's headache days fall by about 3 per 28 days on magnesium), written in the documented
    tidy format and loaded with ``nof1 import``; adverse events with ``nof1 event``;
-4. ``nof1 status``   — the trial's state;
-5. ``nof1 allocation --reveal`` — the pharmacist unblinds the allocation after the last day;
-6. ``nof1 report``   — analysis and the HTML + PDF + JSON report in ``workspace/reports/``.
+4. ``nof1 status``   — the trial's state. This simulated person had three days in a row of pain
+   9/10 in August, which meets the protocol's stopping rule: status says so loudly;
+5. ``nof1 review``   — the supervising clinician reviewed that rule and decided to continue (in a
+   real trial this happens when the rule is met; the demo loads the diary in one go, so the review
+   is recorded afterwards and the report's stopping-rule timeline shows both dates);
+6. ``nof1 allocation --reveal`` — the pharmacist unblinds the allocation after the last day;
+7. ``nof1 report``   — analysis and the HTML + PDF + JSON report in ``workspace/reports/``.
 
 Run it with ``python examples/migraine_magnesium/run_demo.py [--quick] [--out DIR]``. ``--quick``
 uses fewer posterior draws (the test suite runs it that way).
@@ -61,11 +65,34 @@ def main() -> None:
     nof1("import", str(diary), "--trial", trial)
     record_events(trial, events)
     nof1("status", "--trial", trial)
+    for rule in rules_met(workspace):
+        nof1(
+            "review",
+            "--rule",
+            rule,
+            "--by",
+            "Dr A. Okafor (supervising GP)",
+            "--decision",
+            "continue",
+            "--note",
+            "three days of severe migraine pain, no adverse event; continue as planned",
+            "--trial",
+            trial,
+        )
     nof1("allocation", "--reveal", "--by", "community pharmacist", "--trial", trial)
 
     draws = ["--draws", "300", "--tune", "300", "--no-sensitivity"] if args.quick else []
     nof1("report", "--trial", trial, *draws)
     print(f"\nDemo finished. Open the report in {workspace / 'reports'}")
+
+
+def rules_met(workspace: Path) -> list[str]:
+    """Names of the stopping rules the diary meets and no clinician has reviewed yet."""
+    from nof1.diary_safety import triggered
+    from nof1.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        return [t.name for t in triggered(ws) if not t.reviewed]
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 
 from attrs import frozen
 
+from nof1 import diary_safety
+from nof1.diary_safety import TriggeredRule as TriggeredRule
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec, StoppingRule, TrialProtocol
 from nof1.record import SEVERITIES, TOOK, AdverseEvent, Observation
@@ -154,22 +156,8 @@ def check_date(
 
 
 # --------------------------------------------------------------------------------------------
-# Stopping rules
+# Stopping rules (see :mod:`nof1.diary_safety`)
 # --------------------------------------------------------------------------------------------
-
-
-@frozen
-class TriggeredRule:
-    """A stopping rule that is met, why, and whether the latest write tipped it over."""
-
-    rule: StoppingRule
-    reason: str
-    new: bool = False
-
-    @property
-    def message(self) -> str:
-        what = self.rule.description or "a stopping rule of the protocol is met"
-        return f"{what} ({self.reason})"
 
 
 def evaluate_stopping_rules(
@@ -177,65 +165,8 @@ def evaluate_stopping_rules(
     observations: Sequence[Observation],
     events: Sequence[AdverseEvent],
 ) -> list[tuple[StoppingRule, str]]:
-    """The protocol's stopping rules that the data meet, each with the reason in words.
-
-    ``outcome_threshold`` counts consecutive *logged* days: an unlogged day between two bad days
-    does not reset the run (erring on the side of safety).
-    """
-    met: list[tuple[StoppingRule, str]] = []
-    for rule in protocol.stopping_rules:
-        if rule.kind == "serious_adverse_event":
-            serious = [e for e in events if e.serious]
-            if serious:
-                met.append((rule, f"serious adverse event on {serious[0].date}"))
-        elif rule.kind == "adverse_events":
-            floor = _SEVERITY_RANK[rule.severity]
-            hits = [e for e in events if _SEVERITY_RANK[e.severity] >= floor]
-            if len(hits) >= rule.count:
-                met.append(
-                    (rule, f"{len(hits)} adverse events of severity {rule.severity} or worse")
-                )
-        elif rule.kind == "outcome_threshold":
-            reason = _threshold_run(protocol, rule, observations)
-            if reason:
-                met.append((rule, reason))
-    return met
-
-
-def _threshold_run(
-    protocol: TrialProtocol, rule: StoppingRule, observations: Sequence[Observation]
-) -> str | None:
-    spec = protocol.outcome(rule.outcome)
-    lower_is_better = spec.better == "lower"
-    values = sorted((o.date, o.value) for o in observations if o.outcome == rule.outcome)
-    run: list[dt.date] = []
-    for date, value in values:
-        bad = value >= rule.threshold if lower_is_better else value <= rule.threshold
-        run = [*run, date] if bad else []
-        if len(run) >= rule.days:
-            sign = "≥" if lower_is_better else "≤"
-            return (
-                f"{rule.outcome} {sign} {rule.threshold:g} on {len(run)} logged day(s) in a row, "
-                f"{run[0]} to {run[-1]}"
-            )
-    return None
-
-
-def triggered_rules(
-    ws: Workspace, before: Sequence[tuple[StoppingRule, str]] = ()
-) -> list[TriggeredRule]:
-    """The rules met now; ``new`` marks those not already met in ``before``."""
-    old = {id(rule) for rule, _ in before}
-    return [
-        TriggeredRule(rule, reason, new=id(rule) not in old)
-        for rule, reason in evaluate_stopping_rules(
-            ws.protocol, ws.observations(), ws.adverse_events()
-        )
-    ]
-
-
-def _met(ws: Workspace) -> list[tuple[StoppingRule, str]]:
-    return evaluate_stopping_rules(ws.protocol, ws.observations(), ws.adverse_events())
+    """The stopping rules that the data meet, each with the reason in words."""
+    return [(m.rule, m.reason) for m in diary_safety.rules_met(protocol, observations, events)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,6 +184,8 @@ class LogResult:
     took: str | None
     corrected: bool
     triggered: tuple[TriggeredRule, ...]
+    #: Said to the person but not refused (e.g. the intervention taken after the trial stopped).
+    warnings: tuple[str, ...] = ()
 
 
 def missing_outcomes(
@@ -325,7 +258,7 @@ def log_day(
         )
     if correct and not parsed and took_value is None and not note.strip():
         raise EntryError("--correct was given but nothing to correct: give name=value or --took")
-    before = _met(ws)
+    before = diary_safety.current(ws)
     store = ws.store
     with store.transaction("log --correct" if correct else "log"):
         # Decided again under the write lock: of several processes logging the same day at
@@ -343,8 +276,19 @@ def log_day(
         values=parsed,
         took=took_value,
         corrected=correct,
-        triggered=tuple(triggered_rules(ws, before)),
+        triggered=diary_safety.triggered(ws, before),
+        warnings=tuple(_after_stop(ws, date, took_value)),
     )
+
+
+def _after_stop(ws: Workspace, date: dt.date, took: str | None) -> list[str]:
+    stop = ws.stopped
+    if stop is None or took not in ("yes", "partial") or date <= stop.date:
+        return []
+    return [
+        f"--took {took} for {date}, after the trial was stopped on {stop.date}: recorded, but "
+        f"the trial intervention should no longer be taken; {diary_safety.CONTACT}."
+    ]
 
 
 def _what_to_take(ws: Workspace, day: Day) -> str:
@@ -391,10 +335,10 @@ def record_event(
         serious=serious,
         action=action.strip(),
     )
-    before = _met(ws)
+    before = diary_safety.current(ws)
     with ws.store.transaction("event"):
         ws.store.add_event(event)
-    return EventResult(event=event, triggered=tuple(triggered_rules(ws, before)))
+    return EventResult(event=event, triggered=diary_safety.triggered(ws, before))
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,6 +382,10 @@ class Status:
     events: tuple[AdverseEvent, ...]
     triggered: tuple[TriggeredRule, ...]
     warnings: tuple[str, ...]
+    #: Whether the trial intervention may be taken today, and why not.
+    safety: diary_safety.SafetyState
+    #: The words for today's line when the intervention must not be taken (else empty).
+    advice: str = ""
 
 
 def status(ws: Workspace, *, today: dt.date | None = None) -> Status:
@@ -492,6 +440,7 @@ def status(ws: Workspace, *, today: dt.date | None = None) -> Status:
     run_in_end = schedule.start + dt.timedelta(days=schedule.run_in_days - 1)
     run_in = _dates(schedule.start, min(today, run_in_end))
     day = schedule.day(today)
+    state = diary_safety.safety(ws, on=today)
     if today < schedule.start:
         days_left = schedule.total_days
     else:
@@ -507,10 +456,249 @@ def status(ws: Workspace, *, today: dt.date | None = None) -> Status:
         run_in_missing=sum(1 for d in run_in if d not in logged and d < today),
         periods=tuple(periods),
         events=tuple(ws.adverse_events()),
-        triggered=tuple(TriggeredRule(rule, reason) for rule, reason in _met(ws)),
+        triggered=state.triggered,
         warnings=tuple(warnings),
+        safety=state,
+        advice=_safety_advice(state, day),
     )
+
+
+def _safety_advice(state: diary_safety.SafetyState, day: Day | None) -> str:
+    if state.state == diary_safety.STOPPED:
+        assert state.stop is not None
+        return diary_safety.stopped_line(state.stop)
+    if state.state == diary_safety.RULE_MET:
+        return f"A stopping rule is met. {diary_safety.advice(day)}"
+    return ""
 
 
 def _dates(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+# --------------------------------------------------------------------------------------------
+# Today: what the patient sees (``nof1 today`` and the phone diary say the same words)
+# --------------------------------------------------------------------------------------------
+
+
+def shows_codes(ws: Workspace) -> bool:
+    """Whether patient-facing output must hide the arms (blinded and not revealed)."""
+    return ws.schedule.blinded and not ws.is_revealed
+
+
+def arm_text(ws: Workspace, arm: str) -> str:
+    """How an arm is shown: its code while blinded, else its name (with the code once revealed)."""
+    schedule = ws.schedule
+    if shows_codes(ws):
+        return schedule.codes[arm]
+    name = ws.protocol.arm(arm).name
+    return f"{name} ({schedule.codes[arm]})" if schedule.blinded else name
+
+
+def take_text(ws: Workspace, arm: str) -> str:
+    """What to take or do: code (+ shared timing) when blinded, else name, dose and timing."""
+    protocol = ws.protocol
+    if shows_codes(ws):
+        timing = protocol.comparator.timing
+        same = timing and timing == protocol.intervention.timing
+        return f"{ws.schedule.codes[arm]}, {timing}" if same else ws.schedule.codes[arm]
+    return protocol.arm(arm).describe()
+
+
+def _phase_key(day: Day | None) -> tuple[str, int | None] | None:
+    return None if day is None else (day.phase, day.period)
+
+
+#: ``TodayView.phase`` outside the trial's days.
+BEFORE, AFTER = "before", "after"
+
+
+@frozen
+class TodayView:
+    """What one day of the trial is, in facts and in the exact words ``nof1 today`` prints.
+
+    While the trial is blinded and not revealed, nothing here names an arm: ``take`` and
+    ``next_label`` hold pack codes.
+
+    Attributes
+    ----------
+    date
+        The day shown.
+    phase
+        ``"before"``, ``"run_in"``, ``"period"``, ``"washout"`` or ``"after"``.
+    day
+        The schedule's day (``None`` before or after the trial).
+    total_days, periods
+        Length of the trial in days and in treatment periods.
+    phase_day, phase_days
+        Day n of m within the run-in, the washout or the period (``None`` outside the trial).
+    take
+        What to take today (pack code while blinded, else arm name, dose and timing), or
+        ``None`` when nothing is to be taken — outside periods, or when the safety state says
+        not to (see ``safety``).
+    next_date, next_label
+        When the next phase begins and what it is (``"washout"``, a pack code or an arm name);
+        ``None`` when this phase runs to the end of the trial or the trial is over.
+    coded
+        Whether labels are pack codes (blinded and not revealed).
+    locked, logged
+        Whether ``nof1 start`` has run, and whether this day already has diary values.
+    safety
+        ``"ok"``, ``"rule_met"`` (a stopping rule is met and not reviewed), ``"reviewed"`` (met
+        rules were all reviewed with the decision to continue) or ``"stopped"``.
+    stopped_on, stop_reason
+        The recorded early stop, if any.
+    triggered
+        The stopping rules met by the data so far.
+    lines
+        The sentences ``nof1 today`` prints, in order.
+    """
+
+    date: dt.date
+    phase: str
+    day: Day | None
+    total_days: int
+    periods: int
+    phase_day: int | None
+    phase_days: int | None
+    take: str | None
+    next_date: dt.date | None
+    next_label: str | None
+    coded: bool
+    locked: bool
+    logged: bool
+    safety: str
+    stopped_on: dt.date | None
+    stop_reason: str
+    triggered: tuple[TriggeredRule, ...]
+    lines: tuple[str, ...]
+
+
+def today(ws: Workspace, when: dt.date) -> TodayView:
+    """The trial as it stands on ``when``: phase, what to take, logged or not, safety state.
+
+    Once the trial is stopped (from the stop date on) or while a met stopping rule is not
+    reviewed, nothing here says to take the trial intervention: ``take`` is ``None`` and the
+    lines say why and to contact the supervising clinician. Works before ``nof1 start`` too
+    (then nothing is logged and a line says to lock first); never creates the store.
+
+    Raises
+    ------
+    ScheduleError
+        When the protocol has no start date or seed yet.
+    """
+    schedule = ws.schedule
+    locked = ws.is_locked
+    coded = shows_codes(ws)
+    neither = "neither pack" if coded else "neither arm"
+    day = schedule.day(when)
+    state = diary_safety.safety(ws, on=when)
+    stop = state.stop
+    logged = locked and bool(ws.store.day_entries(when))
+    lines: list[str] = []
+    if not locked:
+        lines.append("Note: the trial is not locked yet; run `nof1 start` before the first day.")
+    phase = BEFORE if when < schedule.start else AFTER if day is None else day.phase
+    phase_day: int | None = None
+    phase_days: int | None = None
+    take: str | None = None
+    next_date: dt.date | None = None
+    next_label: str | None = None
+    if day is None:
+        if when < schedule.start:
+            wait = (schedule.start - when).days
+            lines.append(
+                f"{when.isoformat()}: the trial has not begun. Day 1 is "
+                f"{schedule.start.isoformat()} (in {wait} day{'s' if wait != 1 else ''})."
+            )
+        elif state.state == diary_safety.STOPPED:
+            assert stop is not None
+            lines.append(
+                f"{when.isoformat()}: the trial was stopped early on {stop.date.isoformat()} "
+                f"({stop.reason}). Run `nof1 report` for the analysis."
+            )
+        else:
+            lines.append(
+                f"{when.isoformat()}: the trial ended on {schedule.end.isoformat()} "
+                f"(day {schedule.total_days}). Run `nof1 report` for the analysis."
+            )
+    elif state.state == diary_safety.STOPPED:
+        assert stop is not None
+        lines.append(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
+        lines.append(diary_safety.stopped_line(stop))
+    else:
+        lines.append(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
+        if day.phase == "run_in":
+            phase_day, phase_days = day.number, schedule.run_in_days
+            lines.append(
+                f"Run-in (baseline) day {day.number} of {schedule.run_in_days}: take {neither} "
+                "yet; just log your diary (nof1 log)."
+            )
+        elif day.phase == "washout":
+            before = max(p for p in schedule.periods if p.end < when)
+            phase_day, phase_days = (when - before.end).days, schedule.washout_days
+            lines.append(
+                f"Washout day {phase_day} of {schedule.washout_days} after "
+                f"period {before.index}: take {neither}; keep logging (nof1 log)."
+            )
+        else:
+            assert day.arm is not None and day.period is not None
+            period = schedule.periods[day.period - 1]
+            phase_day, phase_days = day.day_in_period, period.days
+            where = (
+                f"Period {day.period} of {len(schedule.periods)} (block {day.block}), day "
+                f"{day.day_in_period} of {period.days}"
+            )
+            if state.may_take:
+                take = take_text(ws, day.arm)
+                lines.append(f"{where}: take {take}.")
+            else:
+                lines.append(f"{where}.")
+            if day.analytic_washout and state.may_take:
+                lines.append(
+                    f"Analytic washout (days 1–{schedule.analytic_washout_days} of each period): "
+                    "take and log as usual; this day is left out of the main analysis."
+                )
+        following = when + dt.timedelta(days=1)
+        while following <= schedule.end and _phase_key(schedule.day(following)) == _phase_key(day):
+            following += dt.timedelta(days=1)
+        upcoming = schedule.day(following)
+        if upcoming is not None and upcoming.phase == "washout":
+            next_date, next_label = following, "washout"
+        elif upcoming is not None:
+            assert upcoming.arm is not None
+            next_date, next_label = following, arm_text(ws, upcoming.arm)
+        if not state.may_take:
+            pass  # the next phase is not announced while the intervention must not be taken
+        elif upcoming is None:
+            lines.append(f"This phase runs to the end of the trial ({schedule.end.isoformat()}).")
+        elif upcoming.phase == "washout":
+            lines.append(f"Next: washout from {following.isoformat()}.")
+        else:
+            lines.append(
+                f"Next: period {upcoming.period} from {following.isoformat()}: {next_label}."
+            )
+    for t in state.triggered:
+        lines.extend(diary_safety.banner(t, day, state)[1])
+    if stop is not None and state.state != diary_safety.STOPPED:
+        lines.append(f"(The trial was stopped later, on {stop.date.isoformat()}.)")
+    return TodayView(
+        date=when,
+        phase=phase,
+        day=day,
+        total_days=schedule.total_days,
+        periods=len(schedule.periods),
+        phase_day=phase_day,
+        phase_days=phase_days,
+        take=take,
+        next_date=next_date,
+        next_label=next_label,
+        coded=coded,
+        locked=locked,
+        logged=logged,
+        safety=state.state,
+        stopped_on=None if stop is None else stop.date,
+        stop_reason="" if stop is None else stop.reason,
+        triggered=state.triggered,
+        lines=tuple(lines),
+    )

@@ -8,6 +8,10 @@ last day), as RFC 5545 and Google/Apple/Outlook calendars expect.
 UIDs are derived from the trial id and the schedule fingerprint, so importing the file again
 updates the same events instead of duplicating them, and a changed schedule gets new ones.
 
+After an early stop (``stopped``) the calendar keeps the past and ends on the stop date: no
+period, washout or reminder after it, and an all-day note on the stop date says not to take the
+trial intervention and to contact the supervising clinician.
+
 Blinded trials show only the blinding codes (``schedule.codes``): no arm name, trial title or
 trial id appears anywhere in the file (the title and id often name the intervention).
 
@@ -67,6 +71,7 @@ def build_calendar(
     *,
     reminder: dt.time | None = DEFAULT_REMINDER,
     stamp: dt.datetime | None = None,
+    stopped: dt.date | None = None,
 ) -> Calendar:
     """Build the trial calendar.
 
@@ -78,6 +83,8 @@ def build_calendar(
         Local (floating) time of the daily logging reminder; ``None`` leaves it out.
     stamp
         ``DTSTAMP`` of every item (UTC); default: now. Pass a fixed value for identical files.
+    stopped
+        The last trial day of an early stop (``nof1 stop``): nothing is planned after it.
 
     Returns
     -------
@@ -94,6 +101,12 @@ def build_calendar(
     cal.add("x-wr-calname", calendar_name(protocol, schedule))
 
     def all_day(item: str, first: dt.date, last: dt.date, summary: str, text: str) -> None:
+        if stopped is not None:
+            if first > stopped:
+                return  # planned after the stop: left out
+            if last > stopped:
+                last = stopped
+                summary = f"{summary} (stopped early)"
         event = Event()
         event.add("uid", calendar_uid(protocol, schedule, item))
         event.add("dtstamp", stamp)
@@ -147,6 +160,16 @@ def build_calendar(
                 f"{'pack' if schedule.blinded else 'arm'}; keep logging every day (nof1 log).",
             )
 
+    if stopped is not None:
+        all_day(
+            "stopped",
+            stopped,
+            stopped,
+            "N-of-1 trial stopped",
+            "The trial was stopped on this day. Do not take the trial intervention; contact your "
+            "supervising clinician. Follow-up days can still be logged (nof1 log).",
+        )
+
     if reminder is not None:
         event = Event()
         event.add("uid", calendar_uid(protocol, schedule, "reminder"))
@@ -156,7 +179,8 @@ def build_calendar(
         event.add("dtstart", start)
         event.add("duration", dt.timedelta(minutes=10))
         # UNTIL must have the same value type as DTSTART (floating local date-time, RFC 5545).
-        until = dt.datetime.combine(schedule.end, dt.time(23, 59, 59))
+        last_day = schedule.end if stopped is None else min(stopped, schedule.end)
+        until = dt.datetime.combine(last_day, dt.time(23, 59, 59))
         event.add("rrule", vRecur(freq="DAILY", until=until))
         event.add("summary", "N-of-1 diary: log today")
         event.add(
@@ -179,6 +203,8 @@ def calendar_bytes(
     *,
     reminder: dt.time | None = DEFAULT_REMINDER,
     stamp: dt.datetime | None = None,
+    stopped: dt.date | None = None,
 ) -> bytes:
     """The calendar serialized as RFC 5545 text (CRLF line endings, folded lines)."""
-    return bytes(build_calendar(protocol, schedule, reminder=reminder, stamp=stamp).to_ical())
+    cal = build_calendar(protocol, schedule, reminder=reminder, stamp=stamp, stopped=stopped)
+    return bytes(cal.to_ical())

@@ -158,10 +158,28 @@ _V2: tuple[str, ...] = (
     *_append_only_triggers("stops"),
 )
 
+#: Reviews of met stopping rules (``nof1 review``): who reviewed which rule, met on which day
+#: on which evidence, and whether the trial continues or stops. Append-only.
+_REVIEWS: tuple[str, ...] = (
+    """CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        rule TEXT NOT NULL CHECK (length(trim(rule)) > 0),
+        description TEXT NOT NULL DEFAULT '',
+        met_on TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        by TEXT NOT NULL CHECK (length(trim(by)) > 0),
+        decision TEXT NOT NULL CHECK (decision IN ('continue', 'stop')),
+        note TEXT NOT NULL DEFAULT '',
+        command TEXT NOT NULL
+    )""",
+    *_append_only_triggers("reviews"),
+)
+
 #: Every append-only table (no UPDATE, no DELETE; triggers refuse them), in hash-chain order for
 #: the rows that existed before the chain. A new append-only table is added here (and gets its
 #: triggers in its own migration): the hash chain and ``nof1 verify`` cover it from then on.
-APPEND_ONLY_TABLES: tuple[str, ...] = ("trial", *_APPEND_ONLY, "stops")
+APPEND_ONLY_TABLES: tuple[str, ...] = ("trial", *_APPEND_ONLY, "stops", "reviews")
 
 #: The chain's starting point: the ``prev_hash`` of the first link.
 GENESIS = "0" * 64
@@ -212,7 +230,7 @@ def _chain_existing_rows(conn: sqlite3.Connection) -> None:
             _link(conn, table, int(row_id))
 
 
-#: Version 3: the hash chain over every append-only table, the trial's random identifier, and
+#: The hash chain over every append-only table, the trial's random identifier, and
 #: database-level refusal of a correction without a reason. Last: it chains the rows of every
 #: append-only table created before it.
 _CHAIN: tuple[Step, ...] = (
@@ -240,10 +258,10 @@ _CHAIN: tuple[Step, ...] = (
 
 #: Ordered forward migrations; migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Append new migrations, never edit an old one.
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _CHAIN)
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _REVIEWS, _CHAIN)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: Tables every backup has (a backup from before the chain lacks ``trial`` and ``chain``).
+#: Tables every backup has: an older backup (before reviews or the chain) is migrated forward.
 _REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
 
 
@@ -468,6 +486,35 @@ class Stop:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Stop:
         return cls(at=row["at"], date=dt.date.fromisoformat(row["date"]), reason=row["reason"])
+
+
+@frozen
+class Review:
+    """A clinician's review of a met stopping rule (``nof1 review``)."""
+
+    id: int
+    at: str
+    rule: str
+    description: str
+    met_on: dt.date
+    evidence: str
+    by: str
+    decision: str
+    note: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Review:
+        return cls(
+            id=row["id"],
+            at=row["at"],
+            rule=row["rule"],
+            description=row["description"],
+            met_on=dt.date.fromisoformat(row["met_on"]),
+            evidence=row["evidence"],
+            by=row["by"],
+            decision=row["decision"],
+            note=row["note"],
+        )
 
 
 @frozen
@@ -909,6 +956,33 @@ class Store:
             detail=date.isoformat(),
         )
 
+    def add_review(
+        self,
+        *,
+        rule: str,
+        description: str,
+        met_on: dt.date,
+        evidence: str,
+        by: str,
+        decision: str,
+        note: str,
+    ) -> int:
+        return self._insert(
+            "reviews",
+            {
+                "at": _now(),
+                "rule": rule,
+                "description": description,
+                "met_on": met_on.isoformat(),
+                "evidence": evidence,
+                "by": by,
+                "decision": decision,
+                "note": note,
+                "command": self._command or "",
+            },
+            detail=f"{rule} {decision}",
+        )
+
     # -- reading ------------------------------------------------------------------------------
 
     def current_entries(self) -> list[Entry]:
@@ -965,6 +1039,10 @@ class Store:
     def stops(self) -> list[Stop]:
         rows = self._conn.execute("SELECT * FROM stops ORDER BY id").fetchall()
         return [Stop.from_row(r) for r in rows]
+
+    def reviews(self) -> list[Review]:
+        rows = self._conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+        return [Review.from_row(r) for r in rows]
 
     def audit(self) -> list[AuditRecord]:
         rows = self._conn.execute("SELECT * FROM audit ORDER BY id").fetchall()

@@ -25,7 +25,7 @@ COMMAND_AREA = {
     "plan": "plan",
     **dict.fromkeys(
         (
-            "start", "amend", "stop", "log", "event", "status", "history",
+            "start", "amend", "stop", "review", "log", "event", "status", "history",
             "backup", "verify", "restore", "export", "import",
         ),
         "diary",

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from nof1 import diary
+from nof1 import diary, diary_safety
 from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
@@ -35,12 +35,22 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _loud(triggered: tuple[diary.TriggeredRule, ...]) -> None:
+def _announce(ws: Workspace, triggered: tuple[diary_safety.TriggeredRule, ...]) -> None:
+    """Met stopping rules on stderr: a loud block until reviewed (or stopped), then one line."""
+    if not triggered:
+        return
+    state = diary_safety.safety(ws)
+    today = ws.schedule.day(dt.date.today())
     for rule in triggered:
-        err("!" * 72)
-        err(f"STOPPING RULE MET: {rule.message}")
-        err("Stop the trial intervention and contact your supervising clinician.")
-        err("!" * 72)
+        loud, lines = diary_safety.banner(rule, today, state)
+        if loud:
+            err("!" * 72)
+            for line in lines:
+                err(line)
+            err("!" * 72)
+        else:
+            for line in lines:
+                err(line)
 
 
 def _show(spec: OutcomeSpec, value: float) -> str:
@@ -127,6 +137,53 @@ def stop_(
 
 @app.command()
 @handle_errors
+def review(
+    rule: Annotated[
+        str,
+        typer.Option(
+            "--rule",
+            help="The stopping rule reviewed: its name as `nof1 status` shows it (e.g. "
+            "serious_adverse_event, peak_pain_threshold) or its number in the protocol.",
+        ),
+    ] = "",
+    by: Annotated[
+        str, typer.Option("--by", help="Who reviewed it, e.g. the supervising clinician.")
+    ] = "",
+    decision: Annotated[
+        str, typer.Option("--decision", help="continue or stop (stop records the early stop).")
+    ] = "",
+    note: Annotated[str, typer.Option("--note", help="What was decided and why.")] = "",
+    trial: TrialOption = HERE,
+) -> None:
+    """Record a clinician's review of a met stopping rule (append-only, audited).
+
+    --decision continue quiets the stopping-rule banner to one line until new evidence meets
+    the rule again; --decision stop records the early stop, as `nof1 stop` does. The report
+    shows each rule's timeline: met on, reviewed by, decision.
+    """
+    with _open(trial) as ws:
+        result = diary_safety.review_rule(ws, rule, by, decision, note)
+        r = result.review
+        print(
+            f"Review recorded: stopping rule {r.rule} (met on {r.met_on}) reviewed by {r.by}: "
+            f"{r.decision}."
+        )
+        if r.decision == "continue":
+            print(
+                "The stopping-rule warning is now one line; it is loud again if new evidence "
+                "meets the rule."
+            )
+        elif result.stop is not None:
+            how = "was already stopped" if result.already_stopped else "is stopped"
+            print(f"The trial {how} (last trial day {result.stop.date}): {result.stop.reason}")
+            print(
+                "Do not take the trial intervention. The report will analyse the data through "
+                "that day as final (`nof1 report`)."
+            )
+
+
+@app.command()
+@handle_errors
 def log(
     values: Annotated[
         list[str] | None,
@@ -191,7 +248,9 @@ def log(
         verb = "Corrected" if correct else "Logged"
         took_text = f", took: {result.took}" if result.took else ""
         print(f"{verb} {day_date} ({where}): {shown}{took_text}")
-        _loud(result.triggered)
+        for warning in result.warnings:
+            err(f"Warning: {warning}")
+        _announce(ws, result.triggered)
 
 
 def _ask(spec: OutcomeSpec) -> float:
@@ -254,7 +313,7 @@ def event(
         )
         if e.serious:
             err("A serious adverse event: contact your supervising clinician now.")
-        _loud(result.triggered)
+        _announce(ws, result.triggered)
 
 
 @app.command()
@@ -267,13 +326,16 @@ def status(trial: TrialOption = HERE) -> None:
             state = "before the trial" if s.today < s.start else "the trial has ended"
             print(f"Today {s.today}: {state} ({s.start} to {s.end}).")
         elif s.day.phase == "period":
+            take = f" — take {s.label}" if not s.advice else ""
             print(
                 f"Today {s.today}: day {s.day.number}, period {s.day.period} "
-                f"(block {s.day.block}), day {s.day.day_in_period} — take {s.label}"
-                + (" (analytic washout)" if s.day.analytic_washout else "")
+                f"(block {s.day.block}), day {s.day.day_in_period}{take}"
+                + (" (analytic washout)" if s.day.analytic_washout and not s.advice else "")
             )
         else:
             print(f"Today {s.today}: day {s.day.number}, {s.day.phase.replace('_', '-')}")
+        if s.advice:
+            print(s.advice)
         if ws.stopped is not None:
             print(f"Trial stopped early on {ws.stopped.date}: {ws.stopped.reason}")
         else:
@@ -296,7 +358,7 @@ def status(trial: TrialOption = HERE) -> None:
                 print(f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: {e.description}")
         for warning in s.warnings:
             err(f"Warning: {warning}")
-        _loud(s.triggered)
+        _announce(ws, s.triggered)
         _integrity(ws)
 
 

@@ -19,10 +19,12 @@ from typing import Annotated
 
 import typer
 
+from nof1 import diary
 from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1.diary import arm_text, shows_codes
 from nof1.errors import Nof1Error, WorkspaceError
 from nof1.protocol import TrialProtocol, set_design_values
-from nof1.schedule import Day, Schedule
+from nof1.schedule import Schedule
 from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
 
 TEMPLATE_PREFIX = "N-of-1 trial template:"
@@ -67,11 +69,12 @@ def next_monday(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=7 - today.weekday())
 
 
-def parse_date(text: str, option: str) -> dt.date:
+def parse_date(text: str, option: str, *, also: str = "") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{option} must be a date like 2026-12-07 (got {text!r})") from None
+        words = f"a date like 2026-12-07{' ' + also if also else ''}"
+        raise UsageError(f"{option} must be {words} (got {text!r})") from None
 
 
 @contextmanager
@@ -86,36 +89,8 @@ def workspace(trial: Path) -> Iterator[Workspace]:
         ws.close()
 
 
-def shows_codes(ws: Workspace) -> bool:
-    """Whether patient-facing output must hide the arms (blinded and not revealed)."""
-    return ws.schedule.blinded and not ws.is_revealed
-
-
-def arm_text(ws: Workspace, arm: str) -> str:
-    """How an arm is shown: its code while blinded, else its name (with the code once revealed)."""
-    schedule = ws.schedule
-    if shows_codes(ws):
-        return schedule.codes[arm]
-    name = ws.protocol.arm(arm).name
-    return f"{name} ({schedule.codes[arm]})" if schedule.blinded else name
-
-
-def take_text(ws: Workspace, arm: str) -> str:
-    """What to take or do: code (+ shared timing) when blinded, else name, dose and timing."""
-    protocol = ws.protocol
-    if shows_codes(ws):
-        timing = protocol.comparator.timing
-        same = timing and timing == protocol.intervention.timing
-        return f"{ws.schedule.codes[arm]}, {timing}" if same else ws.schedule.codes[arm]
-    return protocol.arm(arm).describe()
-
-
 def _span(first: dt.date, last: dt.date) -> str:
     return f"{first.isoformat()} – {last.isoformat()}"
-
-
-def _phase_key(day: Day | None) -> tuple[str, int | None] | None:
-    return None if day is None else (day.phase, day.period)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +133,7 @@ def init_command(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="First trial day (run-in day 1), YYYY-MM-DD. Default: next Monday.",
+            help="First trial day (run-in day 1): YYYY-MM-DD or today. Default: next Monday.",
             show_default=False,
         ),
     ] = None,
@@ -195,8 +170,12 @@ def init_command(
             f"{target} already exists: nof1 init never overwrites a protocol (choose a new "
             "folder, or edit the existing protocol.toml)"
         )
-    start_date = parse_date(start, "--start") if start is not None else None
-    start_date = start_date or next_monday(dt.date.today())
+    if start is not None and start.strip().lower() == "today":
+        start_date: dt.date = dt.date.today()
+    elif start is not None:
+        start_date = parse_date(start, "--start", also="or today")
+    else:
+        start_date = next_monday(dt.date.today())
     seed = secrets.randbits(63) if seed is None else seed
     text = set_design_values(
         source.read_text(encoding="utf-8"), {"start_date": start_date, "seed": seed}
@@ -235,62 +214,8 @@ def today_command(
     """Say which period and day it is, what to take (or which pack), and whether it is a washout."""
     with workspace(trial) as ws:
         when = parse_date(date, "--date") if date is not None else dt.date.today()
-        schedule = ws.schedule
-        neither = "neither pack" if shows_codes(ws) else "neither arm"
-        day = schedule.day(when)
-        if not ws.is_locked:
-            print("Note: the trial is not locked yet; run `nof1 start` before the first day.")
-        if day is None:
-            if when < schedule.start:
-                wait = (schedule.start - when).days
-                print(
-                    f"{when.isoformat()}: the trial has not begun. Day 1 is "
-                    f"{schedule.start.isoformat()} (in {wait} day{'s' if wait != 1 else ''})."
-                )
-            else:
-                print(
-                    f"{when.isoformat()}: the trial ended on {schedule.end.isoformat()} "
-                    f"(day {schedule.total_days}). Run `nof1 report` for the analysis."
-                )
-            return
-        print(f"{when.isoformat()}: trial day {day.number} of {schedule.total_days}.")
-        if day.phase == "run_in":
-            print(
-                f"Run-in (baseline) day {day.number} of {schedule.run_in_days}: take {neither} "
-                "yet; just log your diary (nof1 log)."
-            )
-        elif day.phase == "washout":
-            before = max(p for p in schedule.periods if p.end < when)
-            print(
-                f"Washout day {(when - before.end).days} of {schedule.washout_days} after "
-                f"period {before.index}: take {neither}; keep logging (nof1 log)."
-            )
-        else:
-            assert day.arm is not None and day.period is not None
-            period = schedule.periods[day.period - 1]
-            print(
-                f"Period {day.period} of {len(schedule.periods)} (block {day.block}), day "
-                f"{day.day_in_period} of {period.days}: take {take_text(ws, day.arm)}."
-            )
-            if day.analytic_washout:
-                print(
-                    f"Analytic washout (days 1–{schedule.analytic_washout_days} of each period): "
-                    "take and log as usual; this day is left out of the main analysis."
-                )
-        following = when + dt.timedelta(days=1)
-        while following <= schedule.end and _phase_key(schedule.day(following)) == _phase_key(day):
-            following += dt.timedelta(days=1)
-        upcoming = schedule.day(following)
-        if upcoming is None:
-            print(f"This phase runs to the end of the trial ({schedule.end.isoformat()}).")
-        elif upcoming.phase == "washout":
-            print(f"Next: washout from {following.isoformat()}.")
-        else:
-            assert upcoming.arm is not None
-            print(
-                f"Next: period {upcoming.period} from {following.isoformat()}: "
-                f"{arm_text(ws, upcoming.arm)}."
-            )
+        for line in diary.today(ws, when).lines:
+            print(line)
 
 
 def schedule_rows(ws: Workspace) -> list[tuple[str, str, str, str, str, str]]:
@@ -406,16 +331,30 @@ def calendar_command(
         raise UsageError(f"--reminder must be a time like 20:00 (got {reminder!r})") from None
     with workspace(trial) as ws:
         schedule = ws.schedule
-        data = calendar_bytes(ws.protocol, schedule, reminder=None if no_reminder else at)
+        stop = ws.stopped if ws.is_locked else None
+        stopped = None if stop is None else stop.date
+        data = calendar_bytes(
+            ws.protocol, schedule, reminder=None if no_reminder else at, stopped=stopped
+        )
         file.write_bytes(data)
-        washouts = (len(schedule.periods) - 1) if schedule.washout_days else 0
-        parts = [f"{len(schedule.periods)} periods"]
+        periods = [p for p in schedule.periods if stopped is None or p.start <= stopped]
+        washouts = (len(periods) - 1) if schedule.washout_days else 0
+        if stopped is not None and schedule.washout_days and periods:
+            washouts += int(periods[-1].end < stopped)
+        parts = [f"{len(periods)} period{'s' if len(periods) != 1 else ''}"]
         if washouts:
-            parts.append(f"{washouts} washouts")
+            parts.append(f"{washouts} washout{'s' if washouts != 1 else ''}")
         if schedule.run_in_days:
             parts.append("the run-in")
         reminder_text = "" if no_reminder else f" and a daily reminder at {at.strftime('%H:%M')}"
+        if stopped is not None:
+            reminder_text += f", ending on the early stop ({stopped.isoformat()})"
         print(f"Wrote {file}: {', '.join(parts)}{reminder_text}.")
+        if stopped is not None:
+            print(
+                "Nothing is planned after the stop. If you imported an earlier calendar, delete "
+                "it first: calendar apps keep events that a new file leaves out."
+            )
 
 
 def allocation_rows(ws: Workspace) -> list[dict[str, str]]:

@@ -69,6 +69,7 @@ def render(record: TrialRecord, result: AnalysisResult, *, figures: bool = True)
         "interim": bool(result.interim),
         "sections": [s.title for s in view.sections],
         "verdict": view.front.headline.verdict,
+        "stopping_rules": [entry.to_dict() for entry in record.stopping_rule_timeline()],
     }
     return RenderedReport(view, render_html(view, drawn), render_pdf(view, drawn), metadata)
 

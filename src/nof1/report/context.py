@@ -43,6 +43,8 @@ class TrialRecord:
     lock_info: LockInfo | None = None
     deviations: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    #: Clinicians' reviews of met stopping rules (``nof1 review``), oldest first.
+    reviews: tuple[Any, ...] = ()
     integrity: IntegrityReport | None = None
 
     @classmethod
@@ -58,6 +60,7 @@ class TrialRecord:
             lock_info=ws.lock_info(),
             deviations=tuple(ws.deviations()),
             warnings=tuple(warnings),
+            reviews=tuple(ws.store.reviews()) if ws.is_locked else (),
             integrity=verify(ws) if hasattr(ws, "store") else None,
         )
 
@@ -130,6 +133,12 @@ class TrialRecord:
                 self.protocol, self.observations, self.adverse_events
             )
         ]
+
+    def stopping_rule_timeline(self) -> tuple[Any, ...]:
+        """Each stopping rule met or reviewed: met on, why, reviews (``TimelineEntry``)."""
+        from nof1.diary_safety import timeline
+
+        return timeline(self.protocol, self.observations, self.adverse_events, self.reviews)
 
     def amendments(self) -> list[Amendment]:
         return [] if self.lock_info is None else list(self.lock_info.amendments)
@@ -510,8 +519,17 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
             f"Blinded trial: the allocation ({codes.get('B', '?')} = {arm_b}, "
             f"{codes.get('A', '?')} = {arm_a}) was revealed for this analysis."
         )
-    for met in record.stopping_rules_met():
-        notes.append(f"Stopping rule met: {met}.")
+    for entry in record.stopping_rule_timeline():
+        what = entry.description or entry.name.replace("_", " ")
+        last = entry.reviews[-1] if entry.reviews else None
+        review = (
+            f"reviewed by {last.by} on {fmt.date(last.at)}: {last.decision}"
+            if last is not None
+            else "NOT reviewed by a clinician"
+        )
+        notes.append(
+            f"Stopping rule met on {fmt.date(entry.met_on)}: {what} ({entry.reason}); {review}."
+        )
     for name, reason in getattr(result, "skipped", ()):
         notes.append(f"{name} was not analysed: {reason}.")
     amendments = record.amendments()

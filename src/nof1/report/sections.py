@@ -206,6 +206,43 @@ def design(record: TrialRecord, result: AnalysisResult) -> Section:
     return Section("design", "Design, randomization and blinding", tuple(blocks), cent="5, 8–11")
 
 
+def _completion(record: TrialRecord) -> str:
+    """'completed as planned' only when no stopping rule was met; else how it was handled."""
+    entries = record.stopping_rule_timeline()
+    if not entries:
+        return "completed as planned"
+    unreviewed = [e.name for e in entries if not e.reviewed]
+    if unreviewed:
+        return (
+            f"completed, but a stopping rule was met and not reviewed by a clinician "
+            f"({', '.join(unreviewed)})"
+        )
+    return "completed after every stopping rule met was reviewed (see the timeline below)"
+
+
+def _stopping_rule_timeline(record: TrialRecord) -> list[Block]:
+    """Stopping rules met: met on, why, reviewed by, decision (CENT 14)."""
+    entries = record.stopping_rule_timeline()
+    if not entries:
+        return []
+    rows: list[tuple[str, ...]] = []
+    for e in entries:
+        met_on = fmt.date(e.met_on)
+        if not e.reviews:
+            rows.append((e.name, met_on, e.reason, "not reviewed", "–"))
+        for r in e.reviews:
+            decision = r.decision + (f": {r.note}" if r.note else "")
+            rows.append((e.name, met_on, e.reason, f"{r.by}, {fmt.date(r.at)}", decision))
+    return [
+        Heading("Stopping-rule timeline"),
+        Table(
+            ("Rule", "Met on", "Why", "Reviewed by", "Decision"),
+            tuple(rows),
+            widths=(3, 2, 5, 3, 4),
+        ),
+    ]
+
+
 def conduct(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Section:
     blocks: list[Block] = []
     s = record.schedule
@@ -221,11 +258,12 @@ def conduct(record: TrialRecord, result: AnalysisResult, through: dt.date) -> Se
     elif result.interim:
         facts.append(("Status", "ongoing: this is an interim report"))
     else:
-        facts.append(("Status", "completed as planned"))
+        facts.append(("Status", _completion(record)))
     met = record.stopping_rules_met()
     if met:
         facts.append(("Stopping rules met", "; ".join(met)))
     blocks.append(Facts(tuple(facts)))
+    blocks.extend(_stopping_rule_timeline(record))
     blocks.append(Heading("Deviations from the plan"))
     if record.deviations:
         blocks.append(Bullets(tuple(record.deviations)))
