@@ -552,13 +552,13 @@ def test_an_append_only_table_added_later_is_chained_and_verified(tmp_path: Path
 
     with Store.open(tmp_path / "s.sqlite") as store:
         conn = store._conn
-        conn.execute("CREATE TABLE second_opinions (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT)")
-        for sql in _append_only_triggers("second_opinions"):
+        conn.execute("CREATE TABLE opinions (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT)")
+        for sql in _append_only_triggers("opinions"):
             conn.execute(sql)
         with store.transaction("review"):
-            store._insert("second_opinions", {"note": "continue"})
+            store._insert("opinions", {"note": "continue"})
         assert store.tamper_problems() == []
-        conn.execute("INSERT INTO second_opinions (note) VALUES ('forged')")
+        conn.execute("INSERT INTO opinions (note) VALUES ('forged')")
         assert [str(p) for p in store.tamper_problems()] == [
-            "second_opinions row 2: not in the hash chain (inserted outside nof1)"
+            "opinions row 2: not in the hash chain (inserted outside nof1)"
         ]

@@ -261,11 +261,7 @@ _CHAIN: tuple[Step, ...] = (
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _REVIEWS, _CHAIN)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-<<<<<<< HEAD
 #: Tables every backup has: an older backup (before reviews or the chain) is migrated forward.
-=======
-#: Tables every backup has (a backup from before the chain lacks ``trial`` and ``chain``).
->>>>>>> main
 _REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
 
 
