@@ -428,13 +428,20 @@ class LockRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, trial_id: str) -> LockRecord:
+        try:
+            protocol, schedule = json.loads(row["protocol_json"]), json.loads(row["schedule_json"])
+        except ValueError as exc:  # edited behind nof1's back
+            raise StoreError(
+                f"the locked protocol or schedule in the data store is unreadable ({exc}): the "
+                "store was altered outside nof1; run `nof1 verify`, or restore a backup"
+            ) from None
         return cls(
             trial_id=trial_id,
             protocol_text=row["protocol_text"],
-            protocol=json.loads(row["protocol_json"]),
+            protocol=protocol,
             protocol_hash=row["protocol_hash"],
             locked_hash=row["locked_hash"],
-            schedule=json.loads(row["schedule_json"]),
+            schedule=schedule,
             schedule_fingerprint=row["schedule_fingerprint"],
             at=row["locked_at"] if "locked_at" in row.keys() else row["at"],
         )
