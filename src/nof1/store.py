@@ -220,17 +220,28 @@ def _create_identity(conn: sqlite3.Connection) -> None:
     )
 
 
+def _append_only_tables(conn: sqlite3.Connection) -> list[str]:
+    """:data:`APPEND_ONLY_TABLES` present in the store, then any other table guarded by a
+    ``<table>_no_update`` trigger (an append-only table not yet listed is still chained)."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    guarded = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_update'"
+        )
+    }
+    listed = [t for t in APPEND_ONLY_TABLES if t in present]
+    return listed + sorted((guarded & present) - set(listed) - {"chain"})
+
+
 def _chain_existing_rows(conn: sqlite3.Connection) -> None:
     """Link every row already stored, table by table (APPEND_ONLY_TABLES order), by id."""
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for table in APPEND_ONLY_TABLES:
-        if table not in present:
-            continue
+    for table in _append_only_tables(conn):
         for (row_id,) in conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall():
             _link(conn, table, int(row_id))
 
 
-#: Version 3: the hash chain over every append-only table, the trial's random identifier, and
+#: The hash chain over every append-only table, the trial's random identifier, and
 #: database-level refusal of a correction without a reason. Last: it chains the rows of every
 #: append-only table created before it.
 _CHAIN: tuple[Step, ...] = (
@@ -261,7 +272,7 @@ _CHAIN: tuple[Step, ...] = (
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _REVIEWS, _REVEAL_REASON, _CHAIN)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: Tables every backup has (a backup from before the chain lacks ``trial`` and ``chain``).
+#: Tables every backup has: an older backup (before reviews or the chain) is migrated forward.
 _REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
 
 
@@ -448,13 +459,20 @@ class LockRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, trial_id: str) -> LockRecord:
+        try:
+            protocol, schedule = json.loads(row["protocol_json"]), json.loads(row["schedule_json"])
+        except ValueError as exc:  # edited behind nof1's back
+            raise StoreError(
+                f"the locked protocol or schedule in the data store is unreadable ({exc}): the "
+                "store was altered outside nof1; run `nof1 verify`, or restore a backup"
+            ) from None
         return cls(
             trial_id=trial_id,
             protocol_text=row["protocol_text"],
-            protocol=json.loads(row["protocol_json"]),
+            protocol=protocol,
             protocol_hash=row["protocol_hash"],
             locked_hash=row["locked_hash"],
-            schedule=json.loads(row["schedule_json"]),
+            schedule=schedule,
             schedule_fingerprint=row["schedule_fingerprint"],
             at=row["locked_at"] if "locked_at" in row.keys() else row["at"],
         )
@@ -1247,7 +1265,7 @@ class Store:
 
     def _chain_problems(self) -> list[Problem]:
         conn = self._conn
-        tables = set(APPEND_ONLY_TABLES)
+        tables = set(APPEND_ONLY_TABLES) | set(_append_only_tables(conn))
         present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         found: list[Problem] = [
             Problem(t, None, "table is missing (dropped)")
@@ -1283,9 +1301,7 @@ class Store:
             found.append(
                 Problem("chain", expected_seq, f"links {expected_seq} to {last_seq} were deleted")
             )
-        for table in APPEND_ONLY_TABLES:
-            if table not in present:
-                continue
+        for table in _append_only_tables(conn):
             ids = [int(r[0]) for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
             found += [
                 Problem(table, i, "not in the hash chain (inserted outside nof1)")

@@ -270,13 +270,21 @@ class Workspace:
         ------
         ScheduleError
             Before ``nof1 start`` when the protocol has no start date or seed.
+        StoreError
+            When the stored schedule was altered into something unreadable.
         """
         if self._schedule is None:
             lock = self.current_lock()
             if lock is None:
                 self._schedule = build_schedule(self.file_protocol)
             else:
-                self._schedule = schedule_from_dict(lock.schedule)
+                try:
+                    self._schedule = schedule_from_dict(lock.schedule)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise StoreError(
+                        f"the locked schedule in the data store is unreadable ({exc!r}): the "
+                        "store was altered outside nof1; run `nof1 verify`, or restore a backup"
+                    ) from None
         return self._schedule
 
     def guard(self) -> None:
@@ -600,7 +608,10 @@ class Workspace:
         current = self.current_lock()
         if store is None or original is None or current is None:
             return None
-        day1 = schedule_from_dict(original.schedule).start
+        try:
+            day1 = dt.date.fromisoformat(str(original.schedule["start"]))
+        except (KeyError, TypeError, ValueError):  # altered: `nof1 verify` names it
+            day1 = dt.date.fromisoformat(original.at[:10])
         late = any(a.target == "lock" and LATE_LOCK in a.detail for a in store.audit())
         locked_on = dt.datetime.fromisoformat(original.at).astimezone().date()
         return LockInfo(

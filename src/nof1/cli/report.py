@@ -99,10 +99,19 @@ def report_command(
             progress=err,
             **options,
         )
-        files = write_report(ws, result, out, record=TrialRecord.from_workspace(ws), force=force)
+        record = TrialRecord.from_workspace(ws)
+        files = write_report(ws, result, out, record=record, force=force)
     for o in result.outcomes:
         err(f"{title(o)}: {effect_text(o)} – {verdict_class(o)}")
     if result.interim:
         err("INTERIM report: the trial is not finished.")
+    if record.integrity is not None and not record.integrity.ok:
+        err("!" * 72)
+        err(f"{record.integrity.summary()} — the report says so on page 1:")
+        for line in record.integrity.lines()[:10]:
+            err(f"  - {line}")
+        err("!" * 72)
+    elif record.integrity is not None:
+        err(f"Data {record.integrity.summary()}.")
     for path in files.paths():
         typer.echo(str(path))
