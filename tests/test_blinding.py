@@ -421,8 +421,7 @@ def test_allocation_export_that_fails_records_nothing(started: Path, tmp_path: P
     code, out, error = run("allocation", "-t", started, "--export", target)
     assert code == 1 and out == ""
     assert error == (
-        f"Error: cannot write the sealed allocation to {target} (No such file or directory): "
-        "choose a file in an existing, writable folder\n"
+        f"Error: cannot write {target}: folder {target.parent} does not exist; create it\n"
     )
     with Store.open(started / "nof1.sqlite") as s:
         assert not [a for a in s.audit() if a.action == "allocation export"]

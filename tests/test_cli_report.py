@@ -96,6 +96,19 @@ def test_report_end_to_end_on_a_small_simulated_trial(make_workspace) -> None:  
     assert "N-of-1 trial of Magnesium vs Placebo" in page1
     assert payload["analysis"]["interim"] is False
     assert 'src="http' not in paths[0].read_text(encoding="utf-8")
+    # one protocol hash everywhere (the one `nof1 start` printed) and the integrity line
+    with Workspace.open(folder) as ws:
+        info = ws.lock_info()
+        assert info is not None
+        assert payload["report"]["protocol_hash"] == info.protocol_hash
+        assert payload["analysis"]["protocol_hash"] == info.protocol_hash
+        assert payload["report"]["integrity"] == "verified"
+        head = ws.store.chain_head()
+        assert payload["report"]["chain_head"] == head
+        assert payload["report"]["locked_before_day1"] == "false"  # started 60 days ago
+    html = paths[0].read_text(encoding="utf-8")
+    assert f"integrity verified; hash chain head {head}" in html
+    assert "Data integrity verified" in result.stderr
 
 
 def test_report_of_a_blinded_trial_needs_the_recorded_reveal(make_workspace) -> None:  # type: ignore[no-untyped-def]

@@ -307,7 +307,10 @@ def test_garbage_in_the_lock_json_gives_a_finding_not_a_traceback(trial: Path) -
     )
     found = problems(trial)
     assert "lock row 1: content changed since it was written" in found
-    assert any(p.startswith("lock: stored protocol or schedule JSON is unreadable") for p in found)
+    assert any(
+        p.startswith("lock: the locked protocol or schedule in the data store is unreadable")
+        for p in found
+    )
 
 
 def test_dropping_the_chain_table_is_detected(trial: Path) -> None:
@@ -544,3 +547,44 @@ def test_docs_by_hand_chain_check_finds_a_deleted_event(trial: Path) -> None:
     proc = subprocess.run(["bash", "-c", block], cwd=trial, capture_output=True, text=True)
     assert proc.returncode == 1
     assert re.fullmatch(r"broken at link \d+: adverse_events row 1\n", proc.stderr)
+
+
+def test_an_append_only_table_added_later_is_chained_and_verified(tmp_path: Path) -> None:
+    """A later migration's table is covered as soon as it has its triggers, even unlisted."""
+    from nof1.store import _append_only_triggers
+
+    with Store.open(tmp_path / "s.sqlite") as store:
+        conn = store._conn
+        conn.execute("CREATE TABLE opinions (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT)")
+        for sql in _append_only_triggers("opinions"):
+            conn.execute(sql)
+        with store.transaction("review"):
+            store._insert("opinions", {"note": "continue"})
+        assert store.tamper_problems() == []
+        conn.execute("INSERT INTO opinions (note) VALUES ('forged')")
+        assert [str(p) for p in store.tamper_problems()] == [
+            "opinions row 2: not in the hash chain (inserted outside nof1)"
+        ]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "schedule_json = '{not json'",
+        "schedule_json = '{\"periods\": 3}'",
+        "protocol_json = '[1, 2'",
+    ],
+)
+def test_commands_give_one_error_line_on_an_unreadable_edited_lock(trial: Path, edit: str) -> None:
+    shell(
+        trial,
+        f"DROP TRIGGER lock_no_update; UPDATE lock SET {edit};"
+        f"{trigger_sql_text('lock_no_update')};",
+    )
+    for command in (["status"], ["log", *FULL, "--took", "yes"], ["today"]):
+        result = run(trial, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert isinstance(result.exception, SystemExit)  # not a traceback
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("Error: the locked ") and "run `nof1 verify`" in last, last
+    verify_fails_naming(trial, "lock row 1: content changed since it was written")

@@ -429,3 +429,11 @@ def test_threshold_evidence_grows_with_a_longer_bad_run(started: Path) -> None:
         [second] = diary_safety.current(ws)
     assert first.met_on == second.met_on
     assert len(second.evidence) == len(first.evidence) + 1
+
+
+def test_review_huge_rule_name_is_not_echoed_in_full(started: Path) -> None:
+    serious_event(started)
+    result = run(started, "review", "--rule", "x" * 100_000, "--by", "Dr X", "--decision", "stop")
+    assert result.exit_code == 1
+    assert "unknown stopping rule 'xxxx" in result.stderr and "(100000 characters)" in result.stderr
+    assert len(result.stderr) < 400

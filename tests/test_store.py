@@ -380,6 +380,8 @@ def test_process_killed_during_many_commits_keeps_whole_transactions(tmp_path: P
         assert entries > 0
         assert store.count("adherence") == entries  # no half-written command
         assert store.count("audit") == 2 * entries
+        assert store.tamper_problems() == []  # the chain is whole: links commit with their rows
+        assert store.chain_length() == 1 + 4 * entries
 
 
 # -- damaged stores, identity, chain ---------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from conftest import MakeWorkspace
 from nof1.errors import LockError, ProtocolError, StoreError, WorkspaceError
 from nof1.schedule import build_schedule
+from nof1.store import _CHAIN, MIGRATIONS
 from nof1.workspace import Workspace, schedule_from_dict
 
 
@@ -214,11 +215,11 @@ def test_restore_of_a_backup_made_before_trial_identifiers(started: Path, tmp_pa
     """An old backup has no identifier: the hashes decide, and the restored store gets one."""
     with Workspace.open(started) as ws:
         backup = ws.store.backup(tmp_path / "b.sqlite")
+    before_chain = MIGRATIONS.index(_CHAIN)  # the schema version just before the chain
     conn = sqlite3.connect(backup)
     conn.executescript(
-        "DROP TABLE chain; DROP TABLE trial; DROP TABLE reviews; DROP TRIGGER reveals_need_reason;"
-        "ALTER TABLE reveals DROP COLUMN reason; ALTER TABLE reveals DROP COLUMN early;"
-        "DELETE FROM schema_version WHERE version > 2;"
+        "DROP TABLE chain; DROP TABLE trial;"
+        f"DELETE FROM schema_version WHERE version > {before_chain};"
         "DROP TRIGGER entries_correction_needs_reason;"
         "DROP TRIGGER adherence_correction_needs_reason;"
         "ALTER TABLE entries DROP COLUMN source; ALTER TABLE adherence DROP COLUMN source;"

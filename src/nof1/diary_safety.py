@@ -293,7 +293,7 @@ def advice(day: Day | None) -> str:
         )
     if day.phase == "washout":
         return (
-            "Take neither pack or arm (washout); call your supervising clinician before the "
+            "Take nothing from the trial (washout); call your supervising clinician before the "
             "next period starts."
         )
     return f"Stop the trial intervention: do not take it; {CONTACT} now."
@@ -331,6 +331,11 @@ class ReviewResult:
     met: RuleMet
     stop: Stop | None
     already_stopped: bool
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``repr`` of what was typed (control characters escaped), cut to ``limit`` characters."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text)} characters)"
 
 
 def _check_text(value: str, option: str, limit: int, example: str) -> str:
@@ -376,7 +381,7 @@ def review_rule(
         key = list(names)[int(key) - 1]
     if key not in names:
         raise EntryError(
-            f"unknown stopping rule {rule!r}: --rule must be one of {', '.join(names)} "
+            f"unknown stopping rule {_shown(rule)}: --rule must be one of {', '.join(names)} "
             f"(or its number, 1 to {len(names)})"
         )
     who = _check_text(by, "--by", MAX_BY, '--by "Dr Jones"')
@@ -384,7 +389,7 @@ def review_rule(
         raise EntryError('--by is empty: say who reviewed the rule, e.g. --by "Dr Jones"')
     choice = decision.strip().lower()
     if choice not in DECISIONS:
-        raise EntryError(f"--decision must be continue or stop (got {decision!r})")
+        raise EntryError(f"--decision must be continue or stop (got {_shown(decision)})")
     text = _check_text(note, "--note", MAX_NOTE, '--note "pain settled; continue"')
     today = today or dt.date.today()
     store = ws.store

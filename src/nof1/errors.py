@@ -46,6 +46,10 @@ class StoreError(Nof1Error, RuntimeError):
     """The data store is unreadable, from a newer version, or a backup failed its check."""
 
 
+class OutputError(Nof1Error, OSError):
+    """A file cannot be written: it exists, is protected or a link, or the system refused."""
+
+
 class DataError(Nof1Error, ValueError):
     """Data given for analysis (a CSV file or the store) cannot be analysed as asked."""
 

@@ -11,6 +11,7 @@ This module must stay cheap to import (stdlib + attrs only): the daily ``nof1 lo
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import json
@@ -42,6 +43,13 @@ SUPERVISED_CATEGORIES = ("prescription_drug", "hormone")
 STOPPING_KINDS = ("serious_adverse_event", "adverse_events", "outcome_threshold")
 SEVERITIES = ("mild", "moderate", "severe")
 ARMS = ("A", "B")
+
+#: The longest trial a protocol may describe (run-in + periods + washouts), in days: 3 years.
+#: A typo such as ``period_days = 365`` with ``blocks = 50`` would otherwise build a 100-year
+#: schedule and calendar.
+MAX_TRIAL_DAYS = 3 * 365 + 1
+#: A protocol file larger than this is not a protocol (a wrong file, or an attack).
+MAX_PROTOCOL_BYTES = 1_000_000
 
 #: Sections whose change after ``nof1 start`` needs a recorded amendment (they decide the analysis).
 LOCKED_SECTIONS = ("comparator", "intervention", "design", "blinding", "outcomes", "analysis")
@@ -317,21 +325,37 @@ class TrialProtocol:
         """
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = read_protocol_bytes(path)
         except FileNotFoundError:
             raise ProtocolError(
                 [f"file not found: {path} (create one with `nof1 init DIR --template NAME`)"],
                 source=path.name,
             ) from None
-        return cls.from_text(text, source=path.name)
+        except OSError as exc:
+            raise ProtocolError(
+                [f"cannot read {path} ({exc.strerror or exc})"], source=path.name
+            ) from None
+        return cls.from_text(decode_protocol(data, source=path.name), source=path.name)
 
     @classmethod
     def from_text(cls, text: str, source: str = "protocol.toml") -> TrialProtocol:
         """Parse TOML text; see :meth:`from_toml`."""
+        text = text.removeprefix("\ufeff")  # a byte-order mark some editors add
+        if "\x00" in text:
+            line = text[: text.index("\x00")].count("\n") + 1
+            raise ProtocolError(
+                [f"line {line} contains a NUL byte: this is not a text file; save the protocol "
+                 "as plain UTF-8 text"],
+                source=source,
+            )  # fmt: skip
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ProtocolError([f"not valid TOML: {exc}"], source=source) from None
+        except RecursionError:
+            raise ProtocolError(
+                ["not valid TOML: arrays or tables are nested too deeply"], source=source
+            ) from None
         return cls.from_mapping(data, source=source)
 
     @classmethod
@@ -453,6 +477,46 @@ class TrialProtocol:
 # --------------------------------------------------------------------------------------------
 # Editing the file text (keeps the template's comments)
 # --------------------------------------------------------------------------------------------
+
+
+def read_protocol_bytes(path: Path) -> bytes:
+    """The first ``MAX_PROTOCOL_BYTES + 1`` bytes of a protocol file: enough to tell a protocol
+    from a wrong file (or ``/dev/zero``) without reading all of it (see :func:`decode_protocol`).
+
+    Raises ``OSError`` (e.g. ``FileNotFoundError``) for the caller to explain.
+    """
+    with path.open("rb") as handle:
+        return handle.read(MAX_PROTOCOL_BYTES + 1)
+
+
+def decode_protocol(data: bytes, source: str = "protocol.toml") -> str:
+    """The text of a protocol file's bytes: UTF-8 (a byte-order mark is allowed).
+
+    Raises
+    ------
+    ProtocolError
+        When the file is too large to be a protocol, is UTF-16, or is not UTF-8, naming the line
+        of the first bad byte.
+    """
+    if len(data) > MAX_PROTOCOL_BYTES:
+        raise ProtocolError(
+            [f"the file is over {MAX_PROTOCOL_BYTES:,} bytes, far too large for a protocol: "
+             "check that it is the right file"],
+            source=source,
+        )  # fmt: skip
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ProtocolError(
+            ["the file is UTF-16 text: save it as UTF-8 in your editor"], source=source
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ProtocolError(
+            [f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): save the file as "
+             "UTF-8 in your editor"],
+            source=source,
+        ) from None  # fmt: skip
 
 
 def set_design_values(text: str, values: Mapping[str, int | dt.date]) -> str:
@@ -762,6 +826,14 @@ class _Reader:
             )
         if scheme == "restricted" and "max_run" not in table:
             self.problem("design.max_run is missing: scheme 'restricted' needs e.g. max_run = 2")
+        total = run_in + 2 * blocks * period_days + (2 * blocks - 1) * washout
+        if total > MAX_TRIAL_DAYS:
+            self.problem(
+                f"the trial would last {total} days (design.run_in_days {run_in} + 2 × "
+                f"design.blocks {blocks} × design.period_days {period_days} + "
+                f"{2 * blocks - 1} × design.washout_days {washout}), more than the limit of "
+                f"{MAX_TRIAL_DAYS} days (3 years): use fewer blocks or shorter periods"
+            )
         return Design(
             scheme=scheme,
             blocks=blocks,

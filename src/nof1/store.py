@@ -40,7 +40,8 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from nof1.errors import StoreError
+from nof1 import files
+from nof1.errors import OutputError, StoreError
 from nof1.record import Adherence, AdverseEvent
 
 BUSY_TIMEOUT_MS = 15_000
@@ -230,17 +231,28 @@ def _create_identity(conn: sqlite3.Connection) -> None:
     )
 
 
+def _append_only_tables(conn: sqlite3.Connection) -> list[str]:
+    """:data:`APPEND_ONLY_TABLES` present in the store, then any other table guarded by a
+    ``<table>_no_update`` trigger (an append-only table not yet listed is still chained)."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    guarded = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_update'"
+        )
+    }
+    listed = [t for t in APPEND_ONLY_TABLES if t in present]
+    return listed + sorted((guarded & present) - set(listed) - {"chain"})
+
+
 def _chain_existing_rows(conn: sqlite3.Connection) -> None:
     """Link every row already stored, table by table (APPEND_ONLY_TABLES order), by id."""
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for table in APPEND_ONLY_TABLES:
-        if table not in present:
-            continue
+    for table in _append_only_tables(conn):
         for (row_id,) in conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall():
             _link(conn, table, int(row_id))
 
 
-#: Version 3: the hash chain over every append-only table, the trial's random identifier, and
+#: The hash chain over every append-only table, the trial's random identifier, and
 #: database-level refusal of a correction without a reason. Last: it chains the rows of every
 #: append-only table created before it.
 _CHAIN: tuple[Step, ...] = (
@@ -278,7 +290,7 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: Tables every backup has (a backup from before the chain lacks ``trial`` and ``chain``).
+#: Tables every backup has: an older backup (before reviews or the chain) is migrated forward.
 _REQUIRED_TABLES = frozenset({"schema_version", *_APPEND_ONLY, "stops"})
 
 
@@ -471,13 +483,20 @@ class LockRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, trial_id: str) -> LockRecord:
+        try:
+            protocol, schedule = json.loads(row["protocol_json"]), json.loads(row["schedule_json"])
+        except ValueError as exc:  # edited behind nof1's back
+            raise StoreError(
+                f"the locked protocol or schedule in the data store is unreadable ({exc}): the "
+                "store was altered outside nof1; run `nof1 verify`, or restore a backup"
+            ) from None
         return cls(
             trial_id=trial_id,
             protocol_text=row["protocol_text"],
-            protocol=json.loads(row["protocol_json"]),
+            protocol=protocol,
             protocol_hash=row["protocol_hash"],
             locked_hash=row["locked_hash"],
-            schedule=json.loads(row["schedule_json"]),
+            schedule=schedule,
             schedule_fingerprint=row["schedule_fingerprint"],
             at=row["locked_at"] if "locked_at" in row.keys() else row["at"],
         )
@@ -623,24 +642,33 @@ class Problem:
 # --------------------------------------------------------------------------------------------
 
 
-def _create_private(path: Path) -> None:
-    """Create an empty file readable by its owner only (no-op when it already exists)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
+#: SQLite's side files of a store (WAL, shared memory, rollback journal).
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+def _connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    if readonly or immutable:
+        query = "immutable=1" if immutable else "mode=ro"
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, isolation_level=None)
     else:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _cannot_write(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite failed because the disk is full or the file/folder cannot be written."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_IOERR"))
+
+
+def _not_written(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"cannot write the data store {path} ({why}): nothing was recorded. Free disk space, or "
+        "copy the trial folder to writable media, and run the command again"
+    )
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -669,6 +697,9 @@ class Store:
 
     path: Path
     _conn: sqlite3.Connection
+    #: Opened read-only because the file or its folder cannot be written (read-only media):
+    #: reading, exporting and backing up work; every write is refused with a clear error.
+    read_only: bool = False
     _command: str | None = field(default=None, init=False)
     _source: str = field(default="cli", init=False)
 
@@ -688,15 +719,27 @@ class Store:
         if not path.exists():
             if not create:
                 raise StoreError(f"no data store at {path}: run `nof1 start` first")
-            _create_private(path)
-        conn = None
+            try:
+                files.create_private_file(path)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the data store {path}: {files.explain(exc)}"
+                ) from None
         try:
-            conn = _connect(path)
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            store = cls(path, conn)
-            store._migrate()
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = _connect(path)
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                store = cls(path, conn)
+                store._migrate()
+            except sqlite3.OperationalError as exc:
+                if conn is not None:
+                    conn.close()
+                if not _cannot_write(exc):
+                    raise
+                store = cls._open_read_only(path)
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()  # now, not whenever the garbage collector gets to it
@@ -704,6 +747,37 @@ class Store:
                 f"{path} is not a readable nof1 data store ({exc}): restore a backup with "
                 "`nof1 restore FILE` (the damaged file is kept aside)"
             ) from None
+        return store
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> Store:
+        """Open a store whose file or folder cannot be written (read-only media).
+
+        ``mode=ro`` still needs the ``-shm`` side file; on media where it cannot be created the
+        file is opened ``immutable`` — safe only when no ``-wal`` holds changes not yet in the
+        main file, which is checked first.
+        """
+        try:
+            conn = _connect(path, readonly=True)
+            conn.execute("SELECT 1 FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StoreError(
+                    f"{path} cannot be written and {wal.name} holds changes not yet in it: copy "
+                    "the trial folder to writable media and run the command there"
+                ) from None
+            conn = _connect(path, immutable=True)
+        store = cls(path, conn, read_only=True)
+        version = _schema_version(conn)
+        if version != SCHEMA_VERSION:
+            conn.close()
+            if version > SCHEMA_VERSION:
+                raise _too_new(path, version)
+            raise StoreError(
+                f"{path} needs an upgrade to this nof1's format but cannot be written: copy the "
+                "trial folder to writable media and run the command there"
+            )
         return store
 
     def _migrate(self) -> None:
@@ -757,20 +831,26 @@ class Store:
             raise StoreError(f"source must be one of {', '.join(SOURCES)} (got {source!r})")
         if self._command is not None:
             raise StoreError(f"nested transaction ({command!r} inside {self._command!r})")
+        if self.read_only:
+            raise _not_written(self.path, "its file, folder or disk cannot be written")
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if _cannot_write(exc):
+                raise _not_written(self.path, str(exc)) from None
             raise StoreError(
                 f"the data store is busy or locked ({exc}): try again in a moment"
             ) from None
         self._command, self._source = command, source
         try:
             yield self
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
             self._conn.execute("COMMIT")
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _cannot_write(exc):
+                raise _not_written(self.path, str(exc)) from None
+            raise
         finally:
             self._command, self._source = None, "cli"
 
@@ -1215,7 +1295,7 @@ class Store:
 
     def _chain_problems(self) -> list[Problem]:
         conn = self._conn
-        tables = set(APPEND_ONLY_TABLES)
+        tables = set(APPEND_ONLY_TABLES) | set(_append_only_tables(conn))
         present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         found: list[Problem] = [
             Problem(t, None, "table is missing (dropped)")
@@ -1251,9 +1331,7 @@ class Store:
             found.append(
                 Problem("chain", expected_seq, f"links {expected_seq} to {last_seq} were deleted")
             )
-        for table in APPEND_ONLY_TABLES:
-            if table not in present:
-                continue
+        for table in _append_only_tables(conn):
             ids = [int(r[0]) for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
             found += [
                 Problem(table, i, "not in the hash chain (inserted outside nof1)")
@@ -1294,29 +1372,34 @@ class Store:
 
     # -- backup and restore -------------------------------------------------------------------
 
-    def backup(self, dest: str | Path) -> Path:
+    def backup(
+        self, dest: str | Path, *, force: bool = False, protected: Sequence[Path] = ()
+    ) -> Path:
         """Write a consistent copy of the store to ``dest`` (mode 0600), even while others write.
 
         Uses SQLite's online backup API; the copy is a single self-contained file (rollback
-        journal mode) so it can be moved or mailed on its own.
+        journal mode) so it can be moved or mailed on its own. It is written to a temporary file
+        in the same folder and moved into place atomically (:mod:`nof1.files`): never onto this
+        store or a ``protected`` file, never over an existing file unless ``force``.
         """
-        dest = Path(dest)
-        if dest.exists():
-            raise StoreError(f"{dest} already exists: choose a new file name")
-        if not dest.parent.is_dir():
-            raise StoreError(f"folder {dest.parent} does not exist: create it first")
-        _create_private(dest)
+        given = Path(dest)
+        protected = (self.path, *(self.path.with_name(self.path.name + s) for s in _SIDE_FILES),
+                     *protected)  # fmt: skip
         try:
-            target = sqlite3.connect(dest, isolation_level=None)
-            try:
-                self._conn.backup(target)
-                target.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                target.close()
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        return dest
+            place = files.check_destination(given, force=force, protected=protected)
+            with files.private_temp(place) as tmp:
+                target = sqlite3.connect(tmp, isolation_level=None)
+                try:
+                    self._conn.backup(target)
+                    target.execute("PRAGMA journal_mode = DELETE")
+                finally:
+                    target.close()
+                files.publish(tmp, place, force=force)
+        except OutputError as exc:
+            raise StoreError(f"backup not written: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"backup to {given} failed ({exc}); nothing was written") from None
+        return given
 
     def restore(self, source: str | Path, *, trial_id: str | None) -> BackupInfo:
         """Replace this store's contents with a checked backup (see :func:`check_backup`)."""
@@ -1452,7 +1535,7 @@ def restore_new(path: str | Path, source: str | Path) -> None:
     path = Path(path)
     if path.exists():
         raise StoreError(f"{path} already exists: move it aside before restoring a new copy")
-    _create_private(path)
+    files.create_private_file(path)
     try:
         src = _connect(Path(source), readonly=True)
         try:

@@ -16,17 +16,20 @@ Stdlib + attrs only.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import json
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from attrs import frozen
 
-from nof1 import diary
+from nof1 import diary, files
 from nof1.errors import EntryError
 from nof1.record import Adherence, Observation
 from nof1.schedule import Schedule
@@ -36,6 +39,12 @@ COLUMNS = ("date", "day", "period", "block", "arm", "outcome", "value", "adheren
 FORMAT_NAME = "nof1-tidy"
 FORMAT_VERSION = 1
 MAX_LISTED = 20
+#: The largest file import reads. Three years of ten outcomes is under 3 MB in either format.
+MAX_IMPORT_BYTES = 20_000_000
+#: Columns that hold a whole number when given as a JSON number.
+_INTEGER_COLUMNS = ("day", "period", "block")
+#: Integers beyond this lose precision as floats (and overflow them far beyond).
+_LARGEST_INTEGER = 2**53
 
 
 @frozen
@@ -174,13 +183,18 @@ def to_json(ws: Workspace, table: Iterable[TidyRow]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def export(ws: Workspace, path: str | Path, *, fmt: str | None = None) -> int:
-    """Write the tidy file (CSV or JSON, from ``fmt`` or the suffix); return the row count."""
+def export(ws: Workspace, path: str | Path, *, fmt: str | None = None, force: bool = False) -> int:
+    """Write the tidy file (CSV or JSON, from ``fmt`` or the suffix); return the row count.
+
+    The file is owner-only and written atomically; an existing file is replaced only with
+    ``force``, and never the trial's own files (:func:`nof1.files.write_private`).
+    """
     path = Path(path)
     chosen = _format(path, fmt)
+    files.check_destination(path, force=force, protected=ws.protected_paths(path))
     table = rows(ws)
     text = to_csv(table) if chosen == "csv" else to_json(ws, table)
-    path.write_text(text, encoding="utf-8")
+    files.write_private(path, text, force=force, protected=ws.protected_paths(path))
     return len(table)
 
 
@@ -189,45 +203,184 @@ def export(ws: Workspace, path: str | Path, *, fmt: str | None = None) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def read_records(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(where, record)`` pairs from a CSV or JSON tidy file; header problems raise at once."""
+def _read_text(path: Path) -> str:
+    """The file's text: UTF-8 (a byte-order mark is allowed), bounded in size, not empty."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_IMPORT_BYTES + 1)
     except FileNotFoundError:
         raise EntryError(f"import file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise EntryError(f"{path.name} is not UTF-8 text: save it as UTF-8 CSV or JSON") from None
+    except IsADirectoryError:
+        raise EntryError(f"{path} is a folder: give the CSV or JSON file to import") from None
+    except OSError as exc:
+        raise EntryError(f"cannot read {path} ({exc.strerror or exc})") from None
+    if len(data) > MAX_IMPORT_BYTES:
+        raise EntryError(
+            f"{path.name} is larger than {MAX_IMPORT_BYTES // 1_000_000} MB, far more than a "
+            "trial's diary: check that it is the right file, or split it"
+        )
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise EntryError(f"{path.name} is UTF-16 text: save it as UTF-8 CSV or JSON")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EntryError(
+            f"{path.name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): save "
+            "it as UTF-8 CSV or JSON"
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise EntryError(
+            f"{path.name} line {line} contains a NUL byte: it is not a text file; export the "
+            "diary again as CSV or JSON"
+        )
+    if not text.strip():
+        raise EntryError(
+            f"{path.name} is empty: nothing to import (the first line must be the header "
+            f"{','.join(COLUMNS)})"
+        )
+    return text
+
+
+def read_records(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(where, record)`` pairs from a CSV or JSON tidy file; file-level problems raise at once.
+
+    Raises
+    ------
+    EntryError
+        One message for a missing, unreadable, too large, empty, non-UTF-8 or malformed file, a
+        wrong header or a file without rows; problems of single cells are left to the caller.
+    """
+    text = _read_text(path)
     if path.suffix.lower() == ".json":
         return _json_records(path, text)
-    reader = csv.DictReader(io.StringIO(text))
-    _check_columns(path, list(reader.fieldnames or []))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     records: list[tuple[str, Mapping[str, Any]]] = []
-    for record in reader:
-        if None in record:
-            records.append((f"line {reader.line_num}", {"__extra__": record[None]}))
-        else:
-            records.append((f"line {reader.line_num}", record))
+    try:
+        _check_columns(path, list(reader.fieldnames or []))
+        for record in reader:
+            if None in record:
+                records.append((f"line {reader.line_num}", {"__extra__": record[None]}))
+            else:
+                records.append((f"line {reader.line_num}", record))
+    except csv.Error as exc:
+        raise EntryError(
+            f"{path.name} line {reader.line_num} cannot be read as CSV ({exc}): save it as a "
+            "plain comma-separated file"
+        ) from None
+    if not records:
+        raise EntryError(f"{path.name} has a header but no rows: nothing to import")
     return records
 
 
+class _NonFinite(str):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in JSON, kept to be reported with its row."""
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers keys given twice (JSON parsers keep the last silently)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object(pairs)
+    if len(result) < len(pairs):
+        seen: set[str] = set()
+        repeated = []
+        for key, _ in pairs:
+            if key in seen:
+                repeated.append(key)
+            seen.add(key)
+        result.repeated = tuple(repeated)
+    return result
+
+
 def _json_records(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
+    expected = f'expected {{"format": "{FORMAT_NAME}", "rows": [{{"date": ..., ...}}, ...]}}'
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_json_object)
     except json.JSONDecodeError as exc:
         raise EntryError(f"{path.name} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise EntryError(
+            f"{path.name} is nested too deeply to be a tidy file: {expected}"
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise EntryError(f"{path.name} holds a number nof1 cannot read ({exc})") from None
     if isinstance(document, dict):
+        repeated = getattr(document, "repeated", ())
+        if repeated:
+            raise EntryError(f"{path.name}: key {repeated[0]!r} is given twice")
         if document.get("format", FORMAT_NAME) != FORMAT_NAME:
-            raise EntryError(f"{path.name}: format must be {FORMAT_NAME!r}")
+            raise EntryError(f"{path.name}: format must be {FORMAT_NAME!r}: {expected}")
+        version = document.get("version", FORMAT_VERSION)
+        if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+            raise EntryError(
+                f"{path.name}: version must be {FORMAT_VERSION} (got {version!r}); a newer "
+                "version needs a newer nof1"
+            )
         data = document.get("rows")
     else:
         data = document
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise EntryError(
-            f'{path.name}: expected {{"rows": [{{"date": ..., ...}}, ...]}} or a list of rows'
-        )
-    for record in data:
+    if not isinstance(data, list):
+        raise EntryError(f"{path.name}: {expected} or a list of rows (got {_json_kind(data)})")
+    for i, record in enumerate(data):
+        if not isinstance(record, dict):
+            raise EntryError(
+                f'{path.name}: row {i + 1} must be an object like {{"date": ..., ...}} (got '
+                f"{_json_kind(record)})"
+            )
         _check_columns(path, list(record))
+    if not data:
+        raise EntryError(f"{path.name} has no rows: nothing to import")
     return [(f"row {i + 1}", r) for i, r in enumerate(data)]
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, _NonFinite):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    return "a number"
+
+
+def _cell_problems(record: Mapping[str, Any]) -> list[str]:
+    """Cells of a JSON row whose type cannot be right, each with the fix (CSV cells are text)."""
+    problems = []
+    for key in getattr(record, "repeated", ()):
+        problems.append(f"{key} is given twice in this row: keep one")
+    for column in COLUMNS:
+        value = record.get(column)
+        if value is None or (isinstance(value, str) and not isinstance(value, _NonFinite)):
+            continue
+        kind = _json_kind(value)
+        if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
+            problems.append(f"{column} is {kind}, which is not a number: give a finite number")
+        elif isinstance(value, bool):
+            fix = '1 or 0 (or "yes"/"no")' if column == "value" else "a number or text"
+            problems.append(f"{column} is {kind} (a JSON boolean): write {fix}")
+        elif isinstance(value, dict | list):
+            problems.append(f"{column} is {kind}: give a single value")
+        elif column in ("date", "arm", "outcome", "adherence"):
+            problems.append(f"{column} is {kind}: give it as text in quotes")
+        elif column in _INTEGER_COLUMNS and not isinstance(value, int):
+            problems.append(f"{column} is {value!r}: give a whole number")
+        elif isinstance(value, int) and abs(value) > _LARGEST_INTEGER:
+            problems.append(f"{column} is a number of {len(str(abs(value)))} digits: too large")
+    return problems
+
+
+_NUMBER_TEXT = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 def _check_columns(path: Path, names: list[str]) -> None:
@@ -283,6 +436,11 @@ def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None
         def bad(message: str, _where: str = where, _acc: list[str] = row_problems) -> None:
             _acc.append(f"{_where}: {message}")
 
+        types = _cell_problems(record)
+        if types:
+            problems += [f"{where}: {message}" for message in types]
+            continue
+
         raw_date = _text(record.get("date"))
         try:
             date = dt.date.fromisoformat(raw_date) if len(raw_date) == 10 else None
@@ -307,6 +465,8 @@ def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None
         if spec is not None:
             raw_value = record.get("value")
             try:
+                if spec.kind in ("continuous", "count") and isinstance(raw_value, str):
+                    _check_number_text(spec.name, raw_value)
                 value = diary.parse_value(
                     spec, raw_value if isinstance(raw_value, int | float) else _text(raw_value)
                 )
@@ -383,6 +543,13 @@ def import_file(ws: Workspace, path: str | Path, *, today: dt.date | None = None
         days=len({d for d, _, _ in new_values}),
         unchanged=unchanged,
     )
+
+
+def _check_number_text(name: str, text: str) -> None:
+    """A number cell is plain decimal: no ``nan``/``inf``, ``1_000`` or non-ASCII digits."""
+    cell = text.strip()
+    if cell and not _NUMBER_TEXT.match(cell):
+        raise EntryError(f"{name} must be a plain decimal number like 4 or 2.5 (got {cell!r})")
 
 
 def _check_schedule(ws: Workspace, record: Mapping[str, Any], day: Any, bad: Any) -> None:

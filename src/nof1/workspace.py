@@ -28,8 +28,9 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from nof1 import files
 from nof1.errors import LockError, StoreError, WorkspaceError
-from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
+from nof1.protocol import LOCKED_SECTIONS, TrialProtocol, decode_protocol, read_protocol_bytes
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Period, Schedule, build_schedule
 from nof1.store import (
@@ -49,6 +50,19 @@ from nof1.workspace_amend import amendment_problems
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
 REPORTS_DIR = "reports"
+#: SQLite's side files of the store: written by SQLite only, never by an output command.
+STORE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def own_files(folder: str | Path) -> list[Path]:
+    """The files of a trial folder that no output command may write: protocol and store."""
+    folder = Path(folder)
+    store = folder / STORE_FILE
+    return [
+        folder / PROTOCOL_FILE,
+        store,
+        *(store.with_name(store.name + suffix) for suffix in STORE_SIDE_FILES),
+    ]
 
 
 #: Recorded in the lock's audit row when ``nof1 start`` locks after day 1 has already passed.
@@ -133,12 +147,15 @@ class Workspace:
             )
         protocol_path = path / PROTOCOL_FILE
         try:
-            text = protocol_path.read_text(encoding="utf-8")
+            raw = read_protocol_bytes(protocol_path)
         except FileNotFoundError:
             raise WorkspaceError(
                 f"{protocol_path} not found: this folder is not a trial workspace (create one "
                 "with `nof1 init DIR --template NAME`, or pass --trial DIR)"
             ) from None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot read {protocol_path}: {files.explain(exc)}") from None
+        text = decode_protocol(raw, source=PROTOCOL_FILE)
         return cls(path, text, TrialProtocol.from_text(text, source=PROTOCOL_FILE))
 
     def close(self) -> None:
@@ -165,9 +182,15 @@ class Workspace:
     @property
     def reports_dir(self) -> Path:
         """``reports/`` inside the workspace (created on first use)."""
-        folder = self.path / REPORTS_DIR
-        folder.mkdir(exist_ok=True)
-        return folder
+        return files.make_private_dir(self.path / REPORTS_DIR)
+
+    def protected_paths(self, dest: str | Path | None = None) -> list[Path]:
+        """Files an output command must never write: this trial's protocol.toml and store files,
+        and those of the folder ``dest`` is in (which may be another trial's workspace)."""
+        protected = own_files(self.path)
+        if dest is not None:
+            protected += own_files(Path(dest).parent)
+        return protected
 
     @property
     def store(self) -> Store:
@@ -247,13 +270,21 @@ class Workspace:
         ------
         ScheduleError
             Before ``nof1 start`` when the protocol has no start date or seed.
+        StoreError
+            When the stored schedule was altered into something unreadable.
         """
         if self._schedule is None:
             lock = self.current_lock()
             if lock is None:
                 self._schedule = build_schedule(self.file_protocol)
             else:
-                self._schedule = schedule_from_dict(lock.schedule)
+                try:
+                    self._schedule = schedule_from_dict(lock.schedule)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise StoreError(
+                        f"the locked schedule in the data store is unreadable ({exc!r}): the "
+                        "store was altered outside nof1; run `nof1 verify`, or restore a backup"
+                    ) from None
         return self._schedule
 
     def guard(self) -> None:
@@ -577,7 +608,10 @@ class Workspace:
         current = self.current_lock()
         if store is None or original is None or current is None:
             return None
-        day1 = schedule_from_dict(original.schedule).start
+        try:
+            day1 = dt.date.fromisoformat(str(original.schedule["start"]))
+        except (KeyError, TypeError, ValueError):  # altered: `nof1 verify` names it
+            day1 = dt.date.fromisoformat(original.at[:10])
         late = any(a.target == "lock" and LATE_LOCK in a.detail for a in store.audit())
         locked_on = dt.datetime.fromisoformat(original.at).astimezone().date()
         return LockInfo(

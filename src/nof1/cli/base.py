@@ -8,14 +8,18 @@ Command modules (``cli/setup.py``, ``cli/diary.py``, ...) register on :data:`app
 from __future__ import annotations
 
 import functools
+import io
 import sys
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from nof1.errors import Nof1Error
+from nof1.files import explain
 
 app = typer.Typer(
     name="nof1",
@@ -53,21 +57,113 @@ SeedOption = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace the file if it exists (never protocol.toml or the store)."
+    ),
+]
+
+#: Unicode categories never written raw to a terminal: controls (C0, DEL, C1 — ESC starts
+#: terminal escape sequences), format characters (bidi overrides such as U+202E, zero-width
+#: characters), surrogates, and the line/paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def printable(text: object, *, multiline: bool = False) -> str:
+    """``text`` with every control, bidi and format character written as an escape (``\\u001b``).
+
+    Free text (notes, reasons, event descriptions, names) is stored exactly as given but never
+    reaches a terminal raw: an ESC sequence could rewrite the screen, a right-to-left override
+    could make ``yes`` read as ``sey``. ``multiline`` keeps line breaks (``\\n``) as they are.
+    Every line the CLI writes passes through here (see :func:`handle_errors`).
+    """
+    chars = []
+    for ch in str(text):
+        if (multiline and ch == "\n") or unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
+            chars.append(ch)
+        else:
+            # \uXXXX (UTF-16 pairs beyond U+FFFF) is also a valid escape inside a JSON string,
+            # so `--json` output piped to a file still parses to the same text.
+            units = ch.encode("utf-16-be", "surrogatepass")
+            for i in range(0, len(units), 2):
+                chars.append(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}")
+    return "".join(chars)
+
+
+class _EscapingWriter(io.TextIOBase):
+    """A text stream that writes through :func:`printable` (line breaks kept) to another one."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def write(self, text: str | bytes) -> int:
+        # click writes bytes when it finds no binary buffer (e.g. while prompting)
+        shown = text.decode(self.encoding, "replace") if isinstance(text, bytes) else text
+        self._target.write(printable(shown, multiline=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._target.isatty())
+
+    def fileno(self) -> int:
+        return int(self._target.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._target, "encoding", None) or "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self._target, "errors", None)
+
+    def writable(self) -> bool:
+        return True
+
+
+@contextmanager
+def escaped_output() -> Iterator[None]:
+    """Route stdout and stderr through :func:`printable` for the duration of a command."""
+    saved = sys.stdout, sys.stderr
+    if isinstance(sys.stdout, _EscapingWriter):
+        yield
+        return
+    sys.stdout, sys.stderr = _EscapingWriter(saved[0]), _EscapingWriter(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+
+
 def err(message: str) -> None:
     """Print a line to stderr (warnings and errors; stdout stays machine-readable)."""
-    print(message, file=sys.stderr)
+    print(printable(message, multiline=True), file=sys.stderr)
 
 
 def handle_errors(func: F) -> F:
-    """Turn a :class:`Nof1Error` into ``Error: ...`` on stderr and exit code 1."""
+    """Run a command with escaped output; turn errors into ``Error: ...`` and exit code 1.
+
+    A :class:`Nof1Error` is the library's own message. An operating-system error that escaped
+    the library (a full disk, read-only media) is explained in one line too: never a traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Nof1Error as exc:
-            err(f"Error: {exc}")
-            raise typer.Exit(code=1) from None
+        with escaped_output():
+            try:
+                return func(*args, **kwargs)
+            except Nof1Error as exc:
+                err(f"Error: {exc}")
+                raise typer.Exit(code=1) from None
+            except OSError as exc:
+                where = f"{exc.filename}: " if exc.filename else ""
+                err(f"Error: {where}{explain(exc)}")
+                raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
 

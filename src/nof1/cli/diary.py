@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from nof1 import diary, diary_safety
-from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors, printable
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
 from nof1.workspace import Workspace
@@ -110,7 +110,8 @@ def amend(
     with _open(trial) as ws:
         amendment = ws.amend(reason)
         print(
-            f"Amendment recorded ({', '.join(amendment.sections)}): {amendment.reason}\n"
+            f"Amendment recorded ({', '.join(amendment.sections)}): "
+            f"{printable(amendment.reason)}\n"
             f"Protocol SHA-256 now {amendment.protocol_hash}"
         )
 
@@ -133,7 +134,7 @@ def stop_(
     """
     with _open(trial) as ws:
         stopped = ws.stop(reason, date=diary.parse_date(date))
-        print(f"Trial stopped early on {stopped.date}: {stopped.reason}")
+        print(f"Trial stopped early on {stopped.date}: {printable(stopped.reason)}")
         print("The report will analyse the data through that day as final (`nof1 report`).")
         print(
             "Do not take the trial intervention; contact your supervising clinician. Follow-up "
@@ -171,7 +172,8 @@ def review(
         result = diary_safety.review_rule(ws, rule, by, decision, note)
         r = result.review
         print(
-            f"Review recorded: stopping rule {r.rule} (met on {r.met_on}) reviewed by {r.by}: "
+            f"Review recorded: stopping rule {printable(r.rule)} (met on {r.met_on}) reviewed by "
+            f"{printable(r.by)}: "
             f"{r.decision}."
         )
         if r.decision == "continue":
@@ -181,7 +183,10 @@ def review(
             )
         elif result.stop is not None:
             how = "was already stopped" if result.already_stopped else "is stopped"
-            print(f"The trial {how} (last trial day {result.stop.date}): {result.stop.reason}")
+            print(
+                f"The trial {how} (last trial day {result.stop.date}): "
+                f"{printable(result.stop.reason)}"
+            )
             print(
                 "Do not take the trial intervention. The report will analyse the data through "
                 "that day as final (`nof1 report`)."
@@ -319,7 +324,7 @@ def event(
         )
         e = result.event
         print(
-            f"Adverse event recorded for {e.date}: {e.description} ({e.severity}"
+            f"Adverse event recorded for {e.date}: {printable(e.description)} ({e.severity}"
             f"{', SERIOUS' if e.serious else ''})"
         )
         if e.serious:
@@ -348,7 +353,7 @@ def status(trial: TrialOption = HERE) -> None:
         if s.advice:
             print(s.advice)
         if ws.stopped is not None:
-            print(f"Trial stopped early on {ws.stopped.date}: {ws.stopped.reason}")
+            print(f"Trial stopped early on {ws.stopped.date}: {printable(ws.stopped.reason)}")
         else:
             print(f"Days left after today: {s.days_left}")
         if s.run_in_logged or s.run_in_missing:
@@ -366,7 +371,10 @@ def status(trial: TrialOption = HERE) -> None:
         if s.events:
             print(f"Adverse events: {len(s.events)}")
             for e in s.events:
-                print(f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: {e.description}")
+                print(
+                    f"  {e.date} {e.severity}{' SERIOUS' if e.serious else ''}: "
+                    f"{printable(e.description)}"
+                )
         for warning in s.warnings:
             err(f"Warning: {warning}")
         _announce(ws, s.triggered)
@@ -413,15 +421,17 @@ def history(
             shown = shown_value(protocol, entry.outcome, entry.value)
             problem = stored_value_problem(protocol, entry.outcome, entry.value)
             flag = "" if problem is None else f"  (does not fit the protocol: {_clip(problem)})"
-            why = f"  correction: {entry.reason}" if entry.is_correction else ""
-            print(f"  {_local(entry.recorded_at)}  {name} = {shown}{flag}{why}")
+            why = f"  correction: {printable(entry.reason)}" if entry.is_correction else ""
+            print(
+                f"  {_local(entry.recorded_at)}  {printable(name)} = {printable(shown)}{flag}{why}"
+            )
         for a in h.adherence:
-            why = f"  correction: {a.reason}" if a.supersedes is not None else ""
+            why = f"  correction: {printable(a.reason)}" if a.supersedes is not None else ""
             print(f"  {_local(a.recorded_at)}  took = {a.took}{why}")
         for n in h.notes:
-            print(f"  {_local(n.recorded_at)}  note: {n.text}")
+            print(f"  {_local(n.recorded_at)}  note: {printable(n.text)}")
         for e in h.events:
-            print(f"  adverse event: {e.description} ({e.severity})")
+            print(f"  adverse event: {printable(e.description)} ({e.severity})")
 
 
 def _clip(text: str, limit: int = 120) -> str:
@@ -440,19 +450,24 @@ def _local(stamp: str) -> str:
 def backup(
     file: Annotated[Path, typer.Argument(help="New file to write the copy to.")],
     trial: TrialOption = HERE,
+    force: ForceOption = False,
 ) -> None:
     """Write a consistent copy of the data store (safe while other commands are logging).
 
     Runs the `nof1 verify` check first and prints the hash chain head: write it down (or mail
     it to your clinician) — a later `nof1 verify` of the copy must show the same or a newer
     chain containing it. A store that fails the check is still copied, with a loud warning.
+    Works on a read-only trial folder too (the backup is then not noted in the audit trail).
     """
     with _open(trial) as ws:
         ws.require_locked()
         intact = _integrity(ws)
-        path = ws.store.backup(file)
-        with ws.store.transaction("backup"):
-            ws.store.audit_note("backup", str(path))
+        path = ws.store.backup(file, force=force, protected=ws.protected_paths(file))
+        if ws.store.read_only:
+            err("Note: the trial folder is read-only, so this backup is not noted in its audit.")
+        else:
+            with ws.store.transaction("backup"):
+                ws.store.audit_note("backup", str(path))
         print(f"Backed up {ws.store.count('entries')} entries to {path}")
         print(f"Chain head: {ws.store.chain_head()} (keep it with the copy)")
         if not intact:
@@ -539,6 +554,7 @@ def export_(
         typer.Option("--format", "-f", help="csv or json (default: from the file name)."),
     ] = None,
     trial: TrialOption = HERE,
+    force: ForceOption = False,
 ) -> None:
     """Export the diary in the tidy format (one row per day and outcome; see docs/tidy-format.md).
 
@@ -547,7 +563,7 @@ def export_(
     from nof1 import tidy
 
     with _open(trial) as ws:
-        rows = tidy.export(ws, file, fmt=format)
+        rows = tidy.export(ws, file, fmt=format, force=force)
         print(f"Wrote {rows} rows to {file}")
         misfits = [
             f"{o.date} {_clip(o.outcome, 40)} = {shown_value(ws.protocol, o.outcome, o.value)}: "

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from nof1 import files
 from nof1.cli.base import app, err, handle_errors
 from nof1.errors import Nof1Error, WorkspaceError
 from nof1.protocol import TrialProtocol
@@ -289,7 +290,7 @@ def plan_command(
         text = path.read_text(encoding="utf-8")
         new = planner.write_planning(text, planner.planning_table(result))
         TrialProtocol.from_text(new, source=path.name)  # never write a file that won't load
-        path.write_text(new, encoding="utf-8")
+        files.write_private(path, new, force=True)  # atomic: a crash never leaves half a protocol
         err(f"Planning recorded in {path} [planning]")
 
 

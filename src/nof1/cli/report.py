@@ -61,12 +61,21 @@ def report_command(
             show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace a report of the same name (default: a re-run on the same data writes "
+            "NAME-2.html, NAME-3.html, ... beside the earlier report).",
+        ),
+    ] = False,
 ) -> None:
     """Analyse the trial and write the report: HTML, PDF and JSON in reports/.
 
-    Prints the three file paths. A report written before the trial's end is marked INTERIM on
-    every page. The report informs a decision made with the clinician; it never recommends a
-    dose.
+    Prints the three file paths. Re-running never replaces an earlier report (the new files are
+    numbered -2, -3, ...) unless --force. A report written before the trial's end is marked
+    INTERIM on every page. The report informs a decision made with the clinician; it never
+    recommends a dose.
     """
     from nof1.analysis import analyze_workspace
     from nof1.report import write_report
@@ -90,10 +99,19 @@ def report_command(
             progress=err,
             **options,
         )
-        files = write_report(ws, result, out, record=TrialRecord.from_workspace(ws))
+        record = TrialRecord.from_workspace(ws)
+        files = write_report(ws, result, out, record=record, force=force)
     for o in result.outcomes:
         err(f"{title(o)}: {effect_text(o)} – {verdict_class(o)}")
     if result.interim:
         err("INTERIM report: the trial is not finished.")
+    if record.integrity is not None and not record.integrity.ok:
+        err("!" * 72)
+        err(f"{record.integrity.summary()} — the report says so on page 1:")
+        for line in record.integrity.lines()[:10]:
+            err(f"  - {line}")
+        err("!" * 72)
+    elif record.integrity is not None:
+        err(f"Data {record.integrity.summary()}.")
     for path in files.paths():
         typer.echo(str(path))

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import getpass
 import io
-import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -22,11 +21,16 @@ from typing import Annotated
 
 import typer
 
-from nof1 import diary
-from nof1.cli.base import TrialOption, app, err, handle_errors
+from nof1 import diary, files
+from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors
 from nof1.diary import arm_text, shows_codes
 from nof1.errors import Nof1Error, WorkspaceError
-from nof1.protocol import TrialProtocol, set_design_values
+from nof1.protocol import (
+    TrialProtocol,
+    decode_protocol,
+    read_protocol_bytes,
+    set_design_values,
+)
 from nof1.schedule import Schedule
 from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
 
@@ -181,12 +185,13 @@ def init_command(
         start_date = next_monday(dt.date.today())
     seed = secrets.randbits(63) if seed is None else seed
     text = set_design_values(
-        source.read_text(encoding="utf-8"), {"start_date": start_date, "seed": seed}
+        decode_protocol(read_protocol_bytes(source), source=source.name),
+        {"start_date": start_date, "seed": seed},
     )
     protocol = TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
-    directory.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    (directory / REPORTS_DIR).mkdir(exist_ok=True)
+    files.make_private_dir(directory)  # owner-only: the folder will hold health data
+    files.write_private(target, text)  # never over an existing protocol, even if one just appeared
+    files.make_private_dir(directory / REPORTS_DIR)
     print(f"Created {target} from {source.stem} (start {start_date.isoformat()}, seed {seed}).")
     print("Next: edit protocol.toml with your clinician, check `nof1 schedule`, then `nof1 start`.")
     problems = [p for p in protocol.start_problems() if not p.startswith("design.")]
@@ -312,7 +317,8 @@ def schedule_command(trial: TrialOption = Path(".")) -> None:
 @handle_errors
 def calendar_command(
     file: Annotated[
-        Path, typer.Argument(metavar="FILE.ics", help="The .ics file to write (overwritten).")
+        Path,
+        typer.Argument(metavar="FILE.ics", help="The .ics file to write (a new file, or --force)."),
     ],
     trial: TrialOption = Path("."),
     reminder: Annotated[
@@ -321,6 +327,7 @@ def calendar_command(
     no_reminder: Annotated[
         bool, typer.Option("--no-reminder", help="Leave the daily reminder out.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Write the trial calendar (RFC 5545 .ics): periods, washouts, run-in, a daily reminder.
 
@@ -339,7 +346,7 @@ def calendar_command(
         data = calendar_bytes(
             ws.protocol, schedule, reminder=None if no_reminder else at, stopped=stopped
         )
-        file.write_bytes(data)
+        files.write_private(file, data, force=force, protected=ws.protected_paths(file))
         periods = [p for p in schedule.periods if stopped is None or p.start <= stopped]
         washouts = (len(periods) - 1) if schedule.washout_days else 0
         if stopped is not None and schedule.washout_days and periods:
@@ -448,6 +455,7 @@ def allocation_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Reveal without asking for confirmation.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Export the sealed allocation for the pack preparer, or reveal it (recorded).
 
@@ -466,7 +474,7 @@ def allocation_command(
     with workspace(trial) as ws:
         schedule = ws.schedule
         if export is not None:
-            _export_allocation(ws, export, by)
+            _export_allocation(ws, export, by, force=force)
             holder = ws.protocol.blinding.allocation_holder or "the person who prepares the packs"
             print(f"Wrote the sealed allocation to {export}.")
             if schedule.blinded:
@@ -502,7 +510,7 @@ def allocation_command(
         print(allocation_text(ws, sealed=False), end="")
 
 
-def _export_allocation(ws: Workspace, export: Path, by: str) -> None:
+def _export_allocation(ws: Workspace, export: Path, by: str, *, force: bool) -> None:
     """Write the sealed list and record who wrote which file, in one store transaction."""
     if not ws.is_locked:
         err(
@@ -520,25 +528,12 @@ def _export_allocation(ws: Workspace, export: Path, by: str) -> None:
         text = allocation_text(ws, sealed=True)
     who = by.strip() or _login_name()
     with ws.store.transaction("allocation"):
-        try:
-            _write_private(export, text)
-        except OSError as exc:  # nothing is recorded: the transaction rolls back
-            raise WorkspaceError(
-                f"cannot write the sealed allocation to {export} ({exc.strerror or exc}): "
-                "choose a file in an existing, writable folder"
-            ) from None
+        # a failed write raises OutputError: the transaction rolls back, nothing is recorded
+        files.write_private(export, text, force=force, protected=ws.protected_paths(export))
         ws.store.audit_note(
             "allocation export",
             f"by {who}: {export.resolve()} ({len(allocation_rows(ws))} periods)",
         )
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``, readable by its owner only: the sealed list unblinds."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
 
 
 def _interactive() -> bool:

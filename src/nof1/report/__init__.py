@@ -7,6 +7,10 @@ The only part of nof1 that draws. :func:`write_report` takes an open workspace a
     <trial_id>-<data-through>[-interim].pdf    the same content laid out for A4
     <trial_id>-<data-through>[-interim].json   {"report": metadata, "analysis": result JSON}
 
+Running it again never replaces an earlier report: when a file of that name exists the new one
+is ``<trial_id>-<data-through>[-interim]-2.html`` (``-3``, ...), unless ``force`` asks to replace
+it. The files are owner-only and written atomically (:mod:`nof1.files`).
+
 Page 1 is the clinician's summary; the rest follows the CENT 2015 checklist (see
 ``docs/clinician-guide.md``). Content is built once (:mod:`nof1.report.context`,
 :mod:`nof1.report.sections`) and rendered twice (:mod:`nof1.report.html`,
@@ -16,11 +20,13 @@ Page 1 is the clinician's summary; the rest follows the CENT 2015 checklist (see
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from attrs import frozen
 
+from nof1 import files
 from nof1.report.context import TrialRecord, build_view
 from nof1.report.view import ReportView
 from nof1.summary import AnalysisResult
@@ -80,6 +86,7 @@ def write_report(
     out_dir: str | Path | None = None,
     *,
     record: TrialRecord | None = None,
+    force: bool = False,
 ) -> ReportFiles:
     """Write the HTML, PDF and JSON report of ``result`` for workspace ``ws``.
 
@@ -93,22 +100,45 @@ def write_report(
         Folder for the files; default ``ws.reports_dir``. Created when missing.
     record : TrialRecord, optional
         Use these values instead of reading them from ``ws`` (tests, CSV data).
+    force : bool
+        Replace a report of the same name instead of numbering the new one ``-2``, ``-3``, ...
+
+    Raises
+    ------
+    OutputError
+        When a file cannot be written (nothing is replaced; see :mod:`nof1.files`).
     """
     record = record or TrialRecord.from_workspace(ws)
-    out = Path(out_dir) if out_dir is not None else Path(ws.reports_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.make_private_dir(out_dir if out_dir is not None else ws.reports_dir)
     rendered = render(record, result)
     stem = f"{result.trial_id}-{rendered.metadata['analysed_through']}"
     if result.interim:
         stem += "-interim"
-    files = ReportFiles(out / f"{stem}.html", out / f"{stem}.pdf", out / f"{stem}.json")
-    files.html.write_text(rendered.html, encoding="utf-8")
-    files.pdf.write_bytes(rendered.pdf)
+    written = _report_files(out, stem, force=force)
     payload = {
-        "report": {**rendered.metadata, "files": {"html": files.html.name, "pdf": files.pdf.name}},
+        "report": {
+            **rendered.metadata,
+            "files": {"html": written.html.name, "pdf": written.pdf.name},
+        },
         "analysis": result.to_dict(),
     }
-    files.json.write_text(
-        json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    return files
+    document = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    protected = ws.protected_paths(written.html) if hasattr(ws, "protected_paths") else []
+    for path, data in (
+        (written.html, rendered.html),
+        (written.pdf, rendered.pdf),
+        (written.json, document),
+    ):
+        files.write_private(path, data, force=force, protected=protected)
+    return written
+
+
+def _report_files(out: Path, stem: str, *, force: bool) -> ReportFiles:
+    """The file names: ``stem``, else the first free ``stem-2``, ``stem-3``, ... (unless force)."""
+    number = 1
+    while True:
+        name = stem if number == 1 else f"{stem}-{number}"
+        chosen = ReportFiles(out / f"{name}.html", out / f"{name}.pdf", out / f"{name}.json")
+        if force or not any(os.path.lexists(p) for p in chosen.paths()):
+            return chosen
+        number += 1

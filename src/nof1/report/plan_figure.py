@@ -5,18 +5,24 @@ It lives in ``report`` because ``report`` is the only module that draws.
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from nof1 import files
 from nof1.plan import PlanResult
 from nof1.report.figure import OKABE_ITO
+from nof1.workspace import own_files
 
 
 def plot_plan(result: PlanResult, path: str | os.PathLike[str]) -> None:
     """Assurance and false-benefit rate against trial length, as a PNG (matplotlib, Agg).
 
-    The recommended design is ringed; the protocol's design is labelled.
+    The recommended design is ringed; the protocol's design is labelled. The file is replaced
+    when it exists (as before), owner-only and atomically, but never a trial's protocol.toml or
+    store, nor through a symbolic link (:func:`nof1.files.write_private`).
     """
     fig = Figure(figsize=(7.5, 4.5), dpi=120)
     ax = fig.subplots()
@@ -66,4 +72,8 @@ def plot_plan(result: PlanResult, path: str | os.PathLike[str]) -> None:
     )
     ax.legend(fontsize=7, loc="center right")
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    files.write_private(
+        Path(path), buffer.getvalue(), force=True, protected=own_files(Path(path).absolute().parent)
+    )
