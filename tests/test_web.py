@@ -979,3 +979,11 @@ def test_a_day_that_meets_a_stopping_rule_is_announced_loudly(client: TestClient
     assert "STOPPING RULE MET: Pain 9/10 or worse on 3 days in a row" in page
     assert "Stop the trial intervention: do not take it" in page
     assert 'class="alarm" role="alert"' in response.text
+
+
+def test_control_and_bidi_characters_in_a_note_are_shown_escaped(client: TestClient) -> None:
+    note = "fine\u202etxt.exe\x1b[31m"
+    assert post_diary(client, {**HEADACHE_FREE, "note": note}).status_code == 200
+    page = client.get(f"/correct?date={TODAY}").text
+    assert "\u202e" not in page and "\x1b" not in page
+    assert "fine\\u202etxt.exe\\u001b[31m" in page

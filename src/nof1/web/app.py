@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
@@ -20,10 +23,22 @@ from nof1.web.security import MAX_BODY, Attempts, Guard, Keys, allowed_hosts
 HERE = Path(__file__).parent
 
 
+def visible(value: Any) -> Any:
+    """What a page shows of a value: control and formatting characters (a right-to-left
+    override in a note, an escape sequence) as ``\\u202e``, as the terminal shows them."""
+    if not isinstance(value, str) or isinstance(value, markupsafe.Markup):
+        return value  # rendered markup (a macro's output) was made of finalized values
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" else c
+        for c in value
+    )
+
+
 def templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
+        finalize=visible,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import stat
@@ -31,6 +30,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
+from nof1 import files
 from nof1.errors import Nof1Error
 
 TOKEN_FILE = "web-token"
@@ -96,7 +96,7 @@ def load_token(workspace: Path, *, new: bool = False) -> tuple[str, bool]:
     path = token_path(workspace)
     if new or not path.exists():
         token = secrets.token_urlsafe(32)
-        _write_private(path, token)
+        files.write_private(path, token + "\n", force=True)  # owner-only, atomic, no links
         return token, True
     if path.is_symlink():
         raise WebError(
@@ -116,21 +116,6 @@ def load_token(workspace: Path, *, new: bool = False) -> tuple[str, bool]:
             "a new one"
         )
     return token, False
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically with mode 0600 (never readable by others)."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 class Keys:
