@@ -6,5 +6,8 @@ library's error texts are what the person sees). Nothing imports it; only ``nof1
 inside its command function, so the daily ``nof1 log`` never loads Starlette or uvicorn.
 
 Modules: :mod:`~nof1.web.security` (access token, session, CSRF, Host/Origin checks, headers,
-limits), :mod:`~nof1.web.pages` (the pages), :mod:`~nof1.web.app` (assembles the application).
+limits), :mod:`~nof1.web.site` (what every page shares, signing in), :mod:`~nof1.web.form`
+(outcomes as form fields), :mod:`~nof1.web.pages` (today, diary, side effect, correct a day),
+:mod:`~nof1.web.overview` (progress, reports, manifest) and :mod:`~nof1.web.app` (assembles the
+application).
 """

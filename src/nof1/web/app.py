@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from nof1.errors import Nof1Error
-from nof1.web import pages
+from nof1.web import overview, pages, site
 from nof1.web.security import MAX_BODY, Attempts, Guard, Keys, allowed_hosts
 
 HERE = Path(__file__).parent
@@ -70,17 +70,17 @@ def create_app(
     unauthorized = tpl.get_template("login.html.j2").render(error="").encode()
     routes = [
         Route("/", pages.today_page, methods=["GET"]),
-        Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/login", site.login, methods=["GET", "POST"]),
         Route("/diary", pages.diary_page, methods=["GET"]),
         Route("/diary", pages.diary_submit, methods=["POST"]),
         Route("/event", pages.event_page, methods=["GET"]),
         Route("/event", pages.event_submit, methods=["POST"]),
-        Route("/progress", pages.progress_page, methods=["GET"]),
+        Route("/progress", overview.progress_page, methods=["GET"]),
         Route("/correct", pages.correct_page, methods=["GET"]),
         Route("/correct", pages.correct_submit, methods=["POST"]),
-        Route("/reports", pages.reports_page, methods=["GET"]),
-        Route("/reports/{name}", pages.report_file, methods=["GET"]),
-        Route("/manifest.webmanifest", pages.manifest, methods=["GET"]),
+        Route("/reports", overview.reports_page, methods=["GET"]),
+        Route("/reports/{name}", overview.report_file, methods=["GET"]),
+        Route("/manifest.webmanifest", overview.manifest, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static", html=False), name="static"),
     ]
     app = Starlette(
@@ -94,9 +94,9 @@ def create_app(
             )
         ],
         max_body_size=MAX_BODY,
-        exception_handlers={Nof1Error: pages.trial_problem},
+        exception_handlers={Nof1Error: site.trial_problem},
     )
-    app.state.site = pages.Site(
+    app.state.site = site.Site(
         trial=Path(trial), keys=keys, attempts=attempts or Attempts(), templates=tpl, clock=clock
     )
     return app
