@@ -2,8 +2,8 @@
 correcting a day.
 
 Each handler parses the form, calls the library function the CLI calls (:func:`nof1.diary.log_day`,
-:func:`nof1.diary.record_event`, :func:`nof1.diary.today`) and renders a template. Validation is the library's: an :class:`~nof1.errors.EntryError` re-shows the
-form with its text next to the field it names, and nothing is written. The workspace is opened
+:func:`nof1.diary.record_event`, :func:`nof1.diary.today`) and renders a template.
+Validation is the library's: an :class:`~nof1.errors.EntryError` re-shows the form with its text next to the field it names, and nothing is written. The workspace is opened
 per request in a worker thread (SQLite connections belong to one thread), so the phone and the
 CLI write through the same store transactions.
 """
@@ -34,7 +34,6 @@ from nof1.web.site import (
 )
 from nof1.workspace import Workspace
 from nof1.workspace_amend import shown_value
-
 
 # --------------------------------------------------------------------------------------------
 # Today
