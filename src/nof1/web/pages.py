@@ -1,11 +1,12 @@
 """The pages that record: today (what to do, and the way in), the diary form, side effects and
 correcting a day.
 
-Each handler parses the form, calls the library function the CLI calls (:func:`nof1.diary.log_day`,
-:func:`nof1.diary.record_event`, :func:`nof1.diary.today`) and renders a template.
-Validation is the library's: an :class:`~nof1.errors.EntryError` re-shows the form with its text next to the field it names, and nothing is written. The workspace is opened
-per request in a worker thread (SQLite connections belong to one thread), so the phone and the
-CLI write through the same store transactions.
+Each handler parses the form, calls the library function the CLI calls
+(:func:`nof1.diary.log_day`, :func:`nof1.diary.record_event`, :func:`nof1.diary.today`) and
+renders a template. Validation is the library's: an :class:`~nof1.errors.EntryError` re-shows
+the form with its text next to the field it names, and nothing is written. The workspace is
+opened per request in a worker thread (SQLite connections belong to one thread), so the phone
+and the CLI write through the same store transactions.
 """
 
 from __future__ import annotations
