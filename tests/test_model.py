@@ -13,8 +13,9 @@ from scipy.special import logit
 
 from nof1.errors import DataError
 from nof1.model import Fit, ModelData, ModelSpec, build_model, fit
-from nof1.model_continuous import build_marginal_model, design, draw_coefficients
-from nof1.model_terms import latent_ar_matrix, trend_basis
+from nof1.model.continuous import build_marginal_model, draw_coefficients
+from nof1.model.graph import latent_ar_matrix
+from nof1.model.terms import design, trend_basis
 from nof1.prior import default_prior
 from nof1.protocol import OutcomeSpec
 from nof1.simulate import default_cutpoints, ordinal_expected, simulate_outcome
@@ -131,7 +132,8 @@ def test_collapsed_likelihood_equals_the_dense_gaussian_integral() -> None:
     [graph] = model.replace_rvs_by_values([model.potentials[0]])
     potential = model.compile_fn(graph, point_fn=True, mode=FAST)
     value = potential({"sigma_log__": np.log(sigma), "rho_logodds__": logit(rho)})
-    x, m, sds, _, _ = design(data, s)
+    dm = design(data, s)
+    x, m, sds = dm.x, dm.means, dm.sds
     t = data.time
     cov = sigma**2 * rho ** np.abs(t[:, None] - t[None, :]) + x @ np.diag(sds**2) @ x.T
     expected = stats.multivariate_normal(x @ m, cov).logpdf(data.y)
@@ -148,7 +150,8 @@ def test_collapsed_coefficient_draws_follow_the_gls_posterior() -> None:
         {"sigma": np.full((1, d), sigma), "rho": np.full((1, d), rho)},
         np.random.default_rng(0),
     )
-    x, m, sds, _, names = design(data, s)
+    dm = design(data, s)
+    x, m, sds, names = dm.x, dm.means, dm.sds, dm.names
     t = data.time
     r_inv = np.linalg.inv(sigma**2 * rho ** np.abs(t[:, None] - t[None, :]))
     precision = np.diag(1 / sds**2) + x.T @ r_inv @ x

@@ -72,8 +72,6 @@ RETRY_TARGET_ACCEPT = 0.95
 TABLE_SEED = 20240601
 #: Per-draw size above which a posterior variable counts as per-day latent (not diagnosed).
 LATENT_SIZE = 20
-#: Posterior draws used for the predictive check.
-PPC_DRAWS = 500
 
 Progress = Callable[[str], None]
 
@@ -523,46 +521,13 @@ def _predictive_check(
     """Posterior predictive check; available for continuous outcomes (see docs/methods.md)."""
     if data.outcome.kind != "continuous":
         return None
+    from nof1.model.check import continuous_replicates
+
     try:
-        mu, y_rep = _continuous_replicates(fit, data, model_spec, seed)
+        mu, y_rep = continuous_replicates(fit, model_data(data), model_spec, seed)
     except (KeyError, ValueError):
         return None
     return predictive_check(data.y, y_rep, mu, data.period, data.time)
-
-
-def _continuous_replicates(
-    fit: Any, data: OutcomeData, model_spec: Any, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expected values and replicated series of the continuous model for posterior draws.
-
-    ``mu = X β`` per draw (level, effect, trend); replicated residuals follow the model's
-    gap-exact AR(1) with the draw's ``sigma`` and ``rho`` (stationary start).
-    """
-    from nof1.model_continuous import design
-
-    md = model_data(data)
-    x, _, _, _, names = design(md, model_spec)
-    post = fit.idata.posterior
-    beta = np.stack([np.asarray(post[n].values).reshape(-1) for n in names], axis=1)
-    sigma = np.asarray(post["sigma"].values).reshape(-1)
-    rho = (
-        np.asarray(post["rho"].values).reshape(-1)
-        if model_spec.autocorrelation and "rho" in post
-        else np.zeros_like(sigma)
-    )
-    rng = np.random.default_rng([seed, 7])
-    take = rng.choice(sigma.size, size=min(PPC_DRAWS, sigma.size), replace=False)
-    beta, sigma, rho = beta[take], sigma[take], rho[take]
-    mu = beta @ x.T
-    gaps = np.diff(data.time)
-    n = data.n
-    e = np.zeros((take.size, n))
-    z = rng.standard_normal((take.size, n))
-    e[:, 0] = sigma * z[:, 0]
-    for t in range(1, n):
-        a = rho ** gaps[t - 1]
-        e[:, t] = a * e[:, t - 1] + sigma * np.sqrt(1 - a**2) * z[:, t]
-    return mu, mu + e
 
 
 def _cross_checks(

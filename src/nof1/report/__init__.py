@@ -21,7 +21,8 @@ from typing import Any
 
 from attrs import frozen
 
-from nof1.report.context import TrialRecord, build_view
+from nof1.report.build import build_view
+from nof1.report.context import TrialRecord
 from nof1.report.view import ReportView
 from nof1.summary import AnalysisResult
 

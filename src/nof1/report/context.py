@@ -1,7 +1,7 @@
 """Build the report's view model: plain-language sentences with numbers in their units.
 
 :class:`TrialRecord` gathers what happened from a workspace (or from plain values in tests);
-:func:`build_view` turns it and an :class:`~nof1.summary.AnalysisResult` into a
+:func:`nof1.report.build.build_view` turns it and an :class:`~nof1.summary.AnalysisResult` into a
 :class:`~nof1.report.view.ReportView` — page 1 for the clinician, then the CENT 2015 sections
 (see :mod:`nof1.report.sections`). Nothing here draws or samples.
 """
@@ -18,7 +18,7 @@ from attrs import field, frozen
 from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.report import fmt
-from nof1.report.view import FrontPage, Headline, ProbabilityBar, ReportView
+from nof1.report.view import FrontPage, Headline, ProbabilityBar
 from nof1.schedule import Schedule
 from nof1.summary import AnalysisResult, OutcomeResult
 
@@ -518,42 +518,6 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         serious_events=serious_sentence(record, through),
         other_outcomes=others,
         notes=tuple(notes),
-    )
-
-
-def build_view(record: TrialRecord, result: AnalysisResult) -> ReportView:
-    """The whole report as a view model (page 1 + CENT sections)."""
-    from nof1.report.sections import build_sections
-
-    through = record.through(result)
-    front = front_page(record, result, through)
-    protocol_hash = result.protocol_hash or record.protocol.fingerprint()
-    interim_text = (
-        f"INTERIM REPORT – data through {fmt.date(through)}; the trial is not finished"
-        if result.interim
-        else ""
-    )
-    footer = (
-        f"nof1 {result.software_version} · protocol {fmt.short_hash(protocol_hash)} · "
-        "Informs a shared decision; not medical advice."
-    )
-    return ReportView(
-        title=front.title,
-        interim=bool(result.interim),
-        interim_text=interim_text,
-        front=front,
-        sections=build_sections(record, result, through),
-        footer=footer,
-        metadata={
-            "trial_id": result.trial_id,
-            "patient": record.protocol.patient,
-            "created_at": str(result.created_at),
-            "analysed_through": fmt.date(through),
-            "interim": str(bool(result.interim)).lower(),
-            "protocol_hash": protocol_hash,
-            "schedule_fingerprint": record.schedule.fingerprint(),
-            "software_version": result.software_version,
-        },
     )
 
 

@@ -3,7 +3,7 @@
 For a protocol and assumptions about the outcome (expected effect, day-to-day SD or event rate,
 autocorrelation, missing days, adherence, onset lag), :func:`plan` simulates complete trials
 under each candidate design with :mod:`nof1.simulate`, analyses each with the fast
-approximate posterior of the analysis model (:mod:`nof1.plan_approx`) and applies the analysis'
+approximate posterior of the analysis model (:mod:`nof1.plan.approx`) and applies the analysis'
 own verdict rule (:mod:`nof1.verdict`). Per design it reports
 
 * **assurance** — P(verdict "meaningful benefit likely") when the assumed effect is true;
@@ -30,7 +30,7 @@ import numpy as np
 from attrs import frozen
 
 from nof1 import verdict as verdict_rule
-from nof1.plan_approx import posterior
+from nof1.plan.approx import posterior
 from nof1.protocol import Design, OutcomeSpec, TrialProtocol
 from nof1.schedule import build_schedule
 from nof1.simulate import default_cutpoints, ordinal_expected, ordinal_shift, simulate_outcome
@@ -563,8 +563,3 @@ def write_planning(text: str, table: Mapping[str, Any]) -> str:
     body = "".join(kept).rstrip("\n")
     section = tomli_w.dumps({"planning": dict(table)})
     return f"{body}\n\n{note}{section}"
-
-
-# --------------------------------------------------------------------------------------------
-# picture
-# --------------------------------------------------------------------------------------------
