@@ -42,7 +42,7 @@ def pain(protocol):
 
 
 class FakeFits:
-    """Stands in for ``nof1.model.fit``: returns good or bad posteriors in a set order."""
+    """A fake fitter (the ``fit`` parameter of the analysis): good or bad posteriors in order."""
 
     def __init__(self, *quality: str, centre: float = -2.0) -> None:
         self.quality = list(quality)
@@ -83,10 +83,9 @@ class FakeFits:
         )
 
 
-def test_a_failed_fit_is_retried_longer_and_then_passes(monkeypatch, pain):
+def test_a_failed_fit_is_retried_longer_and_then_passes(pain):
     fake = FakeFits("bad", "good")
-    monkeypatch.setattr(model, "fit", fake)
-    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500))
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500), fit=fake)
     assert [c["draws"] for c in fake.calls] == [500, 1000]
     assert [c["tune"] for c in fake.calls] == [500, 1500]
     assert fake.calls[1]["target_accept"] == analysis.RETRY_TARGET_ACCEPT
@@ -95,18 +94,17 @@ def test_a_failed_fit_is_retried_longer_and_then_passes(monkeypatch, pain):
     assert result.verdict == verdict.BENEFIT and result.withheld_reason is None
 
 
-def test_verdict_is_withheld_when_the_retry_fails_too(monkeypatch, pain):
-    monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
-    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500))
+def test_verdict_is_withheld_when_the_retry_fails_too(pain):
+    fake = FakeFits("bad", "bad")
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500), fit=fake)
     assert result.verdict == WITHHELD
     assert "R-hat" in result.withheld_reason and "2 times" in result.withheld_reason
     assert result.effect is not None  # the numbers are shown, marked unreliable
 
 
-def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(monkeypatch, pain):
+def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(pain):
     fake = FakeFits()
-    monkeypatch.setattr(model, "fit", fake)
-    result = analyze_outcome(pain, Settings(draws=500, tune=500))
+    result = analyze_outcome(pain, Settings(draws=500, tune=500), fit=fake)
     assert [c["prior"] for c in fake.calls] == ["default", "sceptical", "vague", "default"]
     assert fake.calls[-1]["n"] == pain.adherent_only().n < pain.n
     labels = [s.label for s in result.sensitivity]
@@ -114,21 +112,20 @@ def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(monkeypatch
     assert all(s.verdict == verdict.BENEFIT and not s.verdict_changes for s in result.sensitivity)
 
 
-def test_predictive_check_and_cross_checks_are_filled_in(monkeypatch, protocol, pain):
-    monkeypatch.setattr(model, "fit", FakeFits())
-    result = analyze_outcome(pain, Settings(sensitivity=False), design=protocol.design)
+def test_predictive_check_and_cross_checks_are_filled_in(protocol, pain):
+    result = analyze_outcome(
+        pain, Settings(sensitivity=False), design=protocol.design, fit=FakeFits()
+    )
     assert result.predictive_check is not None
     assert result.randomization.exact and result.randomization.n_allocations == 2**4
     assert result.paired.n_blocks == 4
     assert result.randomization.statistic == pytest.approx(result.paired.mean_difference)
 
 
-def test_sampling_seeds_are_reproducible(monkeypatch, pain):
+def test_sampling_seeds_are_reproducible(pain):
     first, second = FakeFits(), FakeFits()
-    monkeypatch.setattr(model, "fit", first)
-    a = analyze_outcome(pain, Settings(sensitivity=False, seed=3))
-    monkeypatch.setattr(model, "fit", second)
-    b = analyze_outcome(pain, Settings(sensitivity=False, seed=3))
+    a = analyze_outcome(pain, Settings(sensitivity=False, seed=3), fit=first)
+    b = analyze_outcome(pain, Settings(sensitivity=False, seed=3), fit=second)
     assert first.calls[0]["seed"] == second.calls[0]["seed"]
     assert np.array_equal(a.effect_draws, b.effect_draws)
     assert analysis.derived_seed(3, "x", "default", 1) != analysis.derived_seed(3, "x", "vague", 1)
@@ -164,16 +161,13 @@ def test_csv_count_outcome_needs_an_mcid():
         analysis._complete_table_outcome(data)
 
 
-def test_workspace_analysis_is_interim_before_the_schedule_ends(
-    monkeypatch, make_workspace: MakeWorkspace
-):
+def test_workspace_analysis_is_interim_before_the_schedule_ends(make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=60), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
-        monkeypatch.setattr(model, "fit", FakeFits())
-        result = analyze_workspace(ws, "peak_pain", sensitivity=False)
+        result = analyze_workspace(ws, "peak_pain", sensitivity=False, fit=FakeFits())
     assert result.interim
     assert result.protocol_hash == ws.protocol.fingerprint()
     assert result.analysed_through == dt.date.today() - dt.timedelta(days=1)
@@ -226,17 +220,14 @@ def test_a_sparse_secondary_outcome_is_skipped_with_its_reason(
     with Workspace.open(folder) as ws:
         fill(ws)
         monkeypatch.setattr(Workspace, "observations", _without("severity", ws.observations()))
-        monkeypatch.setattr(model, "fit", FakeFits())
-        result = analyze_workspace(ws, sensitivity=False)
+        result = analyze_workspace(ws, sensitivity=False, fit=FakeFits())
     assert [name for name, _ in result.skipped] == ["severity"]
     assert "too few analysed days" in result.skipped[0][1]
     assert "severity" not in [o.name for o in result.outcomes]
     assert result.to_dict()["skipped"][0]["outcome"] == "severity"
 
 
-def test_a_stopped_trial_is_final_and_leaves_out_later_days(
-    monkeypatch, make_workspace: MakeWorkspace
-):
+def test_a_stopped_trial_is_final_and_leaves_out_later_days(make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
@@ -244,8 +235,7 @@ def test_a_stopped_trial_is_final_and_leaves_out_later_days(
     with Workspace.open(folder) as ws:
         fill(ws)
         ws.stop("serious adverse event", date=stop_day)
-        monkeypatch.setattr(model, "fit", FakeFits())
-        result = analyze_workspace(ws, "peak_pain", sensitivity=False)
+        result = analyze_workspace(ws, "peak_pain", sensitivity=False, fit=FakeFits())
     assert result.interim is False
     assert result.analysed_through is not None and result.analysed_through <= stop_day
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import MakeWorkspace
-from nof1 import model
+from nof1 import analysis
 from nof1.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +136,7 @@ def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWor
     with Workspace.open(folder) as ws:
         fill(ws)
         ws.record_reveal("test clinician")
-    monkeypatch.setattr(model, "fit", FakeFits())
+    with_fake_sampler(monkeypatch, FakeFits())
     result = run(
         "analyze", "--trial", str(folder), "--outcome", "peak_pain", "--json", "--no-sensitivity"
     )
@@ -155,12 +156,19 @@ def test_workspace_table_with_a_fake_sampler(monkeypatch, make_workspace: MakeWo
     with Workspace.open(folder) as ws:
         fill(ws)
         ws.record_reveal("test clinician")
-    monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
+    with_fake_sampler(monkeypatch, FakeFits("bad", "bad"))
     result = run("analyze", "--trial", str(folder), "--outcome", "peak_pain", "--no-sensitivity")
     assert result.exit_code == 0, result.stderr
     assert "withheld" in result.stdout
     assert "Verdict withheld: the sampler did not converge reliably" in result.stdout
     assert "INTERIM" in result.stdout
+
+
+def with_fake_sampler(monkeypatch, fake) -> None:
+    """`nof1 analyze` runs the workspace analysis with ``fake`` as its fitter (its parameter)."""
+    monkeypatch.setattr(
+        analysis, "analyze_workspace", functools.partial(analysis.analyze_workspace, fit=fake)
+    )
 
 
 @pytest.mark.sampling

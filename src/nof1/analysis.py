@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from attrs import evolve, frozen
@@ -35,6 +34,8 @@ from attrs import evolve, frozen
 from nof1 import __version__
 from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_table
 from nof1.errors import DataError
+from nof1.model import Fit, ModelData, ModelSpec
+from nof1.model.sampling import fit as sample_posterior
 from nof1.protocol import Design, OutcomeSpec
 from nof1.randomization import (
     is_unit_randomized,
@@ -61,6 +62,10 @@ from nof1.summary import (
     withheld_reason,
 )
 
+if TYPE_CHECKING:
+    from nof1.prior import PriorSpec
+    from nof1.workspace import Workspace
+
 DRAWS = 1000
 TUNE = 1000
 CHAINS = 2
@@ -74,6 +79,8 @@ TABLE_SEED = 20240601
 LATENT_SIZE = 20
 
 Progress = Callable[[str], None]
+#: Fits a model: :func:`nof1.model.fit` by default; tests pass a fake with the same signature.
+Fitter = Callable[..., Fit]
 
 SCALES = {
     "continuous": "difference in means (B − A), outcome units",
@@ -110,7 +117,7 @@ class Settings:
 
 
 def analyze_workspace(
-    ws: Any,
+    ws: Workspace,
     outcome: str | None = None,
     *,
     draws: int = DRAWS,
@@ -120,6 +127,7 @@ def analyze_workspace(
     sensitivity: bool = True,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    fit: Fitter = sample_posterior,
 ) -> AnalysisResult:
     """Analyse every outcome of a trial workspace (or only ``outcome``).
 
@@ -132,6 +140,7 @@ def analyze_workspace(
     sensitivity : run the sensitivity analyses (three more fits per outcome).
     today : the date used to decide whether the analysis is interim (default: today).
     progress : called with a short message before each step (for a progress display).
+    fit : the model fitter (:func:`nof1.model.fit`); tests pass a fake.
 
     Raises
     ------
@@ -170,11 +179,12 @@ def analyze_workspace(
             seed=root,
             sensitivity=sensitivity,
         )
-        results.append(analyze_outcome(data, settings, design=protocol.design, progress=progress))
+        results.append(
+            analyze_outcome(data, settings, design=protocol.design, progress=progress, fit=fit)
+        )
     today = today or dt.date.today()
     through = max(last_dates) if last_dates else None
-    stop = getattr(ws, "stopped", None)
-    if stop is not None:  # stopped early: the data through the stop day are final
+    if ws.stopped is not None:  # stopped early: the data through the stop day are final
         interim = False
     else:
         interim = today <= schedule.end or through is None or (schedule.end - through).days > 3
@@ -205,6 +215,7 @@ def analyze_table(
     seed: int = TABLE_SEED,
     sensitivity: bool = True,
     progress: Progress | None = None,
+    fit: Fitter = sample_posterior,
 ) -> AnalysisResult:
     """Analyse one outcome of a CSV file (or of ``data`` already read with ``read_table``).
 
@@ -234,7 +245,7 @@ def analyze_table(
         seed=seed,
         sensitivity=sensitivity,
     )
-    result = analyze_outcome(data, settings, design=None, progress=progress)
+    result = analyze_outcome(data, settings, design=None, progress=progress, fit=fit)
     return AnalysisResult(
         trial_id=Path(str(path)).stem if path is not None else data.outcome.name,
         title=f"{data.outcome.name} in {Path(str(path)).name if path is not None else 'data'}",
@@ -294,8 +305,12 @@ def analyze_outcome(
     *,
     design: Design | None = None,
     progress: Progress | None = None,
+    fit: Fitter = sample_posterior,
 ) -> OutcomeResult:
-    """Fit, check, retry, run the sensitivity analyses and the cross-checks for one outcome."""
+    """Fit, check, retry, run the sensitivity analyses and the cross-checks for one outcome.
+
+    ``fit`` samples each model (:func:`nof1.model.fit`); tests pass a fake fitter.
+    """
     from nof1 import prior as priors
 
     spec = data.outcome
@@ -305,13 +320,13 @@ def analyze_outcome(
 
     say(f"{spec.name}: sampling (default prior)")
     model_spec = _model_spec(data, settings, priors.default_prior(spec, data.y))
-    fit, diag = _fit_checked(data, model_spec, settings, "default", progress=say)
-    effect_draws = np.asarray(fit.effect, dtype=float)
+    primary, diag = _fit_checked(data, model_spec, settings, "default", fit=fit, progress=say)
+    effect_draws = np.asarray(primary.effect, dtype=float)
     effect = summarize_draws(effect_draws, scale)
     probs = probabilities(effect_draws, spec.mcid, spec.better)
     reason = withheld_reason(diag)
     primary_verdict = WITHHELD if reason else verdict(probs, settings.threshold)
-    relative_draws = fit.relative if fit.relative is not None else fit.latent
+    relative_draws = primary.relative if primary.relative is not None else primary.latent
     relative = (
         None
         if relative_draws is None
@@ -319,7 +334,7 @@ def analyze_outcome(
     )
 
     say(f"{spec.name}: posterior predictive check")
-    ppc = _predictive_check(fit, data, model_spec, settings.seed)
+    ppc = _predictive_check(primary, data, model_spec, settings.seed)
 
     sens: list[SensitivityResult] = []
     if settings.sensitivity:
@@ -329,7 +344,7 @@ def analyze_outcome(
         ):
             say(f"{spec.name}: sensitivity — {label}")
             alt = evolve(model_spec, prior=make(spec, data.y))
-            s_fit, s_diag = _fit_checked(data, alt, settings, label, progress=say)
+            s_fit, s_diag = _fit_checked(data, alt, settings, label, fit=fit, progress=say)
             sens.append(
                 sensitivity_result(
                     label,
@@ -342,7 +357,7 @@ def analyze_outcome(
                     diag=s_diag,
                 )
             )
-        sens.append(_adherent_sensitivity(data, model_spec, settings, primary_verdict, say))
+        sens.append(_adherent_sensitivity(data, model_spec, settings, primary_verdict, say, fit))
 
     say(f"{spec.name}: randomization test")
     rand, paired = _cross_checks(data, settings, design)
@@ -373,10 +388,11 @@ def analyze_outcome(
 
 def _adherent_sensitivity(
     data: OutcomeData,
-    model_spec: Any,
+    model_spec: ModelSpec,
     settings: Settings,
     primary_verdict: str,
     say: Progress,
+    fit: Fitter,
 ) -> SensitivityResult:
     label = "adherent days only"
     if data.source != "workspace":
@@ -397,11 +413,11 @@ def _adherent_sensitivity(
     except DataError as exc:
         return SensitivityResult(label, None, None, "not run", False, str(exc))
     say(f"{data.outcome.name}: sensitivity — {label}")
-    fit, diag = _fit_checked(subset, model_spec, settings, label, progress=say)
+    subset_fit, diag = _fit_checked(subset, model_spec, settings, label, fit=fit, progress=say)
     spec = data.outcome
     return sensitivity_result(
         label,
-        fit.effect,
+        subset_fit.effect,
         mcid=spec.mcid,
         better=spec.better,
         threshold=settings.threshold,
@@ -422,9 +438,7 @@ def _check_enough(data: OutcomeData) -> None:
         )
 
 
-def _model_spec(data: OutcomeData, settings: Settings, prior: Any) -> Any:
-    from nof1.model import ModelSpec
-
+def _model_spec(data: OutcomeData, settings: Settings, prior: PriorSpec) -> ModelSpec:
     trend = settings.trend
     if trend == "spline" and len(data.knots) < 2:
         trend = "linear"
@@ -441,10 +455,8 @@ def _model_spec(data: OutcomeData, settings: Settings, prior: Any) -> Any:
     )
 
 
-def model_data(data: OutcomeData) -> Any:
+def model_data(data: OutcomeData) -> ModelData:
     """The :class:`nof1.model.ModelData` of an outcome's analysed days."""
-    from nof1.model import ModelData
-
     return ModelData(
         y=data.y,
         arm=data.arm,
@@ -463,21 +475,18 @@ def derived_seed(root: int, *parts: object) -> int:
 
 def _fit_checked(
     data: OutcomeData,
-    model_spec: Any,
+    model_spec: ModelSpec,
     settings: Settings,
     label: str,
     *,
+    fit: Fitter,
     progress: Progress,
-) -> tuple[Any, Diagnostics]:
+) -> tuple[Fit, Diagnostics]:
     """Fit; on failing diagnostics fit once more, longer. Returns the last fit and diagnostics."""
-    from nof1 import model
-
     md = model_data(data)
-    accepts_target = "target_accept" in inspect.signature(model.fit).parameters
     draws, tune = settings.draws, settings.tune
-    fit = None
-    diag = None
-    for attempt in (1, 2):
+    attempt = 1
+    while True:
         kwargs: dict[str, Any] = {
             "draws": draws,
             "tune": tune,
@@ -486,17 +495,15 @@ def _fit_checked(
         }
         if settings.sampler:
             kwargs["sampler"] = settings.sampler
-        if attempt == 2 and accepts_target:
+        if attempt == 2:
             kwargs["target_accept"] = RETRY_TARGET_ACCEPT
-        fit = model.fit(md, model_spec, **kwargs)
-        diag = diagnostics(fit.idata, var_names=_diagnosed(fit.idata), attempts=attempt)
-        if diag.passed:
-            break
-        if attempt == 1:
-            progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")
+        result = fit(md, model_spec, **kwargs)
+        diag = diagnostics(result.idata, var_names=_diagnosed(result.idata), attempts=attempt)
+        if diag.passed or attempt == 2:
+            return result, diag
+        progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")
         draws, tune = draws * RETRY_DRAWS_FACTOR, tune * RETRY_TUNE_FACTOR
-    assert fit is not None and diag is not None
-    return fit, diag
+        attempt = 2
 
 
 def _diagnosed(idata: Any) -> list[str]:
@@ -516,7 +523,7 @@ def _diagnosed(idata: Any) -> list[str]:
 
 
 def _predictive_check(
-    fit: Any, data: OutcomeData, model_spec: Any, seed: int
+    fit: Fit, data: OutcomeData, model_spec: ModelSpec, seed: int
 ) -> PredictiveCheck | None:
     """Posterior predictive check; available for continuous outcomes (see docs/methods.md)."""
     if data.outcome.kind != "continuous":

@@ -34,7 +34,9 @@ from nof1.errors import DataError
 from nof1.protocol import KINDS, OutcomeSpec
 
 if TYPE_CHECKING:  # the workspace is only read through its documented methods
+    from nof1.record import Adherence, Observation
     from nof1.schedule import Schedule
+    from nof1.workspace import Workspace
 
 #: Labels taken as the control arm when ``--control`` is not given (case-insensitive).
 CONTROL_WORDS = ("0", "a", "control", "placebo", "comparator", "off", "no", "none", "baseline")
@@ -156,7 +158,7 @@ class OutcomeData:
 # --------------------------------------------------------------------------------------------
 
 
-def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
+def from_workspace(ws: Workspace, outcome: str | OutcomeSpec) -> OutcomeData:
     """Build the data of one outcome from a trial workspace.
 
     Parameters
@@ -181,7 +183,7 @@ def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
     else:
         spec = outcome
     observations, adherence = ws.observations(), ws.adherence()
-    stop = getattr(ws, "stopped", None)
+    stop = ws.stopped
     if stop is not None:  # after an early stop the days no longer follow the schedule
         observations = [o for o in observations if o.date <= stop.date]
         adherence = [a for a in adherence if a.date <= stop.date]
@@ -191,8 +193,8 @@ def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
 def from_records(
     spec: OutcomeSpec,
     schedule: Schedule,
-    observations: Sequence[Any],
-    adherence: Sequence[Any] = (),
+    observations: Sequence[Observation],
+    adherence: Sequence[Adherence] = (),
     period_days: int | None = None,
 ) -> OutcomeData:
     """Build :class:`OutcomeData` from a schedule and records (``Observation``/``Adherence``).

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nof1.cli.base import SeedOption, TrialOption, app, err, handle_errors
 from nof1.errors import DataError
+
+if TYPE_CHECKING:
+    from nof1.summary import AnalysisResult
 
 HERE = Path(".")
 
@@ -254,7 +257,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def _print_table(result: Any) -> None:
+def _print_table(result: AnalysisResult) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nof1.cli.base import app, err, handle_errors
 from nof1.errors import Nof1Error, WorkspaceError
-from nof1.protocol import TrialProtocol
+from nof1.protocol import OutcomeSpec, TrialProtocol
+
+if TYPE_CHECKING:
+    from nof1.plan import PlanResult
 
 
 class PlanUsageError(Nof1Error, ValueError):
@@ -66,7 +69,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _table(result: Any) -> str:
+def _table(result: PlanResult) -> str:
     from nof1.verdict import INCONCLUSIVE, NEGLIGIBLE
 
     a = result.assumptions
@@ -293,7 +296,7 @@ def plan_command(
         err(f"Planning recorded in {path} [planning]")
 
 
-def _check_levels(spec: Any, baseline: float | None, effect: float | None) -> None:
+def _check_levels(spec: OutcomeSpec, baseline: float | None, effect: float | None) -> None:
     """Levels the simulator can produce on the outcome's scale."""
     if spec.kind in ("binary", "count"):
         top = 28.0 if spec.kind == "binary" else float("inf")

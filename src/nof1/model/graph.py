@@ -11,7 +11,7 @@ AR(1) residuals; the other kinds get a latent process on the linear predictor (s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytensor.tensor as pt
@@ -23,10 +23,13 @@ from nof1.model.spec import ModelData, ModelSpec, check_y
 from nof1.model.terms import GH_NODES, GH_WEIGHTS, gaps, trend_basis
 from nof1.prior import PriorSpec
 
+if TYPE_CHECKING:
+    import pymc as pm
+
 TensorVariable = _TensorVariable[Any, Any]
 
 
-def build_model(data: ModelData, spec: ModelSpec) -> Any:
+def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
     """Build the full PyMC model (no sampling).
 
     Every kind has ``effect`` (verdict scale) as a Deterministic, plus ``rate_ratio`` (count),

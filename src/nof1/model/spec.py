@@ -197,7 +197,7 @@ class Fit:
     sampler : str
     """
 
-    idata: Any
+    idata: Any  # arviz.InferenceData (its groups are dynamic attributes)
     effect: np.ndarray
     relative: np.ndarray | None
     latent: np.ndarray | None

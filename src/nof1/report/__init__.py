@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
@@ -25,6 +25,9 @@ from nof1.report.build import build_view
 from nof1.report.context import TrialRecord
 from nof1.report.view import ReportView
 from nof1.summary import AnalysisResult
+
+if TYPE_CHECKING:
+    from nof1.workspace import Workspace
 
 __all__ = ["ReportFiles", "TrialRecord", "build_view", "render", "write_report"]
 
@@ -75,7 +78,7 @@ def render(record: TrialRecord, result: AnalysisResult, *, figures: bool = True)
 
 
 def write_report(
-    ws: Any,
+    ws: Workspace,
     result: AnalysisResult,
     out_dir: str | Path | None = None,
     *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
@@ -21,6 +21,9 @@ from nof1.report import fmt
 from nof1.report.view import FrontPage, Headline, ProbabilityBar
 from nof1.schedule import Schedule
 from nof1.summary import AnalysisResult, OutcomeResult
+
+if TYPE_CHECKING:
+    from nof1.workspace import Workspace
 
 DISCLAIMER = (
     "This report informs a decision that the patient makes together with their clinician. It is "
@@ -42,9 +45,8 @@ class TrialRecord:
     warnings: tuple[str, ...] = field(default=())
 
     @classmethod
-    def from_workspace(cls, ws: Any) -> TrialRecord:
+    def from_workspace(cls, ws: Workspace) -> TrialRecord:
         """Read everything the report shows from an open :class:`~nof1.workspace.Workspace`."""
-        warnings = ws.warnings() if hasattr(ws, "warnings") else []
         return cls(
             protocol=ws.protocol,
             schedule=ws.schedule,
@@ -53,7 +55,7 @@ class TrialRecord:
             adverse_events=tuple(ws.adverse_events()),
             lock_info=ws.lock_info(),
             deviations=tuple(ws.deviations()),
-            warnings=tuple(warnings),
+            warnings=tuple(ws.warnings()),
         )
 
     # -- derived ----------------------------------------------------------------------------
@@ -499,8 +501,8 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
                 "analysis; the evidence is not yet strong enough to be robust."
             )
     for o in result.outcomes:
-        diag = getattr(o, "diagnostics", None)
-        if diag is not None and not diag.passed and verdict_class(o) != "withheld":
+        diag = o.diagnostics
+        if not diag.passed and verdict_class(o) != "withheld":
             notes.append(f"{title(o)}: sampler diagnostics flagged ({'; '.join(diag.problems)}).")
     others = tuple(
         (title(o), effect_text(o), verdict_short(o, protocol.analysis.decision_threshold))
