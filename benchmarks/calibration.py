@@ -115,6 +115,7 @@ def run_grid(job: tuple[int, float]) -> dict[str, Any]:
     from scipy import stats
 
     from nof1 import summary
+    from nof1 import verdict as verdict_rule
     from nof1.analysis import Settings, _model_spec, model_data
     from nof1.model.continuous import draw_coefficients
     from nof1.model.terms import design
@@ -178,8 +179,8 @@ def run_grid(job: tuple[int, float]) -> dict[str, Any]:
     )
     draws = coef["effect"].reshape(-1)
     s = summary.summarize_draws(draws, "difference")
-    v = summary.verdict(
-        summary.probabilities(draws, data.outcome.mcid, data.outcome.better),
+    v = verdict_rule.verdict(
+        verdict_rule.probabilities(draws, data.outcome.mcid, data.outcome.better),
         protocol.analysis.decision_threshold,
     )
     return {

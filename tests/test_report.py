@@ -120,7 +120,7 @@ def outcome_result(
         )
     draws = rng.normal(center, sd, 4000)
     probs = S.probabilities(draws, spec.mcid, spec.better)
-    v = S.verdict(probs, 0.8)
+    v = rule.verdict(attrs.asdict(probs), 0.8)
     diag = S.Diagnostics(1.003, 1450, 1200, 0, 4, 1000)
     if withheld:
         diag = S.Diagnostics(

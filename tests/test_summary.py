@@ -67,7 +67,7 @@ def test_summarize_draws_rejects_non_finite_draws():
 def test_every_verdict_from_fake_draws(centre, better, expected):
     draws = RNG.normal(centre, 0.3 if expected != verdict.INCONCLUSIVE else 1.0, size=4000)
     probs = summary.probabilities(draws, 1.0, better)
-    assert summary.verdict(probs, 0.8) == expected
+    assert verdict.verdict(attrs.asdict(probs), 0.8) == expected
 
 
 def test_probabilities_are_oriented_and_bounded():

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import MakeWorkspace
-from nof1.errors import LockError, ProtocolError, WorkspaceError
-from nof1.schedule import build_schedule
-from nof1.workspace import Workspace, schedule_from_dict
+from nof1.errors import LockError, ProtocolError, TemplateError, WorkspaceError
+from nof1.schedule import Schedule, build_schedule
+from nof1.templates import find_template
+from nof1.workspace import Workspace
 
 
 def _edit(folder: Path, old: str, new: str) -> None:
@@ -34,6 +35,60 @@ def test_open_invalid_protocol_reports_problems(workspace: Path) -> None:
     _edit(workspace, "period_days = 28", "period_days = 0")
     with pytest.raises(ProtocolError, match="design.period_days must be ≥ 1"):
         Workspace.open(workspace)
+
+
+START = dt.date(2026, 12, 7)
+
+
+def test_create_writes_an_owner_only_workspace_from_a_template(tmp_path: Path) -> None:
+    folder = tmp_path / "a" / "trial"
+    with Workspace.create(folder, "migraine-sleep", START, 42) as ws:
+        assert ws.protocol.design.start_date == START and ws.protocol.design.seed == 42
+        assert not ws.is_locked
+    text = (folder / "protocol.toml").read_text(encoding="utf-8")
+    template = find_template("migraine-sleep").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == template.splitlines()[0]  # the template's comments are kept
+    assert (folder / "protocol.toml").stat().st_mode & 0o777 == 0o600
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "reports").stat().st_mode & 0o777 == 0o700
+
+
+def test_create_never_overwrites_a_protocol(tmp_path: Path) -> None:
+    Workspace.create(tmp_path, "migraine-sleep", START, 1).close()
+    before = (tmp_path / "protocol.toml").read_bytes()
+    with pytest.raises(WorkspaceError, match="already exists: nof1 init never overwrites"):
+        Workspace.create(tmp_path, "migraine-magnesium", START, 2)
+    assert (tmp_path / "protocol.toml").read_bytes() == before
+
+
+def test_create_rejects_a_file_as_the_folder(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("mine", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="is a file, not a folder"):
+        Workspace.create(path, "migraine-sleep", START, 1)
+    assert path.read_text(encoding="utf-8") == "mine"
+
+
+def test_create_from_a_broken_template_writes_nothing(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    text = find_template("migraine-sleep").read_text(encoding="utf-8")
+    broken.write_text(text.replace("period_days = ", "period_days = -"), encoding="utf-8")
+    with pytest.raises(ProtocolError, match="design.period_days must be ≥ 1"):
+        Workspace.create(tmp_path / "t", broken, START, 1)
+    assert not (tmp_path / "t").exists()
+
+
+def test_create_with_an_unknown_template_names_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"unknown template 'migraine-coffee' \(available: "):
+        Workspace.create(tmp_path / "t", "migraine-coffee", START, 1)
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63])
+def test_create_rejects_a_seed_out_of_range(tmp_path: Path, seed: int) -> None:
+    with pytest.raises(WorkspaceError, match=r"seed must be between 0 and 2\*\*63 - 1"):
+        Workspace.create(tmp_path / "t", "migraine-sleep", START, seed)
+    assert not (tmp_path / "t").exists()
 
 
 def test_unlocked_workspace_creates_no_store(workspace: Path) -> None:
@@ -79,7 +134,7 @@ def test_start_lists_every_problem(make_workspace: MakeWorkspace) -> None:
 def test_schedule_round_trips_through_dict(started: Path) -> None:
     with Workspace.open(started) as ws:
         built = build_schedule(ws.protocol)
-        assert schedule_from_dict(built.to_dict()) == built
+        assert Schedule.from_dict(built.to_dict()) == built
         assert ws.schedule == built
 
 

@@ -28,10 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 from attrs import evolve, frozen
 
 from nof1 import __version__
+from nof1 import verdict as verdict_rule
 from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_table
 from nof1.errors import DataError
 from nof1.model import Fit, ModelData, ModelSpec
@@ -53,14 +55,13 @@ from nof1.summary import (
     RandomizationResult,
     SensitivityResult,
     diagnostics,
-    period_summaries,
     predictive_check,
     probabilities,
     sensitivity_result,
     summarize_draws,
-    verdict,
     withheld_reason,
 )
+from nof1.vocab import RELATIVE_SCALES, SCALES, exposure_factor
 
 if TYPE_CHECKING:
     from nof1.prior import PriorSpec
@@ -81,18 +82,6 @@ LATENT_SIZE = 20
 Progress = Callable[[str], None]
 #: Fits a model: :func:`nof1.model.fit` by default; tests pass a fake with the same signature.
 Fitter = Callable[..., Fit]
-
-SCALES = {
-    "continuous": "difference in means (B − A), outcome units",
-    "count": "difference in events per 28 days (B − A)",
-    "binary": "difference in days per 28 days (B − A)",
-    "ordinal": "difference in expected category (B − A)",
-}
-RELATIVE_SCALES = {
-    "count": "rate ratio (B / A)",
-    "binary": "odds ratio (B / A)",
-    "ordinal": "latent-scale shift (B − A, logit units)",
-}
 
 
 @frozen
@@ -325,7 +314,9 @@ def analyze_outcome(
     effect = summarize_draws(effect_draws, scale)
     probs = probabilities(effect_draws, spec.mcid, spec.better)
     reason = withheld_reason(diag)
-    primary_verdict = WITHHELD if reason else verdict(probs, settings.threshold)
+    primary_verdict = (
+        WITHHELD if reason else verdict_rule.verdict(attrs.asdict(probs), settings.threshold)
+    )
     relative_draws = primary.relative if primary.relative is not None else primary.latent
     relative = (
         None
@@ -379,7 +370,7 @@ def analyze_outcome(
         randomization=rand,
         paired=paired,
         sensitivity=tuple(sens),
-        periods=period_summaries([p.to_dict() for p in data.periods]),
+        periods=data.periods,
         n_analysed=data.n,
         effect_draws=effect_draws,
         model_description=model_spec.describe(),
@@ -541,7 +532,7 @@ def _cross_checks(
     data: OutcomeData, settings: Settings, design: Design | None
 ) -> tuple[RandomizationResult | None, PairedComparison | None]:
     """The randomization test and the paired comparison, on the verdict scale."""
-    factor = 28.0 if data.outcome.kind in ("count", "binary") else 1.0
+    factor = exposure_factor(data.outcome.kind)
     means = [
         p.mean if p.mean is not None and p.days_analysed >= settings.min_days_per_period else None
         for p in data.periods

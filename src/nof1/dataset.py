@@ -31,7 +31,8 @@ import numpy as np
 from attrs import evolve, field, frozen
 
 from nof1.errors import DataError
-from nof1.protocol import KINDS, OutcomeSpec
+from nof1.protocol import OutcomeSpec
+from nof1.vocab import DIRECTIONS, KINDS, words
 
 if TYPE_CHECKING:  # the workspace is only read through its documented methods
     from nof1.record import Adherence, Observation
@@ -59,7 +60,7 @@ class LoggedDay:
 
 
 @frozen
-class PeriodData:
+class PeriodSummary:
     """One treatment period: its arm and the days logged and analysed in it."""
 
     period: int
@@ -113,7 +114,7 @@ class OutcomeData:
     adherent: np.ndarray = field(converter=_bools, eq=False)
     all_days: tuple[LoggedDay, ...] = ()
     knots: tuple[float, ...] = ()
-    periods: tuple[PeriodData, ...] = ()
+    periods: tuple[PeriodSummary, ...] = ()
     sequence: str = ""
     time_unit: str = "day"
     source: str = "workspace"
@@ -233,7 +234,7 @@ def from_records(
         in_period = [d for d in logged if d.period == p.index]
         used = [d.value for d in in_period if d.analysed]
         periods.append(
-            PeriodData(
+            PeriodSummary(
                 period=p.index,
                 block=p.block,
                 arm=p.arm,
@@ -319,8 +320,8 @@ def table_from_rows(
     """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`."""
     if spec.kind not in KINDS:
         raise DataError(f"--kind must be one of {', '.join(KINDS)} (got {spec.kind!r})")
-    if spec.better not in ("lower", "higher"):
-        raise DataError(f"--better must be lower or higher (got {spec.better!r})")
+    if spec.better not in DIRECTIONS:
+        raise DataError(f"--better must be {words(DIRECTIONS)} (got {spec.better!r})")
     for option, column in (
         ("--outcome", spec.outcome),
         ("--treatment", spec.treatment),
@@ -421,7 +422,7 @@ def table_from_rows(
     for p in range(1, n_periods + 1):
         idx = [j for j in range(len(times)) if period_of[j] == p]
         periods.append(
-            PeriodData(
+            PeriodSummary(
                 period=p,
                 block=block_of[idx[0]],
                 arm=arms[idx[0]],

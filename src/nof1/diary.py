@@ -18,8 +18,9 @@ from attrs import frozen
 
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec, StoppingRule, TrialProtocol
-from nof1.record import SEVERITIES, TOOK, AdverseEvent, Observation
+from nof1.record import AdverseEvent, Observation
 from nof1.schedule import Day
+from nof1.vocab import SEVERITIES, TOOK
 from nof1.workspace import Workspace
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}

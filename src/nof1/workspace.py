@@ -21,20 +21,28 @@ An amendment may not change the assignment of any day that is already past or lo
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 from attrs import define, field
 
 from nof1.errors import LockError, WorkspaceError
-from nof1.protocol import LOCKED_SECTIONS, TrialProtocol
+from nof1.protocol import LOCKED_SECTIONS, TrialProtocol, set_design_values
 from nof1.record import Adherence, AdverseEvent, Observation
-from nof1.schedule import Period, Schedule, build_schedule
+from nof1.schedule import Schedule, build_schedule
 from nof1.store import Amendment, LockRecord, Stop, Store
+from nof1.templates import find_template
 
 PROTOCOL_FILE = "protocol.toml"
 STORE_FILE = "nof1.sqlite"
 REPORTS_DIR = "reports"
+
+
+def next_monday(today: dt.date) -> dt.date:
+    """The first Monday strictly after ``today`` (a full week to prepare when today is Monday)."""
+    return today + dt.timedelta(days=7 - today.weekday())
 
 
 @define
@@ -80,6 +88,65 @@ class Workspace:
                 "with `nof1 init DIR --template NAME`, or pass --trial DIR)"
             ) from None
         return cls(path, text, TrialProtocol.from_text(text, source=PROTOCOL_FILE))
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        template: str | Path,
+        start: dt.date | None = None,
+        seed: int | None = None,
+    ) -> Workspace:
+        """Create a workspace in folder ``path`` from a template and open it.
+
+        Writes ``protocol.toml`` (the template's text, comments kept, with ``start_date`` and
+        ``seed`` set) and ``reports/``; the folder is created when missing. New folders are
+        owner-only (0700) and the protocol file 0600.
+
+        Parameters
+        ----------
+        template : a template name (:func:`nof1.templates.templates`) or a path to a .toml file.
+        start : the first trial day (run-in day 1); default the next Monday after today.
+        seed : the randomization seed; default drawn from the operating system's entropy.
+
+        Raises
+        ------
+        TemplateError
+            When the template is unknown.
+        WorkspaceError
+            When ``path`` already holds a protocol (never overwritten) or is not a folder.
+        ProtocolError
+            When the template itself is broken (nothing is written).
+        """
+        path = Path(path)
+        source = find_template(template)
+        target = path / PROTOCOL_FILE
+        if target.exists():
+            raise WorkspaceError(
+                f"{target} already exists: nof1 init never overwrites a protocol (choose a new "
+                "folder, or edit the existing protocol.toml)"
+            )
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(f"{path} is a file, not a folder: choose a folder for the trial")
+        if seed is not None and not 0 <= seed < 2**63:
+            raise WorkspaceError(f"seed must be between 0 and 2**63 - 1 (got {seed})")
+        start = start or next_monday(dt.date.today())
+        seed = secrets.randbits(63) if seed is None else seed
+        text = set_design_values(
+            source.read_text(encoding="utf-8"), {"start_date": start, "seed": seed}
+        )
+        TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:  # O_EXCL: two `nof1 init` at once cannot both write the protocol
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise WorkspaceError(
+                f"{target} already exists: nof1 init never overwrites a protocol"
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        (path / REPORTS_DIR).mkdir(mode=0o700, exist_ok=True)
+        return cls.open(path)
 
     def close(self) -> None:
         if self._store is not None:
@@ -193,7 +260,7 @@ class Workspace:
             if lock is None:
                 self._schedule = build_schedule(self.file_protocol)
             else:
-                self._schedule = schedule_from_dict(lock.schedule)
+                self._schedule = Schedule.from_dict(lock.schedule)
         return self._schedule
 
     def guard(self) -> None:
@@ -500,30 +567,3 @@ class Workspace:
         if corrected:
             found.append(f"{corrected} value(s) corrected after first entry (see `nof1 history`)")
         return found
-
-
-def schedule_from_dict(data: dict[str, Any]) -> Schedule:
-    """Rebuild a :class:`Schedule` from :meth:`Schedule.to_dict` (the form stored at lock time)."""
-    return Schedule(
-        scheme=data["scheme"],
-        seed=data["seed"],
-        sequence=data["sequence"],
-        periods=tuple(
-            Period(
-                index=p["index"],
-                block=p["block"],
-                arm=p["arm"],
-                start=dt.date.fromisoformat(p["start"]),
-                end=dt.date.fromisoformat(p["end"]),
-                analysed_start=dt.date.fromisoformat(p["analysed_start"]),
-            )
-            for p in data["periods"]
-        ),
-        start=dt.date.fromisoformat(data["start"]),
-        end=dt.date.fromisoformat(data["end"]),
-        run_in_days=data["run_in_days"],
-        washout_days=data["washout_days"],
-        analytic_washout_days=data["analytic_washout_days"],
-        codes=dict(data["codes"]),
-        blinded=data["blinded"],
-    )

@@ -23,9 +23,8 @@ from attrs import field, frozen
 
 from nof1.errors import DataError
 from nof1.prior import PriorSpec
+from nof1.vocab import EXPOSURE_DAYS, KINDS, TRENDS, one_of
 
-KINDS = ("continuous", "count", "binary", "ordinal")
-TRENDS = ("none", "linear", "spline")
 SAMPLERS = ("nutpie", "pymc")
 #: Chains run in parallel processes, one per core (the CI machine has 2); ``NOF1_CORES`` overrides.
 CORES = max(1, int(os.environ.get("NOF1_CORES", "0")) or min(2, os.cpu_count() or 1))
@@ -82,7 +81,7 @@ class ModelData:
     time: np.ndarray = field(converter=_float_array)
     n_categories: int | None = None
     knots: tuple[float, ...] = field(default=(), converter=_float_tuple)
-    exposure_days: float = 28.0
+    exposure_days: float = float(EXPOSURE_DAYS)
     period: np.ndarray | None = field(default=None, converter=_optional_int_array)
 
     def __attrs_post_init__(self) -> None:
@@ -128,21 +127,11 @@ class ModelSpec:
         ``ModelData.period``).
     """
 
-    kind: str = field()
+    kind: str = field(validator=one_of(KINDS))
     autocorrelation: bool
-    trend: str = field()
+    trend: str = field(validator=one_of(TRENDS))
     prior: PriorSpec = field()
-    latent: str = field(default="ar")
-
-    @kind.validator
-    def _check_kind(self, _attr: Any, value: str) -> None:
-        if value not in KINDS:
-            raise ValueError(f"ModelSpec.kind must be one of {', '.join(KINDS)} (got {value!r})")
-
-    @trend.validator
-    def _check_trend(self, _attr: Any, value: str) -> None:
-        if value not in TRENDS:
-            raise ValueError(f"ModelSpec.trend must be one of {', '.join(TRENDS)} (got {value!r})")
+    latent: str = field(default="ar", validator=one_of(LATENT))
 
     @prior.validator
     def _check_prior(self, _attr: Any, value: PriorSpec) -> None:
@@ -151,11 +140,6 @@ class ModelSpec:
                 f"ModelSpec.prior is for a {value.kind} outcome but kind is {self.kind!r}: "
                 "build it with default_prior(outcome) for this outcome"
             )
-
-    @latent.validator
-    def _check_latent(self, _attr: Any, value: str) -> None:
-        if value not in LATENT:
-            raise ValueError(f"ModelSpec.latent must be one of {', '.join(LATENT)} (got {value!r})")
 
     def describe(self) -> str:
         """A sentence naming the model, for reports."""

@@ -38,8 +38,8 @@ from scipy.special import expit, gammaln, ndtr
 
 from nof1.model.terms import GapMoments, design_matrix
 from nof1.prior import PriorSpec
+from nof1.vocab import EXPOSURE_DAYS, KINDS
 
-KINDS = ("continuous", "count", "binary", "ordinal")
 N_DRAWS = 4000
 _RHO_GRID = np.linspace(0.01, 0.99, 50)
 #: Gauss–Hermite nodes in log sigma (around its conditional mode) and their log weights, with
@@ -273,7 +273,7 @@ def glm_posterior(
     trend: str = "none",
     knots: tuple[float, ...] = (),
     n_categories: int | None = None,
-    exposure_days: float = 28.0,
+    exposure_days: float = float(EXPOSURE_DAYS),
     seed: int = 0,
     n_draws: int = N_DRAWS,
 ) -> ApproxPosterior:

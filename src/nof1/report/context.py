@@ -21,6 +21,7 @@ from nof1.report import fmt
 from nof1.report.view import FrontPage, Headline, ProbabilityBar
 from nof1.schedule import Schedule
 from nof1.summary import AnalysisResult, OutcomeResult
+from nof1.vocab import UNITS, exposure_factor
 
 if TYPE_CHECKING:
     from nof1.workspace import Workspace
@@ -113,11 +114,7 @@ def units(outcome: OutcomeResult | OutcomeSpec) -> str:
     """Units of the verdict scale, in words."""
     if outcome.units:
         return outcome.units
-    return {
-        "binary": "days per 28 days",
-        "count": "events per 28 days",
-        "ordinal": "categories",
-    }.get(outcome.kind, "")
+    return UNITS.get(outcome.kind, "")
 
 
 def title(outcome: OutcomeResult | OutcomeSpec) -> str:
@@ -283,7 +280,7 @@ def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> Probabili
 def arm_means(outcome: OutcomeResult) -> dict[str, float | None]:
     """Observed mean per arm over analysed days (from the period summaries), per 28 days for
     binary and count outcomes."""
-    scale = 28.0 if outcome.kind in ("binary", "count") else 1.0
+    scale = exposure_factor(outcome.kind)
     out: dict[str, float | None] = {}
     for arm in ("A", "B"):
         pairs = [
