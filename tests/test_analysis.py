@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pytest
 from attrs import evolve
 
 from conftest import MakeWorkspace, template_text
-from nof1 import analysis, model, verdict
+from helpers import FakeFits, fill
+from nof1 import analysis, verdict
 from nof1.analysis import Settings, analyze_outcome, analyze_workspace
 from nof1.dataset import TableSpec, from_records, read_table
 from nof1.errors import DataError
@@ -39,48 +39,6 @@ def pain(protocol):
     return from_records(
         protocol.outcome("peak_pain"), schedule, trial.observations, trial.adherence
     )
-
-
-class FakeFits:
-    """A fake fitter (the ``fit`` parameter of the analysis): good or bad posteriors in order."""
-
-    def __init__(self, *quality: str, centre: float = -2.0) -> None:
-        self.quality = list(quality)
-        self.calls: list[dict] = []
-        self.centre = centre
-
-    def __call__(self, data, spec, *, draws, tune, chains, seed, target_accept=0.8):
-        self.calls.append(
-            {
-                "draws": draws,
-                "tune": tune,
-                "seed": seed,
-                "target_accept": target_accept,
-                "prior": spec.prior.label,
-                "n": data.y.size,
-            }
-        )
-        good = (self.quality.pop(0) if self.quality else "good") == "good"
-        rng = np.random.default_rng(seed)
-        effect = rng.normal(self.centre, 0.3, size=(chains, draws))
-        if not good:
-            effect[1] += 2.0  # chains disagree: R-hat fails
-        post = {
-            "effect": effect,
-            "intercept": rng.normal(5, 0.1, size=(chains, draws)),
-            "sigma": np.abs(rng.normal(1.5, 0.05, size=(chains, draws))),
-            "rho": rng.uniform(0.3, 0.6, size=(chains, draws)),
-        }
-        idata = az.from_dict(
-            posterior=post, sample_stats={"diverging": np.zeros((chains, draws), bool)}
-        )
-        return model.Fit(
-            idata=idata,
-            effect=effect.reshape(-1),
-            relative=None,
-            latent=None,
-            seconds={"total": 0.0},
-        )
 
 
 def test_a_failed_fit_is_retried_longer_and_then_passes(pain):
@@ -172,24 +130,6 @@ def test_workspace_analysis_is_interim_before_the_schedule_ends(make_workspace: 
     assert result.protocol_hash == ws.protocol.fingerprint()
     assert result.analysed_through == dt.date.today() - dt.timedelta(days=1)
     assert [o.name for o in result.outcomes] == ["peak_pain"]
-
-
-def fill(ws, effect: float = -2.0) -> None:
-    """Log a simulated trial (unlinked outcomes) into a workspace, up to yesterday."""
-    through = dt.date.today() - dt.timedelta(days=1)
-    trial = simulate_trial(
-        ws.protocol,
-        ws.schedule,
-        seed=9,
-        effects={"peak_pain": effect},
-        linked=False,
-        through=min(through, ws.schedule.end),
-    )
-    with ws.store.transaction("test fill") as store:
-        for obs in trial.observations:
-            store.add_entry(obs.date, obs.outcome, obs.value)
-        for took in trial.adherence:
-            store.add_adherence(took.date, took.took)
 
 
 @pytest.mark.sampling

@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from conftest import MakeWorkspace
+from helpers import FakeFits, fill, invoke
 from nof1 import analysis
-from nof1.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 MELATONIN = ROOT / "examples" / "melatonin" / "melatonin_ema.csv"
@@ -21,7 +20,7 @@ CSV = ["analyze", "--data", str(MELATONIN), "--outcome", "mood", "--treatment", 
 
 
 def run(*args: str):
-    return CliRunner().invoke(app, list(args))
+    return invoke(*args)
 
 
 def test_analyze_has_help_text():
@@ -130,7 +129,6 @@ def test_too_early_in_the_trial_is_a_clear_error(started):
 
 def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
-    from test_analysis import FakeFits, fill
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
@@ -150,7 +148,6 @@ def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWor
 
 def test_workspace_table_with_a_fake_sampler(monkeypatch, make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
-    from test_analysis import FakeFits, fill
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:

@@ -10,6 +10,7 @@ import matplotlib
 import pytest
 from typer.testing import CliRunner
 
+from helpers import invoke
 from nof1.cli import app
 from nof1.protocol import TrialProtocol
 
@@ -19,7 +20,7 @@ FAST = ["--sims", "3", "--jobs", "1", "--blocks", "2", "--outcome", "peak_pain"]
 
 
 def _run(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, ["plan", *args])
+    return invoke("plan", *args)
 
 
 @pytest.fixture

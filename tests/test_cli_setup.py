@@ -10,7 +10,7 @@ import icalendar
 import pytest
 from typer.testing import CliRunner
 
-from nof1.cli import app
+from helpers import invoke
 from nof1.protocol import TrialProtocol
 from nof1.workspace import Workspace, next_monday
 
@@ -19,8 +19,8 @@ SEED = 20261201
 runner = CliRunner()
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
+def run(*args: object) -> tuple[int, str, str]:
+    result = invoke(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

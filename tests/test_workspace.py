@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import MakeWorkspace
+from helpers import edit_protocol
 from nof1.errors import LockError, ProtocolError, TemplateError, WorkspaceError
 from nof1.schedule import Schedule, build_schedule
 from nof1.templates import find_template
 from nof1.workspace import Workspace
-
-
-def _edit(folder: Path, old: str, new: str) -> None:
-    path = folder / "protocol.toml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
 
 
 def test_open_missing_folder(tmp_path: Path) -> None:
@@ -32,7 +26,7 @@ def test_open_folder_without_protocol(tmp_path: Path) -> None:
 
 
 def test_open_invalid_protocol_reports_problems(workspace: Path) -> None:
-    _edit(workspace, "period_days = 28", "period_days = 0")
+    edit_protocol(workspace, "period_days = 28", "period_days = 0")
     with pytest.raises(ProtocolError, match="design.period_days must be ≥ 1"):
         Workspace.open(workspace)
 
@@ -139,7 +133,7 @@ def test_schedule_round_trips_through_dict(started: Path) -> None:
 
 
 def test_unlocked_section_edit_warns_but_is_allowed(started: Path) -> None:
-    _edit(started, 'clinician = ""', 'clinician = "Dr Jones"')
+    edit_protocol(started, 'clinician = ""', 'clinician = "Dr Jones"')
     with Workspace.open(started) as ws:
         ws.guard()
         assert ws.protocol.supervision.clinician == "Dr Jones"
@@ -148,7 +142,7 @@ def test_unlocked_section_edit_warns_but_is_allowed(started: Path) -> None:
 
 
 def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
     with Workspace.open(started) as ws:
         with pytest.raises(LockError) as info:
             ws.guard()
@@ -159,14 +153,14 @@ def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
 
 
 def test_locked_section_edit_does_not_reach_analysis(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
     with Workspace.open(started) as ws:
         assert ws.protocol.outcome("peak_pain").mcid == 1.0
         assert "locked section outcomes changed" in ws.warnings()[0]
 
 
 def test_amend_requires_a_reason(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
     with Workspace.open(started) as ws, pytest.raises(LockError, match="needs a reason"):
         ws.amend("   ")
 
@@ -182,7 +176,7 @@ def test_amend_before_start_is_refused(workspace: Path) -> None:
 
 
 def test_amend_records_new_locked_hash(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 1.5")
+    edit_protocol(started, "mcid = 1.0", "mcid = 1.5")
     with Workspace.open(started) as ws:
         amendment = ws.amend("clinician prefers 1.5 points")
         assert amendment.sections == ("outcomes",)
@@ -199,13 +193,13 @@ def test_amend_records_new_locked_hash(started: Path) -> None:
 
 
 def test_amend_cannot_reassign_past_days(started: Path) -> None:
-    _edit(started, "run_in_days = 14", "run_in_days = 10")
+    edit_protocol(started, "run_in_days = 14", "run_in_days = 10")
     with Workspace.open(started) as ws, pytest.raises(LockError, match="already past"):
         ws.amend("shorter run-in")
 
 
 def test_amend_may_shorten_periods_not_yet_reached(started: Path) -> None:
-    _edit(started, "period_days = 28", "period_days = 21")  # today is day 6 of period 1
+    edit_protocol(started, "period_days = 28", "period_days = 21")  # today is day 6 of period 1
     with Workspace.open(started) as ws:
         ws.amend("shorter periods")
         assert ws.schedule.periods[0].days == 21
@@ -213,7 +207,7 @@ def test_amend_may_shorten_periods_not_yet_reached(started: Path) -> None:
 
 def test_amend_may_change_future_days(make_workspace: MakeWorkspace) -> None:
     folder = make_workspace(start=dt.date.today() + dt.timedelta(days=10), start_trial=True)
-    _edit(folder, "period_days = 28", "period_days = 21")
+    edit_protocol(folder, "period_days = 28", "period_days = 21")
     with Workspace.open(folder) as ws:
         ws.amend("shorter periods, agreed before day 1")
         assert ws.schedule.periods[0].days == 21
