@@ -18,8 +18,6 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m compileall -q src/nof1  # bytecode up front: `nof1 log` starts faster
 	touch $(STAMP)
-	rm -f $(VENV)/.build-*
-	touch $(BUILD)
 
 $(BUILD): $(STAMP)
 	rm -f $(VENV)/.build-*
