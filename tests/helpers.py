@@ -11,8 +11,7 @@ from typing import Any
 
 import arviz as az
 import numpy as np
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from nof1 import model
 from nof1.simulate import simulate_trial
