@@ -126,7 +126,7 @@ def _finite(x: float | None) -> bool:
 
 
 def has_effect(outcome: OutcomeResult) -> bool:
-    effect = getattr(outcome, "effect", None)
+    effect = outcome.effect
     return effect is not None and _finite(effect.median)
 
 
@@ -261,7 +261,7 @@ def verdict_short(outcome: OutcomeResult, threshold: float) -> str:
 
 
 def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> ProbabilityBar | None:
-    p = getattr(outcome, "probabilities", None)
+    p = outcome.probabilities
     if (
         p is None
         or not has_effect(outcome)
@@ -476,7 +476,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         )
     for met in record.stopping_rules_met():
         notes.append(f"Stopping rule met: {met}.")
-    for name, reason in getattr(result, "skipped", ()):
+    for name, reason in result.skipped:
         notes.append(f"{name} was not analysed: {reason}.")
     amendments = record.amendments()
     if amendments:

@@ -61,7 +61,7 @@ def draw_figures(record: TrialRecord, result: AnalysisResult, through: dt.date) 
         figures = {"timeline": _png(timeline(record, through))}
         for outcome in result.outcomes:
             figures[f"series-{outcome.name}"] = _png(series(record, outcome, through))
-            draws = getattr(outcome, "effect_draws", None)
+            draws = outcome.effect_draws
             if (
                 draws is not None
                 and np.asarray(draws).size > 1

@@ -413,7 +413,7 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
     )
     if (
         has_effect(outcome)
-        and getattr(outcome, "effect_draws", None) is not None
+        and outcome.effect_draws is not None
         and len(outcome.effect_draws)
     ):
         blocks.append(
