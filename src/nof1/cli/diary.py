@@ -18,6 +18,7 @@ from nof1 import diary
 from nof1.cli.base import TrialOption, app, err, handle_errors
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
+from nof1.vocab import SEVERITIES, words
 from nof1.workspace import Workspace
 
 HERE = Path(".")
@@ -215,7 +216,7 @@ def event(
     description: Annotated[
         str, typer.Option("--description", help="What happened, e.g. 'loose stools'.")
     ] = "",
-    severity: Annotated[str, typer.Option("--severity", help="mild, moderate or severe.")] = "",
+    severity: Annotated[str, typer.Option("--severity", help=f"{words(SEVERITIES)}.")] = "",
     serious: Annotated[
         bool,
         typer.Option(

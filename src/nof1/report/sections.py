@@ -411,11 +411,7 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
             widths=(1, 1, 3, 1.6, 1.8, 2.6),
         )
     )
-    if (
-        has_effect(outcome)
-        and outcome.effect_draws is not None
-        and len(outcome.effect_draws)
-    ):
+    if has_effect(outcome) and outcome.effect_draws is not None and len(outcome.effect_draws):
         blocks.append(
             Figure(
                 f"posterior-{outcome.name}",
