@@ -100,12 +100,10 @@ def breakdown(folder: Path, full: bool) -> None:
         fits.append(fit.seconds)
         return fit
 
-    model.fit = recording_fit
     t1 = time.perf_counter()
     with Workspace.open(folder) as ws:
-        result = analysis.analyze_workspace(ws, "peak_pain", sensitivity=full)
+        result = analysis.analyze_workspace(ws, "peak_pain", sensitivity=full, fit=recording_fit)
     total = time.perf_counter() - t1
-    model.fit = real_fit
     build = sum(f.get("build", 0.0) for f in fits)
     compile_ = sum(f.get("compile", 0.0) for f in fits)
     sample = sum(f.get("sample", 0.0) for f in fits)

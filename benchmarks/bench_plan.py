@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from nof1.plan import _Job, _pool, _run, default_assumptions, design_of, simulate_design
+from nof1.plan.planner import _Job, _pool, _run, default_assumptions, design_of, simulate_design
 from nof1.protocol import TrialProtocol
 
 OUTCOMES = ("headache_day", "peak_pain", "acute_med_days", "severity")

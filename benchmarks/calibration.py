@@ -16,9 +16,9 @@ Two engines compute the same posterior:
     diagnostics, retry). Slow on a busy machine: each fit compiles its model.
 ``--engine grid``
     The same model and priors integrated deterministically: the continuous model's linear
-    coefficients are integrated out in closed form (as ``nof1.model_continuous`` does), the two
+    coefficients are integrated out in closed form (as ``nof1.model.continuous`` does), the two
     remaining parameters (sigma, rho) on a 80 × 60 grid, then the coefficients drawn exactly with
-    ``nof1.model_continuous.draw_coefficients``. It isolates the statistics (model, priors,
+    ``nof1.model.continuous.draw_coefficients``. It isolates the statistics (model, priors,
     verdict rule) from the sampler and runs hundreds of trials in a minute.
 
 Usage::
@@ -118,8 +118,10 @@ def run_grid(job: tuple[int, float]) -> dict[str, Any]:
     from scipy import stats
 
     from nof1 import summary
+    from nof1 import verdict as verdict_rule
     from nof1.analysis import Settings, _model_spec, model_data
-    from nof1.model_continuous import design, draw_coefficients
+    from nof1.model.continuous import draw_coefficients
+    from nof1.model.terms import design
     from nof1.prior import default_prior
 
     seed, effect = job
@@ -128,7 +130,8 @@ def run_grid(job: tuple[int, float]) -> dict[str, Any]:
     prior = default_prior(data.outcome)
     spec = _model_spec(data, Settings(trend="linear"), prior)
     md = model_data(data)
-    x, m, sds, hinges, _ = design(md, spec)
+    dm = design(md, spec)
+    x, m, sds, hinges = dm.x, dm.means, dm.sds, dm.hinges
     assert hinges == 0
     y = md.y
     n, p = x.shape
@@ -179,8 +182,8 @@ def run_grid(job: tuple[int, float]) -> dict[str, Any]:
     )
     draws = coef["effect"].reshape(-1)
     s = summary.summarize_draws(draws, "difference")
-    v = summary.verdict(
-        summary.probabilities(draws, data.outcome.mcid, data.outcome.better),
+    v = verdict_rule.verdict(
+        verdict_rule.probabilities(draws, data.outcome.mcid, data.outcome.better),
         protocol.analysis.decision_threshold,
     )
     return {

@@ -1,4 +1,4 @@
-"""Validate the planner's fast posteriors (nof1.plan_approx) against full PyMC fits (nof1.model).
+"""Validate the planner's fast posteriors (nof1.plan.approx) against full PyMC fits (nof1.model).
 
 For each outcome kind of the magnesium template, simulate trials exactly as the planner does
 (its design, default assumptions and effect), fit each with both methods, and print the
@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from nof1.model import ModelData, ModelSpec, fit
-from nof1.plan import _layout, _simulation_inputs, default_assumptions, design_of
-from nof1.plan_approx import posterior
+from nof1.plan.approx import posterior
+from nof1.plan.planner import _layout, _simulation_inputs, default_assumptions, design_of
 from nof1.prior import default_prior
 from nof1.protocol import TrialProtocol
 from nof1.simulate import simulate_outcome

@@ -1,4 +1,7 @@
-"""Shared fixtures: trial workspaces made from the magnesium template in ``tmp_path``.
+"""Shared fixtures: a per-test random generator, and trial workspaces in ``tmp_path``.
+
+``rng`` is a NumPy generator seeded from the test's own id: each test gets the same numbers on
+every run, whatever other tests ran before it (no shared module-level generator).
 
 ``make_workspace(...)`` builds a folder with ``protocol.toml`` (seed and start date filled in);
 ``workspace`` is an unlocked one, ``started`` a locked one (``nof1 start`` done). By default the
@@ -8,9 +11,11 @@ trial started 20 days ago, so today is in period 1 (after the 14-day run-in).
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nof1.protocol import set_design_values
@@ -41,6 +46,12 @@ def without_skip_logic(text: str) -> str:
     for old, new in NO_SKIP_LOGIC:
         text = text.replace(old, new)
     return text
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator of its own for each test, seeded from the test's id (reproducible)."""
+    return np.random.default_rng([SEED, zlib.crc32(request.node.nodeid.encode("utf-8"))])
 
 
 @pytest.fixture

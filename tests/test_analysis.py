@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pytest
 from attrs import evolve
 
 from conftest import NO_SKIP_LOGIC, MakeWorkspace, template_text, without_skip_logic
-from nof1 import analysis, model, verdict
+from helpers import FakeFits, fill
+from nof1 import analysis, verdict
 from nof1.analysis import Settings, analyze_outcome, analyze_workspace
 from nof1.dataset import TableSpec, from_records, read_table
 from nof1.errors import DataError
@@ -43,52 +43,9 @@ def pain(protocol):
     )
 
 
-class FakeFits:
-    """Stands in for ``nof1.model.fit``: returns good or bad posteriors in a set order."""
-
-    def __init__(self, *quality: str, centre: float = -2.0) -> None:
-        self.quality = list(quality)
-        self.calls: list[dict] = []
-        self.centre = centre
-
-    def __call__(self, data, spec, *, draws, tune, chains, seed, target_accept=0.8):
-        self.calls.append(
-            {
-                "draws": draws,
-                "tune": tune,
-                "seed": seed,
-                "target_accept": target_accept,
-                "prior": spec.prior.label,
-                "n": data.y.size,
-            }
-        )
-        good = (self.quality.pop(0) if self.quality else "good") == "good"
-        rng = np.random.default_rng(seed)
-        effect = rng.normal(self.centre, 0.3, size=(chains, draws))
-        if not good:
-            effect[1] += 2.0  # chains disagree: R-hat fails
-        post = {
-            "effect": effect,
-            "intercept": rng.normal(5, 0.1, size=(chains, draws)),
-            "sigma": np.abs(rng.normal(1.5, 0.05, size=(chains, draws))),
-            "rho": rng.uniform(0.3, 0.6, size=(chains, draws)),
-        }
-        idata = az.from_dict(
-            posterior=post, sample_stats={"diverging": np.zeros((chains, draws), bool)}
-        )
-        return model.Fit(
-            idata=idata,
-            effect=effect.reshape(-1),
-            relative=None,
-            latent=None,
-            seconds={"total": 0.0},
-        )
-
-
-def test_a_failed_fit_is_retried_longer_and_then_passes(monkeypatch, pain):
+def test_a_failed_fit_is_retried_longer_and_then_passes(pain):
     fake = FakeFits("bad", "good")
-    monkeypatch.setattr(model, "fit", fake)
-    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500))
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500), fit=fake)
     assert [c["draws"] for c in fake.calls] == [500, 1000]
     assert [c["tune"] for c in fake.calls] == [500, 1500]
     assert fake.calls[1]["target_accept"] == analysis.RETRY_TARGET_ACCEPT
@@ -97,18 +54,17 @@ def test_a_failed_fit_is_retried_longer_and_then_passes(monkeypatch, pain):
     assert result.verdict == verdict.BENEFIT and result.withheld_reason is None
 
 
-def test_verdict_is_withheld_when_the_retry_fails_too(monkeypatch, pain):
-    monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
-    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500))
+def test_verdict_is_withheld_when_the_retry_fails_too(pain):
+    fake = FakeFits("bad", "bad")
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500), fit=fake)
     assert result.verdict == WITHHELD
     assert "R-hat" in result.withheld_reason and "2 times" in result.withheld_reason
     assert result.effect is not None  # the numbers are shown, marked unreliable
 
 
-def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(monkeypatch, pain):
+def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(pain):
     fake = FakeFits()
-    monkeypatch.setattr(model, "fit", fake)
-    result = analyze_outcome(pain, Settings(draws=500, tune=500))
+    result = analyze_outcome(pain, Settings(draws=500, tune=500), fit=fake)
     assert [c["prior"] for c in fake.calls] == ["default", "sceptical", "vague", "default"]
     assert fake.calls[-1]["n"] == pain.adherent_only().n < pain.n
     labels = [s.label for s in result.sensitivity]
@@ -116,21 +72,20 @@ def test_sensitivity_analyses_use_the_other_priors_and_adherent_days(monkeypatch
     assert all(s.verdict == verdict.BENEFIT and not s.verdict_changes for s in result.sensitivity)
 
 
-def test_predictive_check_and_cross_checks_are_filled_in(monkeypatch, protocol, pain):
-    monkeypatch.setattr(model, "fit", FakeFits())
-    result = analyze_outcome(pain, Settings(sensitivity=False), design=protocol.design)
+def test_predictive_check_and_cross_checks_are_filled_in(protocol, pain):
+    result = analyze_outcome(
+        pain, Settings(sensitivity=False), design=protocol.design, fit=FakeFits()
+    )
     assert result.predictive_check is not None
     assert result.randomization.exact and result.randomization.n_allocations == 2**4
     assert result.paired.n_blocks == 4
     assert result.randomization.statistic == pytest.approx(result.paired.mean_difference)
 
 
-def test_sampling_seeds_are_reproducible(monkeypatch, pain):
+def test_sampling_seeds_are_reproducible(pain):
     first, second = FakeFits(), FakeFits()
-    monkeypatch.setattr(model, "fit", first)
-    a = analyze_outcome(pain, Settings(sensitivity=False, seed=3))
-    monkeypatch.setattr(model, "fit", second)
-    b = analyze_outcome(pain, Settings(sensitivity=False, seed=3))
+    a = analyze_outcome(pain, Settings(sensitivity=False, seed=3), fit=first)
+    b = analyze_outcome(pain, Settings(sensitivity=False, seed=3), fit=second)
     assert first.calls[0]["seed"] == second.calls[0]["seed"]
     assert np.array_equal(a.effect_draws, b.effect_draws)
     assert analysis.derived_seed(3, "x", "default", 1) != analysis.derived_seed(3, "x", "vague", 1)
@@ -166,38 +121,17 @@ def test_csv_count_outcome_needs_an_mcid():
         analysis._complete_table_outcome(data)
 
 
-def test_workspace_analysis_is_interim_before_the_schedule_ends(
-    monkeypatch, make_workspace: MakeWorkspace
-):
+def test_workspace_analysis_is_interim_before_the_schedule_ends(make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=60), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
-        monkeypatch.setattr(model, "fit", FakeFits())
-        result = analyze_workspace(ws, "peak_pain", sensitivity=False)
+        result = analyze_workspace(ws, "peak_pain", sensitivity=False, fit=FakeFits())
     assert result.interim
     assert result.protocol_hash == ws.protocol.fingerprint()
     assert result.analysed_through == dt.date.today() - dt.timedelta(days=1)
     assert [o.name for o in result.outcomes] == ["peak_pain"]
-
-
-def fill(ws, effect: float = -2.0) -> None:
-    """Log a simulated trial (unlinked outcomes) into a workspace, up to yesterday."""
-    through = dt.date.today() - dt.timedelta(days=1)
-    trial = simulate_trial(
-        ws.protocol,
-        ws.schedule,
-        seed=9,
-        effects={"peak_pain": effect},
-        linked=False,
-        through=min(through, ws.schedule.end),
-    )
-    with ws.store.transaction("test fill") as store:
-        for obs in trial.observations:
-            store.add_entry(obs.date, obs.outcome, obs.value)
-        for took in trial.adherence:
-            store.add_adherence(took.date, took.took)
 
 
 @pytest.mark.sampling
@@ -232,17 +166,14 @@ def test_a_sparse_secondary_outcome_is_skipped_with_its_reason(
         monkeypatch.setattr(
             Workspace, "observations", _without("acute_med_days", ws.observations())
         )
-        monkeypatch.setattr(model, "fit", FakeFits())
-        result = analyze_workspace(ws, sensitivity=False)
+        result = analyze_workspace(ws, sensitivity=False, fit=FakeFits())
     assert [name for name, _ in result.skipped] == ["acute_med_days"]
     assert "too few analysed days" in result.skipped[0][1]
     assert "acute_med_days" not in [o.name for o in result.outcomes]
     assert result.to_dict()["skipped"][0]["outcome"] == "acute_med_days"
 
 
-def test_a_stopped_trial_is_final_and_leaves_out_later_days(
-    monkeypatch, make_workspace: MakeWorkspace
-):
+def test_a_stopped_trial_is_final_and_leaves_out_later_days(make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
@@ -250,8 +181,7 @@ def test_a_stopped_trial_is_final_and_leaves_out_later_days(
     with Workspace.open(folder) as ws:
         fill(ws)
         ws.stop("serious adverse event", date=stop_day)
-        monkeypatch.setattr(model, "fit", FakeFits())
-        result = analyze_workspace(ws, "peak_pain", sensitivity=False)
+        result = analyze_workspace(ws, "peak_pain", sensitivity=False, fit=FakeFits())
     assert result.interim is False
     assert result.analysed_through is not None and result.analysed_through <= stop_day
 

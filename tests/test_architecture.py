@@ -1,7 +1,8 @@
 """The pipeline of docs/architecture.md, enforced on the imports parsed with ``ast``.
 
 A module imports only from modules to its left (plus ``errors`` and ``record``); nothing imports
-``cli``; the daily path stays free of numpy/PyMC/ArviZ/matplotlib; every command has help text.
+``cli``; no two modules import each other, even inside one package; the daily path stays free of
+numpy/PyMC/ArviZ/matplotlib; every command has help text.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ DOC = ROOT / "docs" / "architecture.md"
 #: The pipeline line of docs/architecture.md, left to right. "diary / tidy" is read in order too
 #: (tidy may use diary), as written. ``test_pipeline_matches_the_doc`` keeps the two in step.
 PIPELINE: list[str] = [
+    "vocab",
     "files",
     "protocol",
+    "templates",
     "schedule",
     "record",
     "simulate",
@@ -51,8 +54,10 @@ HEAVY = {"numpy", "scipy", "pymc", "pytensor", "arviz", "matplotlib", "nutpie", 
 #: The web stack: only `nof1 serve` loads it, inside its command function.
 WEB_STACK = {"starlette", "uvicorn", "segno", "multipart", "python_multipart"}
 LIGHT = {
+    "vocab",
     "files",
     "protocol",
+    "templates",
     "schedule",
     "record",
     "store",
@@ -67,8 +72,8 @@ LIGHT = {
 def concept(parts: tuple[str, ...]) -> str | None:
     """The pipeline concept of module ``nof1.<parts>`` (``None`` when the doc does not place it).
 
-    Packages (``cli/``, ``report/``) belong to their concept; ``model_terms.py`` belongs to
-    ``model`` (one concept split into files).
+    Packages (``model/``, ``plan/``, ``report/``, ``cli/``) belong to their concept; a file
+    ``<concept>_<part>.py`` belongs to ``<concept>`` (one concept split into files).
     """
     if not parts or parts == ("__init__",):
         return "nof1"
@@ -141,7 +146,7 @@ IDS = [".".join(p) for p, _ in FILES]
 
 def test_pipeline_matches_the_doc() -> None:
     text = DOC.read_text(encoding="utf-8")
-    block = re.search(r"```\n(files →.*?)```", text, re.S)
+    block = re.search(r"```\n(vocab →.*?)```", text, re.S)
     assert block, "the pipeline code block is missing from docs/architecture.md"
     names = [name.strip() for name in re.split(r"[→/]", block.group(1))]
     assert names == [name for name in PIPELINE if name not in IN_TABLE_ONLY]
@@ -199,6 +204,84 @@ def test_the_checker_catches_backward_and_cli_imports(tmp_path: Path) -> None:
         "store (not to the left of schedule)",
         "cli.app (nothing imports cli)",
     ]
+
+
+def module_of(parts: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The source module an import target names: a file, a package's ``__init__``, or None."""
+    if SRC.joinpath(*parts).with_suffix(".py").is_file():
+        return parts
+    if SRC.joinpath(*parts, "__init__.py").is_file():
+        return (*parts, "__init__")
+    return None
+
+
+def import_graph(files: list[tuple[tuple[str, ...], Path]]) -> dict[str, set[str]]:
+    """Module -> the nof1 modules it imports anywhere (module level, functions, TYPE_CHECKING).
+
+    Importing a submodule (``nof1.report.fmt``) is an edge to that file only, not to the
+    package's ``__init__``.
+    """
+    graph: dict[str, set[str]] = {}
+    for parts, path in files:
+        targets = {module_of(t) for t in nof1_imports(parts, path)}
+        graph[".".join(parts)] = {".".join(t) for t in targets if t is not None and t != parts}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle, each once, as the list of modules around it (Tarjan's SCCs)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_even_inside_a_package() -> None:
+    found = cycles(import_graph(FILES))
+    assert not found, "import cycles (break each by moving what both need to one side): " + (
+        "; ".join(" <-> ".join(c) for c in found)
+    )
+
+
+def test_the_cycle_checker_catches_a_cycle_inside_a_package(tmp_path: Path) -> None:
+    (tmp_path / "context.py").write_text(
+        "def view():\n    from nof1.report.sections import build\n", encoding="utf-8"
+    )
+    (tmp_path / "sections.py").write_text(
+        "from nof1.report.context import TrialRecord\n", encoding="utf-8"
+    )
+    files = [(("report", "context"), tmp_path / "context.py")]
+    files.append((("report", "sections"), tmp_path / "sections.py"))
+    assert cycles(import_graph(files)) == [["report.context", "report.sections"]]
+    acyclic = cycles({"a": {"b"}, "b": {"c"}, "c": set()})
+    assert acyclic == []
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from conftest import MakeWorkspace
-from nof1 import model
-from nof1.cli import app
+from helpers import FakeFits, fill, invoke
+from nof1 import analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 MELATONIN = ROOT / "examples" / "melatonin" / "melatonin_ema.csv"
@@ -20,7 +20,7 @@ CSV = ["analyze", "--data", str(MELATONIN), "--outcome", "mood", "--treatment", 
 
 
 def run(*args: str):
-    return CliRunner().invoke(app, list(args))
+    return invoke(*args)
 
 
 def test_analyze_has_help_text():
@@ -130,13 +130,12 @@ def test_too_early_in_the_trial_is_a_clear_error(started):
 
 def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
-    from test_analysis import FakeFits, fill
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
         ws.record_reveal("test clinician", "analysis test", early=True)
-    monkeypatch.setattr(model, "fit", FakeFits())
+    with_fake_sampler(monkeypatch, FakeFits())
     result = run(
         "analyze", "--trial", str(folder), "--outcome", "peak_pain", "--json", "--no-sensitivity"
     )
@@ -150,18 +149,24 @@ def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWor
 
 def test_workspace_table_with_a_fake_sampler(monkeypatch, make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
-    from test_analysis import FakeFits, fill
 
     folder = make_workspace(start=dt.date.today() - dt.timedelta(days=80), start_trial=True)
     with Workspace.open(folder) as ws:
         fill(ws)
         ws.record_reveal("test clinician", "analysis test", early=True)
-    monkeypatch.setattr(model, "fit", FakeFits("bad", "bad"))
+    with_fake_sampler(monkeypatch, FakeFits("bad", "bad"))
     result = run("analyze", "--trial", str(folder), "--outcome", "peak_pain", "--no-sensitivity")
     assert result.exit_code == 0, result.stderr
     assert "withheld" in result.stdout
     assert "Verdict withheld: the sampler did not converge reliably" in result.stdout
     assert "INTERIM" in result.stdout
+
+
+def with_fake_sampler(monkeypatch, fake) -> None:
+    """`nof1 analyze` runs the workspace analysis with ``fake`` as its fitter (its parameter)."""
+    monkeypatch.setattr(
+        analysis, "analyze_workspace", functools.partial(analysis.analyze_workspace, fit=fake)
+    )
 
 
 @pytest.mark.sampling

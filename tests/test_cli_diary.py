@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import DAYS_AGO, MakeWorkspace
+from helpers import invoke
 from nof1.cli import app
 from nof1.store import Store
 
@@ -38,7 +39,7 @@ COMMANDS = [
 
 
 def run(folder: Path, *args: str, input: str | None = None):  # noqa: A002
-    return CliRunner().invoke(app, [*args, "--trial", str(folder)], input=input)
+    return invoke(*args, "--trial", folder, input=input)
 
 
 def writes(folder: Path) -> int:

@@ -10,6 +10,7 @@ import matplotlib
 import pytest
 from typer.testing import CliRunner
 
+from helpers import invoke
 from nof1.cli import app
 from nof1.protocol import TrialProtocol
 
@@ -19,7 +20,7 @@ FAST = ["--sims", "3", "--jobs", "1", "--blocks", "2", "--outcome", "peak_pain"]
 
 
 def _run(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, ["plan", *args])
+    return invoke("plan", *args)
 
 
 @pytest.fixture
@@ -71,7 +72,13 @@ def test_plan_plot_writes_a_png(tmp_path: Path) -> None:
         (["--sd", "-1"], "Error: --sd must be > 0 (got -1)"),
         (["--blocks", "two"], "Error: --blocks must be whole numbers separated by commas"),
         (["--outcome", "migraine"], "Error: --outcome: unknown outcome 'migraine'"),
-        (["--template", "nope"], "Error: --template 'nope' is not a template"),
+        (["--template", "nope"], "Error: unknown template 'nope' (available: migraine-magnesium"),
+        (["--target", "1"], "Error: --target must be between 0.05 and 0.99 (got 1)"),
+        (
+            ["--period-days", "28", "--washout", "28"],
+            "Error: no design asked for is possible: design.analytic_washout_days must be < "
+            "design.period_days (28)",
+        ),
         (
             ["--outcome", "headache_day", "--baseline", "8", "--effect", "-9"],
             "Error: --effect -9 takes headache_day from 8 to -1 per 28 days, outside 0–28",

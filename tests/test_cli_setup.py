@@ -10,18 +10,17 @@ import icalendar
 import pytest
 from typer.testing import CliRunner
 
-from nof1.cli import app
-from nof1.cli import setup as setup_cli
+from helpers import invoke
 from nof1.protocol import TrialProtocol
-from nof1.workspace import Workspace
+from nof1.workspace import Workspace, next_monday
 
 START = dt.date(2026, 12, 7)  # magnesium, seed 20261201: ABBAABAB, A = Pack 2, B = Pack 1
 SEED = 20261201
 runner = CliRunner()
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
+def run(*args: object) -> tuple[int, str, str]:
+    result = invoke(*args)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -84,14 +83,16 @@ def test_init_creates_workspace_with_seed_start_and_comments(tmp_path: Path) -> 
     )
 
 
-def test_init_draws_seed_from_os_entropy_and_starts_next_monday(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(setup_cli.secrets, "randbits", lambda bits: 987654321 + bits)
-    code, _, _ = run("init", tmp_path / "t", "--template", "migraine-sleep")
-    assert code == 0
-    protocol = TrialProtocol.from_toml(tmp_path / "t" / "protocol.toml")
-    assert protocol.design.seed == 987654321 + 63
+def test_init_draws_seed_from_os_entropy_and_starts_next_monday(tmp_path: Path) -> None:
+    seeds = []
+    for name in ("t", "u"):
+        code, out, _ = run("init", tmp_path / name, "--template", "migraine-sleep")
+        assert code == 0
+        protocol = TrialProtocol.from_toml(tmp_path / name / "protocol.toml")
+        seeds.append(protocol.design.seed)
+        assert f"seed {protocol.design.seed})." in out
+    assert all(s is not None and 0 <= s < 2**63 for s in seeds)
+    assert seeds[0] != seeds[1]  # 63 random bits each: equal once in 9e18 runs
     start = protocol.design.start_date
     assert start is not None and start.weekday() == 0
     assert 1 <= (start - dt.date.today()).days <= 7
@@ -106,7 +107,7 @@ def test_init_draws_seed_from_os_entropy_and_starts_next_monday(
     ],
 )
 def test_next_monday(today: dt.date, monday: dt.date) -> None:
-    assert setup_cli.next_monday(today) == monday
+    assert next_monday(today) == monday
 
 
 def test_init_refuses_to_overwrite_a_protocol(blinded: Path) -> None:

@@ -434,7 +434,7 @@ def quick_report(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
     record, result = scenario()
 
     def write(folder: Path, **kwargs):  # type: ignore[no-untyped-def]
-        ws = SimpleNamespace(reports_dir=folder)
+        ws = SimpleNamespace(reports_dir=folder, protected_paths=lambda _path: [])
         return report.write_report(ws, result, record=record, **kwargs)
 
     return write

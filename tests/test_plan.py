@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import matplotlib
 import pytest
 
+from nof1.errors import PlanError, ProtocolError
 from nof1.plan import (
     Assumptions,
     DesignOption,
@@ -18,8 +20,10 @@ from nof1.plan import (
     simulate_design,
     write_planning,
 )
+from nof1.plan.planner import _total_days
 from nof1.protocol import TrialProtocol
 from nof1.report.plan_figure import plot_plan
+from nof1.schedule import build_schedule
 from nof1.verdict import BENEFIT, VERDICTS
 
 matplotlib.use("Agg")
@@ -53,6 +57,57 @@ def test_alternative_designs_from_choices(protocol: TrialProtocol) -> None:
     options = alternative_designs(protocol.design, [2, 3], [14], [0, 7])
     assert DesignOption(2, 14, 0) in options and DesignOption(3, 14, 7) in options
     assert len(options) == 5  # 4 combinations + the protocol's own design
+
+
+@pytest.fixture(scope="module")
+def counterbalanced(protocol: TrialProtocol) -> TrialProtocol:
+    design = attrs.evolve(
+        protocol.design, scheme="counterbalanced", blocks=4, start_date=dt.date(2026, 1, 5), seed=7
+    )
+    return attrs.evolve(protocol, design=design)
+
+
+def test_counterbalanced_alternatives_have_the_days_their_schedule_has(
+    counterbalanced: TrialProtocol,
+) -> None:
+    """The planner proposed 3 and 5 blocks (attrs.evolve bypassed "even blocks"): the schedule
+    then had 4 periods while the planner's table said 182 days."""
+    options = alternative_designs(counterbalanced.design)
+    assert {o.blocks for o in options} == {2, 4, 6, 8}
+    for option in options:
+        design = attrs.evolve(
+            counterbalanced.design,
+            blocks=option.blocks,
+            period_days=option.period_days,
+            analytic_washout_days=option.analytic_washout_days,
+        )
+        schedule = build_schedule(attrs.evolve(counterbalanced, design=design))
+        assert len(schedule.periods) == 2 * option.blocks
+        assert schedule.total_days == _total_days(counterbalanced.design, option)
+
+
+def test_counterbalanced_odd_blocks_asked_for_are_refused(counterbalanced: TrialProtocol) -> None:
+    with pytest.raises(PlanError, match=r"^3 blocks: design.blocks must be even for scheme "):
+        alternative_designs(counterbalanced.design, [2, 3, 4])
+
+
+def test_simulating_an_impossible_design_is_refused(counterbalanced: TrialProtocol) -> None:
+    spec = counterbalanced.primary_outcome
+    a = default_assumptions(counterbalanced, spec)
+    with pytest.raises(ProtocolError, match="must be even for scheme 'counterbalanced'"):
+        simulate_design(counterbalanced, spec, DesignOption(3, 14, 0), a, simulations=2, jobs=1)
+
+
+def test_planner_and_protocol_share_the_analysed_days_rule(protocol: TrialProtocol) -> None:
+    # 7-day periods with a 6-day analytic washout keep 1 analysed day: a valid protocol design,
+    # so the planner offers it; 7 of 7 keeps none and neither accepts it.
+    options = alternative_designs(protocol.design, [2], [7], [6, 7])
+    assert DesignOption(2, 7, 6) in options and DesignOption(2, 7, 7) not in options
+    attrs.evolve(protocol.design, period_days=7, analytic_washout_days=6)
+    with pytest.raises(ProtocolError, match="analytic_washout_days must be < design.period_days"):
+        attrs.evolve(protocol.design, period_days=7, analytic_washout_days=7)
+    with pytest.raises(PlanError, match="no design asked for is possible"):
+        alternative_designs(protocol.design, [2], [7], [7])
 
 
 def test_large_effect_is_found_and_no_effect_rarely_gives_benefit(
@@ -104,8 +159,34 @@ def test_every_outcome_kind_can_be_planned(protocol: TrialProtocol, name: str) -
 
 
 def test_bad_target_is_refused(protocol: TrialProtocol) -> None:
-    with pytest.raises(ValueError, match="target must be between 0 and 1"):
+    with pytest.raises(PlanError, match=r"^target must be between 0.05 and 0.99 \(got 1.5\)$"):
         plan(protocol, target=1.5, simulations=1, jobs=1)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"rho": float("nan")}, "rho must be between 0 and 0.95 (got nan)"),
+        ({"missing_rate": 0.95}, "missing_rate must be between 0 and 0.9 (got 0.95)"),
+        ({"sd": 0.0}, "sd must be > 0 (got 0)"),
+        ({"effect": float("inf")}, "effect must be a finite number (got inf)"),
+    ],
+)
+def test_assumptions_value_refuses_impossible_settings(
+    protocol: TrialProtocol, given: dict[str, float], message: str
+) -> None:
+    """Invariants on the value: the CLI, the library and attrs.evolve all meet the same rule."""
+    with pytest.raises(PlanError) as caught:
+        default_assumptions(protocol, protocol.outcome("peak_pain"), **given)
+    assert str(caught.value) == message
+    good = default_assumptions(protocol, protocol.outcome("peak_pain"))
+    with pytest.raises(PlanError):
+        attrs.evolve(good, **given)
+
+
+def test_binary_levels_must_stay_within_28_days(protocol: TrialProtocol) -> None:
+    with pytest.raises(PlanError, match=r"^effect -9 takes headache_day from 8 to -1 per 28 days"):
+        default_assumptions(protocol, protocol.outcome("headache_day"), baseline=8.0, effect=-9.0)
 
 
 def _small_result(protocol: TrialProtocol):  # type: ignore[no-untyped-def]

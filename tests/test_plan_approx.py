@@ -1,13 +1,16 @@
-"""The planner's fast posteriors (nof1.plan_approx) against exact answers where they exist."""
+"""The planner's fast posteriors (nof1.plan.approx) against exact answers where they exist."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-from nof1.plan_approx import _inflation, continuous_posterior, glm_posterior, posterior, trend_basis
+from nof1.plan.approx import _inflation, continuous_posterior, glm_posterior, posterior
 from nof1.prior import PriorSpec
 from nof1.simulate import default_cutpoints, ordinal_shift, simulate_outcome
 
@@ -169,13 +172,18 @@ def test_ordinal_recovers_the_expected_category_difference() -> None:
     assert low < -0.5 < high and high < 0
 
 
-def test_trend_basis_mirrors_the_model() -> None:
-    model_terms = pytest.importorskip("nof1.model_terms")
-    knots = (40.0, 80.0, 120.0)
-    for trend in ("none", "linear", "spline"):
-        mine = trend_basis(T, trend, knots)
-        theirs, _ = model_terms.trend_basis(T, trend, knots)
-        np.testing.assert_allclose(mine, theirs)
+def test_planner_workers_load_no_pytensor() -> None:
+    """The planner shares the model's numpy terms (nof1.model.terms) without the PyMC stack."""
+    code = (
+        "import sys, numpy as np, nof1.plan.approx as a, nof1.plan.planner;"
+        "from nof1.prior import PriorSpec;"
+        "t = np.arange(40.0); arm = (t // 5 % 2).astype(int);"
+        "a.posterior('continuous', np.sin(t) + arm, arm, t, PriorSpec(kind='continuous'),"
+        " trend='spline', knots=(10.0, 20.0, 30.0), n_draws=50);"
+        "print(sorted(m for m in ('pytensor', 'pymc', 'arviz') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_unknown_kind_is_refused() -> None:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from nof1.errors import ProtocolError
-from nof1.protocol import OutcomeSpec, TrialProtocol, set_design_values
+from nof1.protocol import (
+    Analysis,
+    Design,
+    OutcomeSpec,
+    StoppingRule,
+    TrialProtocol,
+    set_design_values,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MAGNESIUM = (ROOT / "protocols" / "migraine-magnesium.toml").read_text(encoding="utf-8")
@@ -232,6 +241,42 @@ def test_counterbalanced_needs_even_blocks() -> None:
         data["design"].update(scheme="counterbalanced", blocks=1)
 
     assert problems_after(one)[0].endswith("got 1): use 2")
+
+
+def test_design_built_in_code_obeys_the_protocol_rules() -> None:
+    """Invariants live on the value: attrs.evolve cannot bypass them as the planner once did."""
+    with pytest.raises(ProtocolError, match="must be even for scheme 'counterbalanced'"):
+        Design(scheme="counterbalanced", blocks=3)
+    good = Design(scheme="counterbalanced", blocks=4)
+    with pytest.raises(ProtocolError, match=r"got 5\): use 6 or 4 in the design$"):
+        attrs.evolve(good, blocks=5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"period_days": 0}, "design.period_days must be ≥ 1 (got 0)"),
+        ({"blocks": 0}, "design.blocks must be ≥ 1 (got 0)"),
+        ({"analytic_washout_days": -1}, "design.analytic_washout_days must be ≥ 0 (got -1)"),
+        ({"analytic_washout_days": 14}, "analytic_washout_days must be < design.period_days"),
+        ({"scheme": "random"}, "design.scheme must be one of pairwise, counterbalanced"),
+    ],
+)
+def test_design_value_rejects_impossible_numbers(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        attrs.evolve(Design(), **changes)
+
+
+def test_outcome_and_rule_fields_validate_against_the_vocabulary() -> None:
+    pain = OutcomeSpec("pain", "continuous", "Pain?", "lower", 1.0)
+    with pytest.raises(ValueError, match="OutcomeSpec.kind must be one of continuous, count"):
+        attrs.evolve(pain, kind="scale")
+    with pytest.raises(ValueError, match=r"OutcomeSpec.better must be one of lower, higher"):
+        attrs.evolve(pain, better="up")
+    with pytest.raises(ValueError, match="Analysis.trend must be one of none, linear, spline"):
+        Analysis(trend="quadratic")
+    with pytest.raises(ValueError, match="StoppingRule.severity must be one of mild, moderate"):
+        StoppingRule(kind="adverse_events", severity="awful")
 
 
 def test_all_problems_are_reported_at_once_with_the_file_name(tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def outcome_result(
         )
     draws = rng.normal(center, sd, 4000)
     probs = S.probabilities(draws, spec.mcid, spec.better)
-    v = S.verdict(probs, 0.8)
+    v = rule.verdict(attrs.asdict(probs), 0.8)
     diag = S.Diagnostics(1.003, 1450, 1200, 0, 4, 1000)
     if withheld:
         diag = S.Diagnostics(
@@ -593,7 +593,7 @@ def test_planning_table_is_rendered_when_present() -> None:
 
 def test_write_report_writes_html_pdf_and_json(tmp_path: Path) -> None:
     record, result = scenario(interim=True)
-    ws = SimpleNamespace(reports_dir=tmp_path / "reports")
+    ws = SimpleNamespace(reports_dir=tmp_path / "reports", protected_paths=lambda _path: [])
     files = write_report(ws, result, record=record)
     assert all(p.exists() and p.stat().st_size > 0 for p in files.paths())
     assert files.pdf.name.endswith("-interim.pdf")
@@ -633,7 +633,7 @@ SAE = AdverseEvent(dt.date(2026, 3, 1), "Fell off a ladder", "severe", True, "no
 def test_stopping_rule_timeline_is_in_html_pdf_and_json(tmp_path: Path) -> None:
     record, result = scenario(events=(SAE,))
     record = attrs.evolve(record, reviews=(_review(),))
-    ws = SimpleNamespace(reports_dir=tmp_path / "reports")
+    ws = SimpleNamespace(reports_dir=tmp_path / "reports", protected_paths=lambda _path: [])
     files = write_report(ws, result, record=record)
     html = Page(files.html.read_text(encoding="utf-8")).all_text
     assert "Stopping-rule timeline" in html
@@ -661,7 +661,7 @@ def test_rule_met_and_not_reviewed_is_never_completed_as_planned() -> None:
 
 def test_no_rule_met_has_an_empty_timeline(tmp_path: Path) -> None:
     record, result = scenario()
-    ws = SimpleNamespace(reports_dir=tmp_path / "reports")
+    ws = SimpleNamespace(reports_dir=tmp_path / "reports", protected_paths=lambda _path: [])
     files = write_report(ws, result, record=record)
     assert json.loads(files.json.read_text(encoding="utf-8"))["report"]["stopping_rules"] == []
     assert "Stopping-rule timeline" not in files.html.read_text(encoding="utf-8")

@@ -182,13 +182,17 @@ def test_simulated_trial_pain_and_severity_are_zero_on_headache_free_days() -> N
 
 
 def test_simulated_trial_headache_rate_and_effect_are_realistic() -> None:
-    protocol = _protocol(blocks=40)
-    trial = simulate_trial(protocol, build_schedule(protocol), seed=3, effects={"headache_day": -3})
-    arms = {d.date: d.arm for d in trial.schedule.days() if d.analysed}
-    values = {"A": [], "B": []}
-    for o in trial.observations:
-        if o.outcome == "headache_day" and o.date in arms:
-            values[arms[o.date]].append(o.value)
+    # two trials of 19 blocks: one of 40 blocks would pass the 3-year limit on a trial's length
+    protocol = _protocol(blocks=19)
+    values: dict[str, list[float]] = {"A": [], "B": []}
+    for seed in (3, 30):
+        trial = simulate_trial(
+            protocol, build_schedule(protocol), seed=seed, effects={"headache_day": -3}
+        )
+        arms = {d.date: d.arm for d in trial.schedule.days() if d.analysed}
+        for o in trial.observations:
+            if o.outcome == "headache_day" and o.date in arms:
+                values[arms[o.date]].append(o.value)
     rate_a = 28 * np.mean(values["A"])
     rate_b = 28 * np.mean(values["B"])
     assert 6.5 < rate_a < 9.5
@@ -196,7 +200,7 @@ def test_simulated_trial_headache_rate_and_effect_are_realistic() -> None:
 
 
 def test_simulated_trial_missing_days_adherence_and_events() -> None:
-    protocol = _protocol(blocks=20)
+    protocol = _protocol(blocks=19)  # the longest trial under the 3-year limit
     schedule = build_schedule(protocol)
     trial = simulate_trial(protocol, schedule, seed=4, missing_rate=0.1, adherence=0.8)
     logged = {o.date for o in trial.observations}

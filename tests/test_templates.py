@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nof1.errors import LockError
+from nof1.errors import LockError, TemplateError
 from nof1.protocol import TrialProtocol, set_design_values
 from nof1.schedule import build_schedule
+from nof1.templates import find_template, template_description, templates
 from nof1.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,3 +126,23 @@ def test_pregnenolone_refuses_to_start_until_clinician_and_sign_off(tmp_path: Pa
         ws.start()
         assert ws.is_locked
         assert ws.protocol.supervision.clinician == "Dr A. Jones"
+
+
+def test_templates_module_lists_the_shipped_templates() -> None:
+    assert list(templates()) == NAMES
+    for name in NAMES:
+        assert find_template(name) == templates()[name]
+        assert template_description(templates()[name])
+
+
+def test_find_template_accepts_a_path_to_a_toml_file() -> None:
+    assert find_template(TEMPLATES[0]) == TEMPLATES[0]
+
+
+@pytest.mark.parametrize("name", ["migraine-coffee", "", "../protocols/migraine-sleep"])
+def test_find_template_refuses_an_unknown_name(name: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        find_template(name)
+    assert str(caught.value) == (
+        f"unknown template {name!r} (available: {', '.join(NAMES)}; see `nof1 templates`)"
+    )

@@ -9,17 +9,12 @@ from pathlib import Path
 import pytest
 
 from conftest import MakeWorkspace
-from nof1.errors import LockError, ProtocolError, StoreError, WorkspaceError
-from nof1.schedule import build_schedule
+from helpers import edit_protocol
+from nof1.errors import LockError, ProtocolError, StoreError, TemplateError, WorkspaceError
+from nof1.schedule import Schedule, build_schedule
 from nof1.store import _CHAIN, MIGRATIONS
-from nof1.workspace import Workspace, schedule_from_dict
-
-
-def _edit(folder: Path, old: str, new: str) -> None:
-    path = folder / "protocol.toml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
+from nof1.templates import find_template
+from nof1.workspace import Workspace
 
 
 def test_open_missing_folder(tmp_path: Path) -> None:
@@ -33,9 +28,63 @@ def test_open_folder_without_protocol(tmp_path: Path) -> None:
 
 
 def test_open_invalid_protocol_reports_problems(workspace: Path) -> None:
-    _edit(workspace, "period_days = 28", "period_days = 0")
+    edit_protocol(workspace, "period_days = 28", "period_days = 0")
     with pytest.raises(ProtocolError, match="design.period_days must be ≥ 1"):
         Workspace.open(workspace)
+
+
+START = dt.date(2026, 12, 7)
+
+
+def test_create_writes_an_owner_only_workspace_from_a_template(tmp_path: Path) -> None:
+    folder = tmp_path / "a" / "trial"
+    with Workspace.create(folder, "migraine-sleep", START, 42) as ws:
+        assert ws.protocol.design.start_date == START and ws.protocol.design.seed == 42
+        assert not ws.is_locked
+    text = (folder / "protocol.toml").read_text(encoding="utf-8")
+    template = find_template("migraine-sleep").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == template.splitlines()[0]  # the template's comments are kept
+    assert (folder / "protocol.toml").stat().st_mode & 0o777 == 0o600
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "reports").stat().st_mode & 0o777 == 0o700
+
+
+def test_create_never_overwrites_a_protocol(tmp_path: Path) -> None:
+    Workspace.create(tmp_path, "migraine-sleep", START, 1).close()
+    before = (tmp_path / "protocol.toml").read_bytes()
+    with pytest.raises(WorkspaceError, match="already exists: nof1 init never overwrites"):
+        Workspace.create(tmp_path, "migraine-magnesium", START, 2)
+    assert (tmp_path / "protocol.toml").read_bytes() == before
+
+
+def test_create_rejects_a_file_as_the_folder(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("mine", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="is a file, not a folder"):
+        Workspace.create(path, "migraine-sleep", START, 1)
+    assert path.read_text(encoding="utf-8") == "mine"
+
+
+def test_create_from_a_broken_template_writes_nothing(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    text = find_template("migraine-sleep").read_text(encoding="utf-8")
+    broken.write_text(text.replace("period_days = ", "period_days = -"), encoding="utf-8")
+    with pytest.raises(ProtocolError, match="design.period_days must be ≥ 1"):
+        Workspace.create(tmp_path / "t", broken, START, 1)
+    assert not (tmp_path / "t").exists()
+
+
+def test_create_with_an_unknown_template_names_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"unknown template 'migraine-coffee' \(available: "):
+        Workspace.create(tmp_path / "t", "migraine-coffee", START, 1)
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63])
+def test_create_rejects_a_seed_out_of_range(tmp_path: Path, seed: int) -> None:
+    with pytest.raises(WorkspaceError, match=r"seed must be between 0 and 2\*\*63 - 1"):
+        Workspace.create(tmp_path / "t", "migraine-sleep", START, seed)
+    assert not (tmp_path / "t").exists()
 
 
 def test_unlocked_workspace_creates_no_store(workspace: Path) -> None:
@@ -81,12 +130,12 @@ def test_start_lists_every_problem(make_workspace: MakeWorkspace) -> None:
 def test_schedule_round_trips_through_dict(started: Path) -> None:
     with Workspace.open(started) as ws:
         built = build_schedule(ws.protocol)
-        assert schedule_from_dict(built.to_dict()) == built
+        assert Schedule.from_dict(built.to_dict()) == built
         assert ws.schedule == built
 
 
 def test_unlocked_section_edit_warns_but_is_allowed(started: Path) -> None:
-    _edit(started, 'clinician = ""', 'clinician = "Dr Jones"')
+    edit_protocol(started, 'clinician = ""', 'clinician = "Dr Jones"')
     with Workspace.open(started) as ws:
         ws.guard()
         assert ws.protocol.supervision.clinician == "Dr Jones"
@@ -95,7 +144,7 @@ def test_unlocked_section_edit_warns_but_is_allowed(started: Path) -> None:
 
 
 def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
     with Workspace.open(started) as ws:
         with pytest.raises(LockError) as info:
             ws.guard()
@@ -106,14 +155,14 @@ def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
 
 
 def test_locked_section_edit_does_not_reach_analysis(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
     with Workspace.open(started) as ws:
         assert ws.protocol.outcome("peak_pain").mcid == 1.0
         assert "locked section outcomes changed" in ws.warnings()[0]
 
 
 def test_amend_requires_a_reason(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
     with Workspace.open(started) as ws, pytest.raises(LockError, match="needs a reason"):
         ws.amend("   ")
 
@@ -129,7 +178,7 @@ def test_amend_before_start_is_refused(workspace: Path) -> None:
 
 
 def test_amend_records_new_locked_hash(started: Path) -> None:
-    _edit(started, "mcid = 1.0", "mcid = 1.5")
+    edit_protocol(started, "mcid = 1.0", "mcid = 1.5")
     with Workspace.open(started) as ws:
         amendment = ws.amend("clinician prefers 1.5 points")
         assert amendment.sections == ("outcomes",)
@@ -146,13 +195,13 @@ def test_amend_records_new_locked_hash(started: Path) -> None:
 
 
 def test_amend_cannot_reassign_past_days(started: Path) -> None:
-    _edit(started, "run_in_days = 14", "run_in_days = 10")
+    edit_protocol(started, "run_in_days = 14", "run_in_days = 10")
     with Workspace.open(started) as ws, pytest.raises(LockError, match="already past"):
         ws.amend("shorter run-in")
 
 
 def test_amend_may_shorten_periods_not_yet_reached(started: Path) -> None:
-    _edit(started, "period_days = 28", "period_days = 21")  # today is day 6 of period 1
+    edit_protocol(started, "period_days = 28", "period_days = 21")  # today is day 6 of period 1
     with Workspace.open(started) as ws:
         ws.amend("shorter periods")
         assert ws.schedule.periods[0].days == 21
@@ -160,7 +209,7 @@ def test_amend_may_shorten_periods_not_yet_reached(started: Path) -> None:
 
 def test_amend_may_change_future_days(make_workspace: MakeWorkspace) -> None:
     folder = make_workspace(start=dt.date.today() + dt.timedelta(days=10), start_trial=True)
-    _edit(folder, "period_days = 28", "period_days = 21")
+    edit_protocol(folder, "period_days = 28", "period_days = 21")
     with Workspace.open(folder) as ws:
         ws.amend("shorter periods, agreed before day 1")
         assert ws.schedule.periods[0].days == 21

@@ -23,18 +23,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 from attrs import evolve, frozen
 
 from nof1 import __version__
+from nof1 import verdict as verdict_rule
 from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_table
 from nof1.errors import DataError
+from nof1.model import Fit, ModelData, ModelSpec
+from nof1.model.sampling import fit as sample_posterior
 from nof1.protocol import Design, OutcomeSpec
 from nof1.randomization import (
     is_unit_randomized,
@@ -52,14 +55,17 @@ from nof1.summary import (
     RandomizationResult,
     SensitivityResult,
     diagnostics,
-    period_summaries,
     predictive_check,
     probabilities,
     sensitivity_result,
     summarize_draws,
-    verdict,
     withheld_reason,
 )
+from nof1.vocab import RELATIVE_SCALES, SCALES, exposure_factor
+
+if TYPE_CHECKING:
+    from nof1.prior import PriorSpec
+    from nof1.workspace import Workspace
 
 DRAWS = 1000
 TUNE = 1000
@@ -72,22 +78,10 @@ RETRY_TARGET_ACCEPT = 0.95
 TABLE_SEED = 20240601
 #: Per-draw size above which a posterior variable counts as per-day latent (not diagnosed).
 LATENT_SIZE = 20
-#: Posterior draws used for the predictive check.
-PPC_DRAWS = 500
 
 Progress = Callable[[str], None]
-
-SCALES = {
-    "continuous": "difference in means (B − A), outcome units",
-    "count": "difference in events per 28 days (B − A)",
-    "binary": "difference in days per 28 days (B − A)",
-    "ordinal": "difference in expected category (B − A)",
-}
-RELATIVE_SCALES = {
-    "count": "rate ratio (B / A)",
-    "binary": "odds ratio (B / A)",
-    "ordinal": "latent-scale shift (B − A, logit units)",
-}
+#: Fits a model: :func:`nof1.model.fit` by default; tests pass a fake with the same signature.
+Fitter = Callable[..., Fit]
 
 
 @frozen
@@ -112,7 +106,7 @@ class Settings:
 
 
 def analyze_workspace(
-    ws: Any,
+    ws: Workspace,
     outcome: str | None = None,
     *,
     draws: int = DRAWS,
@@ -122,6 +116,7 @@ def analyze_workspace(
     sensitivity: bool = True,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    fit: Fitter = sample_posterior,
 ) -> AnalysisResult:
     """Analyse every outcome of a trial workspace (or only ``outcome``).
 
@@ -134,6 +129,7 @@ def analyze_workspace(
     sensitivity : run the sensitivity analyses (three more fits per outcome).
     today : the date used to decide whether the analysis is interim (default: today).
     progress : called with a short message before each step (for a progress display).
+    fit : the model fitter (:func:`nof1.model.fit`); tests pass a fake.
 
     Raises
     ------
@@ -172,11 +168,12 @@ def analyze_workspace(
             seed=root,
             sensitivity=sensitivity,
         )
-        results.append(analyze_outcome(data, settings, design=protocol.design, progress=progress))
+        results.append(
+            analyze_outcome(data, settings, design=protocol.design, progress=progress, fit=fit)
+        )
     today = today or dt.date.today()
     through = max(last_dates) if last_dates else None
-    stop = getattr(ws, "stopped", None)
-    if stop is not None:  # stopped early: the data through the stop day are final
+    if ws.stopped is not None:  # stopped early: the data through the stop day are final
         interim = False
     else:
         interim = today <= schedule.end or through is None or (schedule.end - through).days > 3
@@ -213,6 +210,7 @@ def analyze_table(
     seed: int = TABLE_SEED,
     sensitivity: bool = True,
     progress: Progress | None = None,
+    fit: Fitter = sample_posterior,
 ) -> AnalysisResult:
     """Analyse one outcome of a CSV file (or of ``data`` already read with ``read_table``).
 
@@ -242,7 +240,7 @@ def analyze_table(
         seed=seed,
         sensitivity=sensitivity,
     )
-    result = analyze_outcome(data, settings, design=None, progress=progress)
+    result = analyze_outcome(data, settings, design=None, progress=progress, fit=fit)
     return AnalysisResult(
         trial_id=Path(str(path)).stem if path is not None else data.outcome.name,
         title=f"{data.outcome.name} in {Path(str(path)).name if path is not None else 'data'}",
@@ -302,8 +300,12 @@ def analyze_outcome(
     *,
     design: Design | None = None,
     progress: Progress | None = None,
+    fit: Fitter = sample_posterior,
 ) -> OutcomeResult:
-    """Fit, check, retry, run the sensitivity analyses and the cross-checks for one outcome."""
+    """Fit, check, retry, run the sensitivity analyses and the cross-checks for one outcome.
+
+    ``fit`` samples each model (:func:`nof1.model.fit`); tests pass a fake fitter.
+    """
     from nof1 import prior as priors
 
     spec = data.outcome
@@ -313,13 +315,15 @@ def analyze_outcome(
 
     say(f"{spec.name}: sampling (default prior)")
     model_spec = _model_spec(data, settings, priors.default_prior(spec, data.y))
-    fit, diag = _fit_checked(data, model_spec, settings, "default", progress=say)
-    effect_draws = np.asarray(fit.effect, dtype=float)
+    primary, diag = _fit_checked(data, model_spec, settings, "default", fit=fit, progress=say)
+    effect_draws = np.asarray(primary.effect, dtype=float)
     effect = summarize_draws(effect_draws, scale)
     probs = probabilities(effect_draws, spec.mcid, spec.better)
     reason = withheld_reason(diag)
-    primary_verdict = WITHHELD if reason else verdict(probs, settings.threshold)
-    relative_draws = fit.relative if fit.relative is not None else fit.latent
+    primary_verdict = (
+        WITHHELD if reason else verdict_rule.verdict(attrs.asdict(probs), settings.threshold)
+    )
+    relative_draws = primary.relative if primary.relative is not None else primary.latent
     relative = (
         None
         if relative_draws is None
@@ -327,7 +331,7 @@ def analyze_outcome(
     )
 
     say(f"{spec.name}: posterior predictive check")
-    ppc = _predictive_check(fit, data, model_spec, settings.seed)
+    ppc = _predictive_check(primary, data, model_spec, settings.seed)
 
     sens: list[SensitivityResult] = []
     if settings.sensitivity:
@@ -337,7 +341,7 @@ def analyze_outcome(
         ):
             say(f"{spec.name}: sensitivity — {label}")
             alt = evolve(model_spec, prior=make(spec, data.y))
-            s_fit, s_diag = _fit_checked(data, alt, settings, label, progress=say)
+            s_fit, s_diag = _fit_checked(data, alt, settings, label, fit=fit, progress=say)
             sens.append(
                 sensitivity_result(
                     label,
@@ -350,7 +354,7 @@ def analyze_outcome(
                     diag=s_diag,
                 )
             )
-        sens.append(_adherent_sensitivity(data, model_spec, settings, primary_verdict, say))
+        sens.append(_adherent_sensitivity(data, model_spec, settings, primary_verdict, say, fit))
 
     say(f"{spec.name}: randomization test")
     rand, paired = _cross_checks(data, settings, design)
@@ -372,7 +376,7 @@ def analyze_outcome(
         randomization=rand,
         paired=paired,
         sensitivity=tuple(sens),
-        periods=period_summaries([p.to_dict() for p in data.periods]),
+        periods=data.periods,
         n_analysed=data.n,
         effect_draws=effect_draws,
         model_description=model_spec.describe(),
@@ -381,10 +385,11 @@ def analyze_outcome(
 
 def _adherent_sensitivity(
     data: OutcomeData,
-    model_spec: Any,
+    model_spec: ModelSpec,
     settings: Settings,
     primary_verdict: str,
     say: Progress,
+    fit: Fitter,
 ) -> SensitivityResult:
     label = "adherent days only"
     if data.source != "workspace":
@@ -405,11 +410,11 @@ def _adherent_sensitivity(
     except DataError as exc:
         return SensitivityResult(label, None, None, "not run", False, str(exc))
     say(f"{data.outcome.name}: sensitivity — {label}")
-    fit, diag = _fit_checked(subset, model_spec, settings, label, progress=say)
+    subset_fit, diag = _fit_checked(subset, model_spec, settings, label, fit=fit, progress=say)
     spec = data.outcome
     return sensitivity_result(
         label,
-        fit.effect,
+        subset_fit.effect,
         mcid=spec.mcid,
         better=spec.better,
         threshold=settings.threshold,
@@ -430,9 +435,7 @@ def _check_enough(data: OutcomeData) -> None:
         )
 
 
-def _model_spec(data: OutcomeData, settings: Settings, prior: Any) -> Any:
-    from nof1.model import ModelSpec
-
+def _model_spec(data: OutcomeData, settings: Settings, prior: PriorSpec) -> ModelSpec:
     trend = settings.trend
     if trend == "spline" and len(data.knots) < 2:
         trend = "linear"
@@ -449,10 +452,8 @@ def _model_spec(data: OutcomeData, settings: Settings, prior: Any) -> Any:
     )
 
 
-def model_data(data: OutcomeData) -> Any:
+def model_data(data: OutcomeData) -> ModelData:
     """The :class:`nof1.model.ModelData` of an outcome's analysed days."""
-    from nof1.model import ModelData
-
     return ModelData(
         y=data.y,
         arm=data.arm,
@@ -471,21 +472,18 @@ def derived_seed(root: int, *parts: object) -> int:
 
 def _fit_checked(
     data: OutcomeData,
-    model_spec: Any,
+    model_spec: ModelSpec,
     settings: Settings,
     label: str,
     *,
+    fit: Fitter,
     progress: Progress,
-) -> tuple[Any, Diagnostics]:
+) -> tuple[Fit, Diagnostics]:
     """Fit; on failing diagnostics fit once more, longer. Returns the last fit and diagnostics."""
-    from nof1 import model
-
     md = model_data(data)
-    accepts_target = "target_accept" in inspect.signature(model.fit).parameters
     draws, tune = settings.draws, settings.tune
-    fit = None
-    diag = None
-    for attempt in (1, 2):
+    attempt = 1
+    while True:
         kwargs: dict[str, Any] = {
             "draws": draws,
             "tune": tune,
@@ -494,17 +492,15 @@ def _fit_checked(
         }
         if settings.sampler:
             kwargs["sampler"] = settings.sampler
-        if attempt == 2 and accepts_target:
+        if attempt == 2:
             kwargs["target_accept"] = RETRY_TARGET_ACCEPT
-        fit = model.fit(md, model_spec, **kwargs)
-        diag = diagnostics(fit.idata, var_names=_diagnosed(fit.idata), attempts=attempt)
-        if diag.passed:
-            break
-        if attempt == 1:
-            progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")
+        result = fit(md, model_spec, **kwargs)
+        diag = diagnostics(result.idata, var_names=_diagnosed(result.idata), attempts=attempt)
+        if diag.passed or attempt == 2:
+            return result, diag
+        progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")
         draws, tune = draws * RETRY_DRAWS_FACTOR, tune * RETRY_TUNE_FACTOR
-    assert fit is not None and diag is not None
-    return fit, diag
+        attempt = 2
 
 
 def _diagnosed(idata: Any) -> list[str]:
@@ -524,58 +520,25 @@ def _diagnosed(idata: Any) -> list[str]:
 
 
 def _predictive_check(
-    fit: Any, data: OutcomeData, model_spec: Any, seed: int
+    fit: Fit, data: OutcomeData, model_spec: ModelSpec, seed: int
 ) -> PredictiveCheck | None:
     """Posterior predictive check; available for continuous outcomes (see docs/methods.md)."""
     if data.outcome.kind != "continuous":
         return None
+    from nof1.model.check import continuous_replicates
+
     try:
-        mu, y_rep = _continuous_replicates(fit, data, model_spec, seed)
+        mu, y_rep = continuous_replicates(fit, model_data(data), model_spec, seed)
     except (KeyError, ValueError):
         return None
     return predictive_check(data.y, y_rep, mu, data.period, data.time)
-
-
-def _continuous_replicates(
-    fit: Any, data: OutcomeData, model_spec: Any, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expected values and replicated series of the continuous model for posterior draws.
-
-    ``mu = X β`` per draw (level, effect, trend); replicated residuals follow the model's
-    gap-exact AR(1) with the draw's ``sigma`` and ``rho`` (stationary start).
-    """
-    from nof1.model_continuous import design
-
-    md = model_data(data)
-    x, _, _, _, names = design(md, model_spec)
-    post = fit.idata.posterior
-    beta = np.stack([np.asarray(post[n].values).reshape(-1) for n in names], axis=1)
-    sigma = np.asarray(post["sigma"].values).reshape(-1)
-    rho = (
-        np.asarray(post["rho"].values).reshape(-1)
-        if model_spec.autocorrelation and "rho" in post
-        else np.zeros_like(sigma)
-    )
-    rng = np.random.default_rng([seed, 7])
-    take = rng.choice(sigma.size, size=min(PPC_DRAWS, sigma.size), replace=False)
-    beta, sigma, rho = beta[take], sigma[take], rho[take]
-    mu = beta @ x.T
-    gaps = np.diff(data.time)
-    n = data.n
-    e = np.zeros((take.size, n))
-    z = rng.standard_normal((take.size, n))
-    e[:, 0] = sigma * z[:, 0]
-    for t in range(1, n):
-        a = rho ** gaps[t - 1]
-        e[:, t] = a * e[:, t - 1] + sigma * np.sqrt(1 - a**2) * z[:, t]
-    return mu, mu + e
 
 
 def _cross_checks(
     data: OutcomeData, settings: Settings, design: Design | None
 ) -> tuple[RandomizationResult | None, PairedComparison | None]:
     """The randomization test and the paired comparison, on the verdict scale."""
-    factor = 28.0 if data.outcome.kind in ("count", "binary") else 1.0
+    factor = exposure_factor(data.outcome.kind)
     means = [
         p.mean if p.mean is not None and p.days_analysed >= settings.min_days_per_period else None
         for p in data.periods

@@ -31,11 +31,14 @@ import numpy as np
 from attrs import evolve, field, frozen
 
 from nof1.errors import DataError
-from nof1.protocol import KINDS, OutcomeSpec
+from nof1.protocol import OutcomeSpec
+from nof1.vocab import DIRECTIONS, KINDS, words
 
 if TYPE_CHECKING:  # the workspace is only read through its documented methods
     from nof1.protocol import TrialProtocol
+    from nof1.record import Adherence, Observation
     from nof1.schedule import Schedule
+    from nof1.workspace import Workspace
 
 #: Labels taken as the control arm when ``--control`` is not given (case-insensitive).
 CONTROL_WORDS = ("0", "a", "control", "placebo", "comparator", "off", "no", "none", "baseline")
@@ -58,7 +61,7 @@ class LoggedDay:
 
 
 @frozen
-class PeriodData:
+class PeriodSummary:
     """One treatment period: its arm and the days logged and analysed in it."""
 
     period: int
@@ -112,7 +115,7 @@ class OutcomeData:
     adherent: np.ndarray = field(converter=_bools, eq=False)
     all_days: tuple[LoggedDay, ...] = ()
     knots: tuple[float, ...] = ()
-    periods: tuple[PeriodData, ...] = ()
+    periods: tuple[PeriodSummary, ...] = ()
     sequence: str = ""
     time_unit: str = "day"
     source: str = "workspace"
@@ -157,7 +160,7 @@ class OutcomeData:
 # --------------------------------------------------------------------------------------------
 
 
-def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
+def from_workspace(ws: Workspace, outcome: str | OutcomeSpec) -> OutcomeData:
     """Build the data of one outcome from a trial workspace.
 
     Parameters
@@ -182,7 +185,7 @@ def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
     else:
         spec = outcome
     observations, adherence = ws.observations(), ws.adherence()
-    stop = getattr(ws, "stopped", None)
+    stop = ws.stopped
     if stop is not None:  # after an early stop the days no longer follow the schedule
         observations = [o for o in observations if o.date <= stop.date]
         adherence = [a for a in adherence if a.date <= stop.date]
@@ -194,8 +197,8 @@ def from_workspace(ws: Any, outcome: str | OutcomeSpec) -> OutcomeData:
 def from_records(
     spec: OutcomeSpec,
     schedule: Schedule,
-    observations: Sequence[Any],
-    adherence: Sequence[Any] = (),
+    observations: Sequence[Observation],
+    adherence: Sequence[Adherence] = (),
     period_days: int | None = None,
     *,
     protocol: TrialProtocol | None = None,
@@ -240,7 +243,7 @@ def from_records(
         in_period = [d for d in logged if d.period == p.index]
         used = [d.value for d in in_period if d.analysed]
         periods.append(
-            PeriodData(
+            PeriodSummary(
                 period=p.index,
                 block=p.block,
                 arm=p.arm,
@@ -357,8 +360,8 @@ def table_from_rows(
     """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`."""
     if spec.kind not in KINDS:
         raise DataError(f"--kind must be one of {', '.join(KINDS)} (got {spec.kind!r})")
-    if spec.better not in ("lower", "higher"):
-        raise DataError(f"--better must be lower or higher (got {spec.better!r})")
+    if spec.better not in DIRECTIONS:
+        raise DataError(f"--better must be {words(DIRECTIONS)} (got {spec.better!r})")
     for option, column in (
         ("--outcome", spec.outcome),
         ("--treatment", spec.treatment),
@@ -459,7 +462,7 @@ def table_from_rows(
     for p in range(1, n_periods + 1):
         idx = [j for j in range(len(times)) if period_of[j] == p]
         periods.append(
-            PeriodData(
+            PeriodSummary(
                 period=p,
                 block=block_of[idx[0]],
                 arm=arms[idx[0]],

@@ -29,8 +29,9 @@ from nof1.diary_today import take_text as take_text
 from nof1.diary_today import today as today
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec, StoppingRule, TrialProtocol
-from nof1.record import SEVERITIES, TOOK, AdverseEvent, Observation
+from nof1.record import AdverseEvent, Observation
 from nof1.schedule import Day
+from nof1.vocab import SEVERITIES, TOOK
 from nof1.workspace import Workspace
 
 # --------------------------------------------------------------------------------------------

@@ -54,5 +54,26 @@ class DataError(Nof1Error, ValueError):
     """Data given for analysis (a CSV file or the store) cannot be analysed as asked."""
 
 
+class TemplateError(Nof1Error, LookupError):
+    """No protocol template has the name given (the message lists the available ones)."""
+
+
+class PlanError(Nof1Error, ValueError):
+    """A planner setting (assumption, candidate design, simulation option) has a bad value.
+
+    ``field`` names the setting (``rho``, ``baseline``, ``simulations``...) when there is one, and
+    ``detail`` says what is wrong with it, so a front end can name its own option for it.
+    """
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        self.detail = detail
+        self.field = field
+        super().__init__(f"{field} {detail}" if field else detail)
+
+
+class UsageError(Nof1Error, ValueError):
+    """A command-line option has a bad value or clashes with another option."""
+
+
 class AnalysisError(Nof1Error, RuntimeError):
     """The analysis could not be run at all (not to be confused with a withheld verdict)."""

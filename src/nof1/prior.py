@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from attrs import field, frozen
 
-from nof1.protocol import KINDS, OutcomeSpec
+from nof1.protocol import OutcomeSpec
+from nof1.vocab import EXPOSURE_DAYS, KINDS
 
 LABELS = ("default", "sceptical", "vague")
 
@@ -263,10 +264,10 @@ def effect_scale_for(outcome: OutcomeSpec, difference: float, prior: PriorSpec) 
     if kind == "continuous":
         return difference
     if kind == "count":
-        baseline_28 = 28.0 * math.exp(prior.intercept_mu)
+        baseline_28 = EXPOSURE_DAYS * math.exp(prior.intercept_mu)
         return math.log1p(difference / baseline_28)
     if kind == "binary":
-        d = min(difference / 28.0, 0.98)
+        d = min(difference / EXPOSURE_DAYS, 0.98)
         return 2.0 * _logit(0.5 + d / 2.0)
     if kind == "ordinal":
         cut = np.asarray(prior.cutpoint_mu)

@@ -24,12 +24,10 @@ from typing import Any
 from attrs import evolve, field, frozen
 
 from nof1.errors import ProtocolError
+from nof1.vocab import DIRECTIONS, KINDS, SEVERITIES, TRENDS, one_of
 
 SCHEMES = ("pairwise", "counterbalanced", "restricted", "fixed")
-KINDS = ("continuous", "count", "binary", "ordinal")
-DIRECTIONS = ("lower", "higher")
 PURPOSES = ("clinical_care", "research")
-TRENDS = ("none", "linear", "spline")
 CATEGORIES = (
     "lifestyle",
     "supplement",
@@ -41,7 +39,6 @@ CATEGORIES = (
 )
 SUPERVISED_CATEGORIES = ("prescription_drug", "hormone")
 STOPPING_KINDS = ("serious_adverse_event", "adverse_events", "outcome_threshold")
-SEVERITIES = ("mild", "moderate", "severe")
 ARMS = ("A", "B")
 
 #: The longest trial a protocol may describe (run-in + periods + washouts), in days: 3 years.
@@ -96,9 +93,68 @@ class Supervision:
     signed_off: dt.date | None = None
 
 
+def design_problems(
+    scheme: str,
+    blocks: int,
+    period_days: int,
+    analytic_washout_days: int,
+    *,
+    run_in_days: int = 0,
+    washout_days: int = 0,
+) -> list[str]:
+    """What makes a design impossible, in words (empty when it is fine).
+
+    The one rule of :class:`Design`, used by the protocol reader (every problem at once, with
+    the file named) and by the value itself, so a design made in code (the planner's
+    alternatives, ``attrs.evolve``) obeys it too.
+    """
+    problems = []
+    if scheme not in SCHEMES:
+        problems.append(f"design.scheme must be one of {', '.join(SCHEMES)} (got {scheme!r})")
+    if blocks < 1:
+        problems.append(f"design.blocks must be ≥ 1 (got {blocks})")
+    if period_days < 1:
+        problems.append(f"design.period_days must be ≥ 1 (got {period_days})")
+    if analytic_washout_days < 0:
+        problems.append(f"design.analytic_washout_days must be ≥ 0 (got {analytic_washout_days})")
+    elif analysed_days_per_period(period_days, analytic_washout_days) < MIN_ANALYSED_DAYS:
+        problems.append(
+            f"design.analytic_washout_days must be < design.period_days ({period_days}) "
+            f"so that some days of each period are analysed (got {analytic_washout_days})"
+        )
+    if scheme == "counterbalanced" and blocks % 2:
+        problems.append(
+            f"design.blocks must be even for scheme 'counterbalanced' (ABBA/BAAB pairs of "
+            f"blocks; got {blocks}): use "
+            + (f"{blocks + 1} or {blocks - 1}" if blocks > 1 else "2")
+        )
+    total = run_in_days + 2 * blocks * period_days + (2 * blocks - 1) * washout_days
+    if total > MAX_TRIAL_DAYS:  # a bound on schedules, calendars and simulations built from it
+        problems.append(
+            f"the trial would last {total} days (design.run_in_days {run_in_days} + 2 × "
+            f"design.blocks {blocks} × design.period_days {period_days} + "
+            f"{2 * blocks - 1} × design.washout_days {washout_days}), more than the limit of "
+            f"{MAX_TRIAL_DAYS} days (3 years): use fewer blocks or shorter periods"
+        )
+    return problems
+
+
+#: Each period must keep at least this many days after its analytic washout.
+MIN_ANALYSED_DAYS = 1
+
+
+def analysed_days_per_period(period_days: int, analytic_washout_days: int) -> int:
+    """Days of each period the analysis uses: those after the analytic washout."""
+    return period_days - analytic_washout_days
+
+
 @frozen
 class Design:
-    """The randomized design. Day 1 of the trial is ``start_date``, the first run-in day."""
+    """The randomized design. Day 1 of the trial is ``start_date``, the first run-in day.
+
+    Every way of building one (the protocol file, ``attrs.evolve``, the planner) obeys
+    :func:`design_problems`; a broken design raises :class:`~nof1.errors.ProtocolError`.
+    """
 
     scheme: str = "pairwise"
     blocks: int = 3
@@ -110,9 +166,26 @@ class Design:
     start_date: dt.date | None = None
     seed: int | None = None
 
+    def __attrs_post_init__(self) -> None:
+        problems = design_problems(
+            self.scheme,
+            self.blocks,
+            self.period_days,
+            self.analytic_washout_days,
+            run_in_days=self.run_in_days,
+            washout_days=self.washout_days,
+        )
+        if problems:
+            raise ProtocolError(problems, source="the design")
+
     @property
     def n_periods(self) -> int:
         return 2 * self.blocks
+
+    @property
+    def analysed_days_per_period(self) -> int:
+        """Days of each period after the analytic washout (the days the analysis uses)."""
+        return analysed_days_per_period(self.period_days, self.analytic_washout_days)
 
     @property
     def randomized(self) -> bool:
@@ -176,10 +249,10 @@ class OutcomeSpec:
     """
 
     name: str
-    kind: str
-    question: str
-    better: str
-    mcid: float
+    kind: str = field(validator=one_of(KINDS))
+    question: str = field()
+    better: str = field(validator=one_of(DIRECTIONS))
+    mcid: float = field()
     label: str = ""
     units: str = ""
     primary: bool = False
@@ -266,7 +339,7 @@ class Analysis:
     """Analysis choices fixed before the data are seen."""
 
     autocorrelation: bool = True
-    trend: str = "none"
+    trend: str = field(default="none", validator=one_of(TRENDS))
     decision_threshold: float = 0.8
     min_days_per_period: int = 3
 
@@ -280,10 +353,10 @@ class StoppingRule:
     (in its worse direction) for ``days`` consecutive logged days.
     """
 
-    kind: str
+    kind: str = field(validator=one_of(STOPPING_KINDS))
     description: str = ""
     count: int = 1
-    severity: str = "severe"
+    severity: str = field(default="severe", validator=one_of(SEVERITIES))
     outcome: str = ""
     threshold: float = 0.0
     days: int = 1
@@ -813,27 +886,15 @@ class _Reader:
         seed = self.integer(table, p, "seed", None, minimum=0, maximum=2**63 - 1)
         assert blocks is not None and period_days is not None and run_in is not None
         assert washout is not None and analytic is not None and max_run is not None
-        if analytic >= period_days:
-            self.problem(
-                f"design.analytic_washout_days must be < design.period_days ({period_days}) "
-                f"so that some days of each period are analysed (got {analytic})"
-            )
-        if scheme == "counterbalanced" and blocks % 2:
-            self.problem(
-                f"design.blocks must be even for scheme 'counterbalanced' (ABBA/BAAB pairs of "
-                f"blocks; got {blocks}): use "
-                + (f"{blocks + 1} or {blocks - 1}" if blocks > 1 else "2")
-            )
+        problems = design_problems(
+            scheme, blocks, period_days, analytic, run_in_days=run_in, washout_days=washout
+        )
+        for problem in problems:
+            self.problem(problem)
         if scheme == "restricted" and "max_run" not in table:
             self.problem("design.max_run is missing: scheme 'restricted' needs e.g. max_run = 2")
-        total = run_in + 2 * blocks * period_days + (2 * blocks - 1) * washout
-        if total > MAX_TRIAL_DAYS:
-            self.problem(
-                f"the trial would last {total} days (design.run_in_days {run_in} + 2 × "
-                f"design.blocks {blocks} × design.period_days {period_days} + "
-                f"{2 * blocks - 1} × design.washout_days {washout}), more than the limit of "
-                f"{MAX_TRIAL_DAYS} days (3 years): use fewer blocks or shorter periods"
-            )
+        if problems:
+            return None
         return Design(
             scheme=scheme,
             blocks=blocks,

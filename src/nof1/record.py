@@ -10,8 +10,8 @@ import datetime as dt
 
 from attrs import field, frozen
 
-TOOK = ("yes", "partial", "no")
-SEVERITIES = ("mild", "moderate", "severe")
+from nof1.vocab import SEVERITIES as SEVERITIES  # re-exported: older imports keep working
+from nof1.vocab import TOOK as TOOK
 
 
 @frozen

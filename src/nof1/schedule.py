@@ -30,7 +30,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -321,6 +321,33 @@ class Schedule:
                 for p in self.periods
             ],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
+        """Rebuild a schedule from :meth:`to_dict` (the form stored at lock time)."""
+        return cls(
+            scheme=data["scheme"],
+            seed=data["seed"],
+            sequence=data["sequence"],
+            periods=tuple(
+                Period(
+                    index=p["index"],
+                    block=p["block"],
+                    arm=p["arm"],
+                    start=dt.date.fromisoformat(p["start"]),
+                    end=dt.date.fromisoformat(p["end"]),
+                    analysed_start=dt.date.fromisoformat(p["analysed_start"]),
+                )
+                for p in data["periods"]
+            ),
+            start=dt.date.fromisoformat(data["start"]),
+            end=dt.date.fromisoformat(data["end"]),
+            run_in_days=data["run_in_days"],
+            washout_days=data["washout_days"],
+            analytic_washout_days=data["analytic_washout_days"],
+            codes=dict(data["codes"]),
+            blinded=data["blinded"],
+        )
 
     def fingerprint(self) -> str:
         """SHA-256 of :meth:`to_dict`."""

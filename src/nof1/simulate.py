@@ -47,9 +47,8 @@ from scipy.special import expit, logit, ndtr
 from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.schedule import Schedule
+from nof1.vocab import EXPOSURE_DAYS, KINDS
 
-KINDS = ("continuous", "count", "binary", "ordinal")
-EXPOSURE_DAYS = 28.0
 _EPS = 1e-6
 
 
@@ -270,7 +269,7 @@ def simulate_outcome(
     elif kind == "count":
         if baseline < 0 or baseline + effect < 0:
             raise ValueError(
-                f"count rates must be ≥ 0 per 28 days (got baseline {baseline:g}, "
+                f"count rates must be ≥ 0 per {EXPOSURE_DAYS} days (got baseline {baseline:g}, "
                 f"with effect {baseline + effect:g})"
             )
         if dispersion <= 0:
@@ -281,7 +280,8 @@ def simulate_outcome(
     elif kind == "binary":
         if not 0.0 <= baseline <= EXPOSURE_DAYS or not 0.0 <= baseline + effect <= EXPOSURE_DAYS:
             raise ValueError(
-                f"binary rates must be within 0–28 days per 28 days (got baseline {baseline:g}, "
+                f"binary rates must be within 0–{EXPOSURE_DAYS} days per {EXPOSURE_DAYS} days "
+                f"(got baseline {baseline:g}, "
                 f"with effect {baseline + effect:g})"
             )
         p = np.clip((baseline + effect * expo) / EXPOSURE_DAYS, _EPS, 1.0 - _EPS)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 from attrs import field, frozen
 
-from nof1.dataset import PeriodData
+from nof1 import verdict as verdict_rule
+from nof1.dataset import PeriodSummary
 
 #: The verdict shown when diagnostics still fail after the automatic retry.
 WITHHELD = "withheld"
@@ -224,10 +226,6 @@ class SensitivityResult:
         }
 
 
-#: One treatment period's days logged and analysed and their mean (the dataset's own record).
-PeriodSummary = PeriodData
-
-
 @frozen
 class OutcomeResult:
     """Everything the analysis says about one outcome.
@@ -375,9 +373,7 @@ def summarize_draws(draws: np.ndarray, scale: str) -> EffectSummary:
 
 def probabilities(draws: np.ndarray, mcid: float, better: str) -> Probabilities:
     """The four verdict probabilities, computed by :func:`nof1.verdict.probabilities`."""
-    from nof1 import verdict as _verdict
-
-    p = _verdict.probabilities(np.asarray(draws, dtype=float).ravel(), mcid, better)
+    p = verdict_rule.probabilities(np.asarray(draws, dtype=float).ravel(), mcid, better)
 
     def clip(key: str) -> float:  # weights summed in floating point can exceed 1 by 1e-16
         return float(min(1.0, max(0.0, p[key])))
@@ -387,23 +383,6 @@ def probabilities(draws: np.ndarray, mcid: float, better: str) -> Probabilities:
         meaningful_benefit=clip("meaningful_benefit"),
         meaningful_harm=clip("meaningful_harm"),
         negligible=clip("negligible"),
-    )
-
-
-def verdict(probs: Probabilities, threshold: float) -> str:
-    """The verdict from :func:`nof1.verdict.verdict` at the protocol's decision threshold."""
-    from nof1 import verdict as _verdict
-
-    return str(
-        _verdict.verdict(
-            {
-                "benefit": probs.benefit,
-                "meaningful_benefit": probs.meaningful_benefit,
-                "meaningful_harm": probs.meaningful_harm,
-                "negligible": probs.negligible,
-            },
-            threshold,
-        )
     )
 
 
@@ -582,7 +561,7 @@ def sensitivity_result(
     if draws is None or np.asarray(draws).size == 0:
         return SensitivityResult(label, None, None, "not run", False, note)
     probs = probabilities(draws, mcid, better)
-    result = verdict(probs, threshold)
+    result = verdict_rule.verdict(attrs.asdict(probs), threshold)
     if diag is not None and not diag.passed:
         result = WITHHELD
         note = (note + "; " if note else "") + "; ".join(diag.problems)
@@ -593,21 +572,4 @@ def sensitivity_result(
         verdict=result,
         verdict_changes=result != primary_verdict,
         note=note,
-    )
-
-
-def period_summaries(
-    periods: Sequence[Mapping[str, Any]],
-) -> tuple[PeriodSummary, ...]:
-    """Build :class:`PeriodSummary` values from mappings with the same keys."""
-    return tuple(
-        PeriodSummary(
-            period=int(p["period"]),
-            block=int(p["block"]),
-            arm=str(p["arm"]),
-            days_logged=int(p["days_logged"]),
-            days_analysed=int(p["days_analysed"]),
-            mean=None if p.get("mean") is None else float(p["mean"]),
-        )
-        for p in periods
     )

@@ -21,13 +21,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nof1.vocab import DIRECTIONS
+
 BENEFIT = "meaningful benefit likely"
 HARM = "meaningful harm likely"
 NEGLIGIBLE = "no meaningful difference likely"
 INCONCLUSIVE = "inconclusive"
 #: Every verdict, in the order reports list them.
 VERDICTS = (BENEFIT, NEGLIGIBLE, HARM, INCONCLUSIVE)
-DIRECTIONS = ("lower", "higher")
 
 
 def oriented(effect: np.ndarray | float, better: str) -> np.ndarray:

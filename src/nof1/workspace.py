@@ -23,16 +23,22 @@ or re-draw the allocation; its refusal then never depends on which pack is which
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from pathlib import Path
-from typing import Any
 
 from attrs import define, field, frozen
 
 from nof1 import files
 from nof1.errors import LockError, StoreError, WorkspaceError
-from nof1.protocol import LOCKED_SECTIONS, TrialProtocol, decode_protocol, read_protocol_bytes
+from nof1.protocol import (
+    LOCKED_SECTIONS,
+    TrialProtocol,
+    decode_protocol,
+    read_protocol_bytes,
+    set_design_values,
+)
 from nof1.record import Adherence, AdverseEvent, Observation
-from nof1.schedule import Period, Schedule, build_schedule
+from nof1.schedule import Schedule, build_schedule
 from nof1.store import (
     Amendment,
     BackupInfo,
@@ -45,6 +51,7 @@ from nof1.store import (
     restore_new,
     store_problem,
 )
+from nof1.templates import find_template
 from nof1.workspace_amend import amendment_problems
 
 PROTOCOL_FILE = "protocol.toml"
@@ -111,6 +118,11 @@ class RestoreResult:
     forced: tuple[str, ...]
 
 
+def next_monday(today: dt.date) -> dt.date:
+    """The first Monday strictly after ``today`` (a full week to prepare when today is Monday)."""
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
 @define
 class Workspace:
     """An open trial workspace. Build with :meth:`open`; it holds a store connection."""
@@ -157,6 +169,60 @@ class Workspace:
             raise WorkspaceError(f"cannot read {protocol_path}: {files.explain(exc)}") from None
         text = decode_protocol(raw, source=PROTOCOL_FILE)
         return cls(path, text, TrialProtocol.from_text(text, source=PROTOCOL_FILE))
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        template: str | Path,
+        start: dt.date | None = None,
+        seed: int | None = None,
+    ) -> Workspace:
+        """Create a workspace in folder ``path`` from a template and open it.
+
+        Writes ``protocol.toml`` (the template's text, comments kept, with ``start_date`` and
+        ``seed`` set) and ``reports/``; the folder is created when missing. New folders are
+        owner-only (0700) and the protocol file 0600.
+
+        Parameters
+        ----------
+        template : a template name (:func:`nof1.templates.templates`) or a path to a .toml file.
+        start : the first trial day (run-in day 1); default the next Monday after today.
+        seed : the randomization seed; default drawn from the operating system's entropy.
+
+        Raises
+        ------
+        TemplateError
+            When the template is unknown.
+        WorkspaceError
+            When ``path`` already holds a protocol (never overwritten) or is not a folder.
+        ProtocolError
+            When the template itself is broken (nothing is written).
+        """
+        path = Path(path)
+        source = find_template(template)
+        target = path / PROTOCOL_FILE
+        if target.exists():
+            raise WorkspaceError(
+                f"{target} already exists: nof1 init never overwrites a protocol (choose a new "
+                "folder, or edit the existing protocol.toml)"
+            )
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(f"{path} is a file, not a folder: choose a folder for the trial")
+        if seed is not None and not 0 <= seed < 2**63:
+            raise WorkspaceError(f"seed must be between 0 and 2**63 - 1 (got {seed})")
+        start = start or next_monday(dt.date.today())
+        seed = secrets.randbits(63) if seed is None else seed
+        text = set_design_values(
+            decode_protocol(read_protocol_bytes(source), source=source.name),
+            {"start_date": start, "seed": seed},
+        )
+        TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
+        files.make_private_dir(path)  # owner-only whatever the umask: it will hold health data
+        # never over an existing protocol, even one that appeared since the check above
+        files.write_private(target, text)
+        files.make_private_dir(path / REPORTS_DIR)
+        return cls.open(path)
 
     def close(self) -> None:
         if self._store is not None:
@@ -279,7 +345,7 @@ class Workspace:
                 self._schedule = build_schedule(self.file_protocol)
             else:
                 try:
-                    self._schedule = schedule_from_dict(lock.schedule)
+                    self._schedule = Schedule.from_dict(lock.schedule)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     raise StoreError(
                         f"the locked schedule in the data store is unreadable ({exc!r}): the "
@@ -764,30 +830,3 @@ class Workspace:
 
 def _short(value: str | None) -> str:
     return "none" if value is None else value[:12]
-
-
-def schedule_from_dict(data: dict[str, Any]) -> Schedule:
-    """Rebuild a :class:`Schedule` from :meth:`Schedule.to_dict` (the form stored at lock time)."""
-    return Schedule(
-        scheme=data["scheme"],
-        seed=data["seed"],
-        sequence=data["sequence"],
-        periods=tuple(
-            Period(
-                index=p["index"],
-                block=p["block"],
-                arm=p["arm"],
-                start=dt.date.fromisoformat(p["start"]),
-                end=dt.date.fromisoformat(p["end"]),
-                analysed_start=dt.date.fromisoformat(p["analysed_start"]),
-            )
-            for p in data["periods"]
-        ),
-        start=dt.date.fromisoformat(data["start"]),
-        end=dt.date.fromisoformat(data["end"]),
-        run_in_days=data["run_in_days"],
-        washout_days=data["washout_days"],
-        analytic_washout_days=data["analytic_washout_days"],
-        codes=dict(data["codes"]),
-        blinded=data["blinded"],
-    )

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nof1.cli.base import SeedOption, TrialOption, app, err, handle_errors
 from nof1.errors import DataError
+from nof1.vocab import DIRECTIONS, EXPOSURE_DAYS, KINDS, TRENDS, words
+
+if TYPE_CHECKING:
+    from nof1.summary import AnalysisResult
 
 HERE = Path(".")
 
@@ -74,17 +78,18 @@ def analyze(
     ] = None,
     kind: Annotated[
         str,
-        typer.Option("--kind", help="CSV outcome kind: continuous, count, binary or ordinal."),
+        typer.Option("--kind", help=f"CSV outcome kind: {words(KINDS)}."),
     ] = "continuous",
     better: Annotated[
-        str, typer.Option("--better", help="CSV outcome: is lower or higher better?")
+        str, typer.Option("--better", help=f"CSV outcome: is {words(DIRECTIONS)} better?")
     ] = "lower",
     mcid: Annotated[
         float | None,
         typer.Option(
             "--mcid",
-            help="CSV outcome: smallest difference that matters (B − A; per 28 days for count "
-            "and binary). Default for continuous: half the outcome's SD.",
+            help="CSV outcome: smallest difference that matters (B − A; per "
+            f"{EXPOSURE_DAYS} days for count and binary). Default for continuous: half the "
+            "outcome's SD.",
             show_default=False,
         ),
     ] = None,
@@ -96,7 +101,7 @@ def analyze(
         ),
     ] = True,
     trend: Annotated[
-        str, typer.Option("--trend", help="CSV data: time trend none, linear or spline.")
+        str, typer.Option("--trend", help=f"CSV data: time trend {words(TRENDS)}.")
     ] = "none",
     threshold: Annotated[
         float, typer.Option("--threshold", help="CSV data: decision threshold (0.5–1).")
@@ -195,12 +200,12 @@ def _check_options(
     mcid: float | None,
 ) -> list[str]:
     """Validate option values; return the CSV-only options given (an error without --data)."""
-    if kind not in ("continuous", "count", "binary", "ordinal"):
-        raise DataError(f"--kind must be continuous, count, binary or ordinal (got {kind!r})")
-    if better not in ("lower", "higher"):
-        raise DataError(f"--better must be lower or higher (got {better!r})")
-    if trend not in ("none", "linear", "spline"):
-        raise DataError(f"--trend must be none, linear or spline (got {trend!r})")
+    if kind not in KINDS:
+        raise DataError(f"--kind must be {words(KINDS)} (got {kind!r})")
+    if better not in DIRECTIONS:
+        raise DataError(f"--better must be {words(DIRECTIONS)} (got {better!r})")
+    if trend not in TRENDS:
+        raise DataError(f"--trend must be {words(TRENDS)} (got {trend!r})")
     if not 0.5 < threshold < 1:
         raise DataError(f"--threshold must be between 0.5 and 1 (got {threshold:g})")
     if mcid is not None and not mcid > 0:
@@ -254,7 +259,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def _print_table(result: Any) -> None:
+def _print_table(result: AnalysisResult) -> None:
     from rich.console import Console
     from rich.table import Table
 

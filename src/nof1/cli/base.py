@@ -168,8 +168,26 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from nof1 import __version__
+
+        print(f"nof1 {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version (the exact build, from git) and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     # A root callback keeps `nof1` a command group even when only one command module is loaded
     # (see nof1.cli.main); without it typer would run a lone command as the whole program.
     pass

@@ -18,6 +18,7 @@ from nof1 import diary, diary_safety
 from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors, printable
 from nof1.errors import EntryError
 from nof1.protocol import OutcomeSpec
+from nof1.vocab import SEVERITIES, words
 from nof1.workspace import Workspace
 from nof1.workspace_amend import shown_value, stored_value_problem
 
@@ -296,7 +297,7 @@ def event(
     description: Annotated[
         str, typer.Option("--description", help="What happened, e.g. 'loose stools'.")
     ] = "",
-    severity: Annotated[str, typer.Option("--severity", help="mild, moderate or severe.")] = "",
+    severity: Annotated[str, typer.Option("--severity", help=f"{words(SEVERITIES)}.")] = "",
     serious: Annotated[
         bool,
         typer.Option(

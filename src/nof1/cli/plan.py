@@ -8,18 +8,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nof1 import files
 from nof1.cli.base import app, err, handle_errors
-from nof1.errors import Nof1Error, WorkspaceError
+from nof1.errors import PlanError, UsageError, WorkspaceError
 from nof1.protocol import TrialProtocol
+from nof1.templates import find_template
 
+if TYPE_CHECKING:
+    from nof1.plan import PlanResult
 
-class PlanUsageError(Nof1Error, ValueError):
-    """A `nof1 plan` option has a bad value (reported as ``Error: ...``, exit code 1)."""
+#: The option of `nof1 plan` that sets each planner setting (for error messages).
+OPTIONS = {
+    "effect": "--effect",
+    "baseline": "--baseline",
+    "sd": "--sd",
+    "dispersion": "--dispersion",
+    "rho": "--rho",
+    "missing_rate": "--missing",
+    "adherence": "--adherence",
+    "lag_days": "--lag-days",
+    "simulations": "--sims",
+    "target": "--target",
+    "jobs": "--jobs",
+}
 
 
 def _ints(text: str | None, option: str, minimum: int) -> list[int] | None:
@@ -28,31 +43,19 @@ def _ints(text: str | None, option: str, minimum: int) -> list[int] | None:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise PlanUsageError(
+        raise UsageError(
             f"{option} must be whole numbers separated by commas, e.g. 2,3,4 (got {text!r})"
         ) from None
     if not values or min(values) < minimum:
-        raise PlanUsageError(f"{option} values must be ≥ {minimum} (got {text!r})")
+        raise UsageError(f"{option} values must be ≥ {minimum} (got {text!r})")
     return sorted(set(values))
-
-
-def _check(value: float | None, option: str, low: float, high: float, text: str) -> None:
-    if value is not None and not low <= value <= high:
-        raise PlanUsageError(f"{option} must be {text} (got {value:g})")
 
 
 def _load(trial: Path | None, template: str | None) -> tuple[TrialProtocol, Path | None]:
     if trial is not None and template is not None:
-        raise PlanUsageError("give either --trial or --template, not both")
+        raise UsageError("give either --trial or --template, not both")
     if template is not None:
-        from nof1.cli.setup import templates
-
-        found = templates()
-        path = Path(template) if template.endswith(".toml") else found.get(template)
-        if path is None or not path.is_file():
-            known = ", ".join(found) or "none found"
-            raise PlanUsageError(f"--template {template!r} is not a template (known: {known})")
-        return TrialProtocol.from_toml(path), None
+        return TrialProtocol.from_toml(find_template(template)), None
     folder = trial if trial is not None else Path(".")
     path = folder / "protocol.toml"
     if not path.is_file():
@@ -67,7 +70,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _table(result: Any) -> str:
+def _table(result: PlanResult) -> str:
     from nof1.verdict import INCONCLUSIVE, NEGLIGIBLE
 
     a = result.assumptions
@@ -217,33 +220,19 @@ def plan_command(
     assumed effect is true and if there is no effect, the expected width of the 95% interval,
     and the smallest design reaching --target.
     """
-    _check(rho, "--rho", 0.0, 0.95, "between 0 and 0.95")
-    _check(missing, "--missing", 0.0, 0.9, "between 0 and 0.9")
-    _check(adherence, "--adherence", 0.05, 1.0, "between 0.05 and 1")
-    _check(target, "--target", 0.05, 0.99, "between 0.05 and 0.99")
-    _check(lag_days, "--lag-days", 0.0, 365.0, "between 0 and 365")
-    if sd is not None and sd <= 0:
-        raise PlanUsageError(f"--sd must be > 0 (got {sd:g})")
-    if dispersion is not None and dispersion <= 0:
-        raise PlanUsageError(f"--dispersion must be > 0 (got {dispersion:g})")
-    if sims < 1:
-        raise PlanUsageError(f"--sims must be ≥ 1 (got {sims})")
-    if jobs is not None and jobs < 1:
-        raise PlanUsageError(f"--jobs must be ≥ 1 (got {jobs})")
     block_list = _ints(blocks, "--blocks", 1)
     period_list = _ints(period_days, "--period-days", 2)
     washout_list = _ints(washout, "--washout", 0)
     if write and template is not None:
-        raise PlanUsageError("--write needs a workspace (--trial DIR), not --template")
+        raise UsageError("--write needs a workspace (--trial DIR), not --template")
     protocol, path = _load(trial, template)
     if outcome is not None:
         try:
             spec = protocol.outcome(outcome)
         except KeyError as exc:
-            raise PlanUsageError(f"--outcome: {exc.args[0]}") from None
+            raise UsageError(f"--outcome: {exc.args[0]}") from None
     else:
         spec = protocol.primary_outcome
-    _check_levels(spec, baseline, effect)
 
     from nof1 import plan as planner
 
@@ -257,25 +246,30 @@ def plan_command(
         "adherence": adherence,
         "lag_days": lag_days,
     }
-    assumptions = planner.default_assumptions(protocol, spec, **given)
-    _check_levels(spec, assumptions.baseline, assumptions.effect)
-    designs = None
-    if block_list or period_list or washout_list is not None:
-        designs = planner.alternative_designs(
-            protocol.design, block_list, period_list, washout_list
+    try:
+        assumptions = planner.default_assumptions(protocol, spec, **given)
+        planner.check_run(simulations=sims, target=target, jobs=jobs)
+        designs = None
+        if block_list or period_list or washout_list is not None:
+            designs = planner.alternative_designs(
+                protocol.design, block_list, period_list, washout_list
+            )
+        if not as_json:
+            err(f"Simulating {sims} trials per design ... (Ctrl-C to stop)")
+        result = planner.plan(
+            protocol,
+            outcome=spec.name,
+            assumptions=assumptions,
+            designs=designs,
+            simulations=sims,
+            target=target,
+            seed=seed,
+            jobs=jobs,
         )
-    if not as_json:
-        err(f"Simulating {sims} trials per design ... (Ctrl-C to stop)")
-    result = planner.plan(
-        protocol,
-        outcome=spec.name,
-        assumptions=assumptions,
-        designs=designs,
-        simulations=sims,
-        target=target,
-        seed=seed,
-        jobs=jobs,
-    )
+    except PlanError as exc:
+        if exc.field in OPTIONS:  # name the option the person typed
+            raise UsageError(f"{OPTIONS[exc.field]} {exc.detail}") from None
+        raise
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -292,30 +286,3 @@ def plan_command(
         TrialProtocol.from_text(new, source=path.name)  # never write a file that won't load
         files.write_private(path, new, force=True)  # atomic: a crash never leaves half a protocol
         err(f"Planning recorded in {path} [planning]")
-
-
-def _check_levels(spec: Any, baseline: float | None, effect: float | None) -> None:
-    """Levels the simulator can produce on the outcome's scale."""
-    if spec.kind in ("binary", "count"):
-        top = 28.0 if spec.kind == "binary" else float("inf")
-        if baseline is not None and not 0 <= baseline <= top:
-            raise PlanUsageError(
-                f"--baseline must be between 0 and {top:g} per 28 days for {spec.name} "
-                f"(got {baseline:g})"
-            )
-        if baseline is not None and effect is not None and not 0 <= baseline + effect <= top:
-            raise PlanUsageError(
-                f"--effect {effect:+g} takes {spec.name} from {baseline:g} to "
-                f"{baseline + effect:g} per 28 days, outside 0–{top:g}"
-            )
-    if spec.kind == "ordinal" and baseline is not None:
-        k = len(spec.categories)
-        if not 0 < baseline < k - 1:
-            raise PlanUsageError(
-                f"--baseline must be an expected category between 0 and {k - 1} "
-                f"(exclusive) for {spec.name} (got {baseline:g})"
-            )
-        if effect is not None and not 0 < baseline + effect < k - 1:
-            raise PlanUsageError(
-                f"--effect {effect:+g} takes {spec.name} outside its scale 0–{k - 1}"
-            )

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import getpass
 import io
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,56 +23,14 @@ import typer
 from nof1 import diary, files
 from nof1.cli.base import ForceOption, TrialOption, app, err, handle_errors
 from nof1.diary import arm_text, shows_codes
-from nof1.errors import Nof1Error, WorkspaceError
-from nof1.protocol import (
-    TrialProtocol,
-    decode_protocol,
-    read_protocol_bytes,
-    set_design_values,
-)
+from nof1.errors import UsageError
 from nof1.schedule import Schedule
-from nof1.workspace import PROTOCOL_FILE, REPORTS_DIR, Workspace
-
-TEMPLATE_PREFIX = "N-of-1 trial template:"
-
-
-class UsageError(Nof1Error, ValueError):
-    """A command-line value is malformed (reported as ``Error: ...``, exit code 1)."""
-
+from nof1.templates import find_template, template_description, templates
+from nof1.workspace import PROTOCOL_FILE, Workspace
 
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-
-
-def template_dirs() -> list[Path]:
-    """Where templates are looked up: package data of an installed wheel, then the source tree."""
-    package = Path(__file__).resolve().parents[1]  # src/nof1
-    return [package / "protocols", package.parents[1] / "protocols"]
-
-
-def templates() -> dict[str, Path]:
-    """Available templates by name (file name without ``.toml``), sorted by name."""
-    found: dict[str, Path] = {}
-    for folder in template_dirs():
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                found.setdefault(path.stem, path)
-    return dict(sorted(found.items()))
-
-
-def template_description(path: Path) -> str:
-    """The first comment line of a template, without the ``N-of-1 trial template:`` prefix."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.lstrip("#").strip()
-        if line.startswith("#") and text:
-            return text.removeprefix(TEMPLATE_PREFIX).strip()
-    return ""
-
-
-def next_monday(today: dt.date) -> dt.date:
-    """The first Monday strictly after ``today`` (a full week to prepare when today is Monday)."""
-    return today + dt.timedelta(days=7 - today.weekday())
 
 
 def parse_date(text: str, option: str, *, also: str = "") -> dt.date:
@@ -111,9 +68,7 @@ def templates_command() -> None:
     """List the protocol templates that `nof1 init --template NAME` can copy."""
     found = templates()
     if not found:
-        raise WorkspaceError(
-            f"no templates found (looked in {', '.join(str(d) for d in template_dirs())})"
-        )
+        find_template("")  # raises TemplateError naming the folders looked in
     width = max(len(name) for name in found)
     for name, path in found.items():
         print(f"{name:<{width}}  {template_description(path)}")
@@ -160,39 +115,19 @@ def init_command(
     The template's comments are kept. Edit protocol.toml with your clinician, check the plan with
     `nof1 schedule`, then lock it with `nof1 start`. Never overwrites an existing protocol.
     """
-    found = templates()
-    candidate = Path(template)
-    if template in found:
-        source = found[template]
-    elif candidate.suffix == ".toml" and candidate.is_file():
-        source = candidate
-    else:
-        raise UsageError(
-            f"unknown template {template!r} (available: {', '.join(found) or 'none'}; "
-            "see `nof1 templates`)"
-        )
-    target = directory / PROTOCOL_FILE
-    if target.exists():
-        raise WorkspaceError(
-            f"{target} already exists: nof1 init never overwrites a protocol (choose a new "
-            "folder, or edit the existing protocol.toml)"
-        )
     if start is not None and start.strip().lower() == "today":
-        start_date: dt.date = dt.date.today()
+        start_date: dt.date | None = dt.date.today()
     elif start is not None:
         start_date = parse_date(start, "--start", also="or today")
     else:
-        start_date = next_monday(dt.date.today())
-    seed = secrets.randbits(63) if seed is None else seed
-    text = set_design_values(
-        decode_protocol(read_protocol_bytes(source), source=source.name),
-        {"start_date": start_date, "seed": seed},
+        start_date = None
+    with Workspace.create(directory, template, start_date, seed) as ws:
+        protocol, design = ws.protocol, ws.protocol.design
+    assert design.start_date is not None
+    print(
+        f"Created {directory / PROTOCOL_FILE} from {find_template(template).stem} "
+        f"(start {design.start_date.isoformat()}, seed {design.seed})."
     )
-    protocol = TrialProtocol.from_text(text, source=source.name)  # a broken template fails here
-    files.make_private_dir(directory)  # owner-only: the folder will hold health data
-    files.write_private(target, text)  # never over an existing protocol, even if one just appeared
-    files.make_private_dir(directory / REPORTS_DIR)
-    print(f"Created {target} from {source.stem} (start {start_date.isoformat()}, seed {seed}).")
     print("Next: edit protocol.toml with your clinician, check `nof1 schedule`, then `nof1 start`.")
     problems = [p for p in protocol.start_problems() if not p.startswith("design.")]
     if problems:

@@ -22,14 +22,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
 from nof1 import files
-from nof1.report.context import TrialRecord, build_view
+from nof1.report.build import build_view
+from nof1.report.context import TrialRecord
 from nof1.report.view import ReportView
 from nof1.summary import AnalysisResult
+
+if TYPE_CHECKING:
+    from nof1.workspace import Workspace
 
 __all__ = ["ReportFiles", "TrialRecord", "build_view", "render", "write_report"]
 
@@ -81,7 +85,7 @@ def render(record: TrialRecord, result: AnalysisResult, *, figures: bool = True)
 
 
 def write_report(
-    ws: Any,
+    ws: Workspace,
     result: AnalysisResult,
     out_dir: str | Path | None = None,
     *,
@@ -123,7 +127,7 @@ def write_report(
         "analysis": result.to_dict(),
     }
     document = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    protected = ws.protected_paths(written.html) if hasattr(ws, "protected_paths") else []
+    protected = ws.protected_paths(written.html)
     for path, data in (
         (written.html, rendered.html),
         (written.pdf, rendered.pdf),

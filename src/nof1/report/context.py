@@ -1,7 +1,7 @@
 """Build the report's view model: plain-language sentences with numbers in their units.
 
 :class:`TrialRecord` gathers what happened from a workspace (or from plain values in tests);
-:func:`build_view` turns it and an :class:`~nof1.summary.AnalysisResult` into a
+:func:`nof1.report.build.build_view` turns it and an :class:`~nof1.summary.AnalysisResult` into a
 :class:`~nof1.report.view.ReportView` — page 1 for the clinician, then the CENT 2015 sections
 (see :mod:`nof1.report.sections`). Nothing here draws or samples.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
@@ -19,11 +19,15 @@ from nof1.integrity import IntegrityReport, verify
 from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.report import fmt
-from nof1.report.view import FrontPage, Headline, ProbabilityBar, ReportView
+from nof1.report.view import FrontPage, Headline, ProbabilityBar
 from nof1.schedule import Schedule
 from nof1.store import Amendment
 from nof1.summary import AnalysisResult, OutcomeResult
+from nof1.vocab import UNITS, exposure_factor
 from nof1.workspace import LockInfo
+
+if TYPE_CHECKING:
+    from nof1.workspace import Workspace
 
 DISCLAIMER = (
     "This report informs a decision that the patient makes together with their clinician. It is "
@@ -48,9 +52,8 @@ class TrialRecord:
     integrity: IntegrityReport | None = None
 
     @classmethod
-    def from_workspace(cls, ws: Any) -> TrialRecord:
+    def from_workspace(cls, ws: Workspace) -> TrialRecord:
         """Read everything the report shows from an open :class:`~nof1.workspace.Workspace`."""
-        warnings = ws.warnings() if hasattr(ws, "warnings") else []
         return cls(
             protocol=ws.protocol,
             schedule=ws.schedule,
@@ -59,9 +62,9 @@ class TrialRecord:
             adverse_events=tuple(ws.adverse_events()),
             lock_info=ws.lock_info(),
             deviations=tuple(ws.deviations()),
-            warnings=tuple(warnings),
+            warnings=tuple(ws.warnings()),
             reviews=tuple(ws.store.reviews()) if ws.is_locked else (),
-            integrity=verify(ws) if hasattr(ws, "store") else None,
+            integrity=verify(ws),
         )
 
     # -- derived ----------------------------------------------------------------------------
@@ -153,11 +156,7 @@ def units(outcome: OutcomeResult | OutcomeSpec) -> str:
     """Units of the verdict scale, in words."""
     if outcome.units:
         return outcome.units
-    return {
-        "binary": "days per 28 days",
-        "count": "events per 28 days",
-        "ordinal": "categories",
-    }.get(outcome.kind, "")
+    return UNITS.get(outcome.kind, "")
 
 
 def title(outcome: OutcomeResult | OutcomeSpec) -> str:
@@ -169,7 +168,7 @@ def _finite(x: float | None) -> bool:
 
 
 def has_effect(outcome: OutcomeResult) -> bool:
-    effect = getattr(outcome, "effect", None)
+    effect = outcome.effect
     return effect is not None and _finite(effect.median)
 
 
@@ -304,7 +303,7 @@ def verdict_short(outcome: OutcomeResult, threshold: float) -> str:
 
 
 def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> ProbabilityBar | None:
-    p = getattr(outcome, "probabilities", None)
+    p = outcome.probabilities
     if (
         p is None
         or not has_effect(outcome)
@@ -323,7 +322,7 @@ def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> Probabili
 def arm_means(outcome: OutcomeResult) -> dict[str, float | None]:
     """Observed mean per arm over analysed days (from the period summaries), per 28 days for
     binary and count outcomes."""
-    scale = 28.0 if outcome.kind in ("binary", "count") else 1.0
+    scale = exposure_factor(outcome.kind)
     out: dict[str, float | None] = {}
     for arm in ("A", "B"):
         pairs = [
@@ -530,7 +529,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         notes.append(
             f"Stopping rule met on {fmt.date(entry.met_on)}: {what} ({entry.reason}); {review}."
         )
-    for name, reason in getattr(result, "skipped", ()):
+    for name, reason in result.skipped:
         notes.append(f"{name} was not analysed: {reason}.")
     amendments = record.amendments()
     if amendments:
@@ -552,8 +551,8 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
                 "analysis; the evidence is not yet strong enough to be robust."
             )
     for o in result.outcomes:
-        diag = getattr(o, "diagnostics", None)
-        if diag is not None and not diag.passed and verdict_class(o) != "withheld":
+        diag = o.diagnostics
+        if not diag.passed and verdict_class(o) != "withheld":
             notes.append(f"{title(o)}: sampler diagnostics flagged ({'; '.join(diag.problems)}).")
     others = tuple(
         (title(o), effect_text(o), verdict_short(o, protocol.analysis.decision_threshold))
@@ -571,49 +570,6 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         serious_events=serious_sentence(record, through),
         other_outcomes=others,
         notes=tuple(notes),
-    )
-
-
-def build_view(record: TrialRecord, result: AnalysisResult) -> ReportView:
-    """The whole report as a view model (page 1 + CENT sections)."""
-    from nof1.report.sections import build_sections
-
-    through = record.through(result)
-    front = front_page(record, result, through)
-    protocol_hash = record.protocol_hash(result)
-    interim_text = (
-        f"INTERIM REPORT – data through {fmt.date(through)}; the trial is not finished"
-        if result.interim
-        else ""
-    )
-    footer = (
-        f"nof1 {result.software_version} · protocol {fmt.short_hash(protocol_hash)} · "
-        "Informs a shared decision; not medical advice."
-    )
-    return ReportView(
-        title=front.title,
-        interim=bool(result.interim),
-        interim_text=interim_text,
-        front=front,
-        sections=build_sections(record, result, through),
-        footer=footer,
-        metadata={
-            "trial_id": result.trial_id,
-            "patient": record.protocol.patient,
-            "created_at": str(result.created_at),
-            "analysed_through": fmt.date(through),
-            "interim": str(bool(result.interim)).lower(),
-            "protocol_hash": protocol_hash,
-            "schedule_fingerprint": record.schedule.fingerprint(),
-            "software_version": result.software_version,
-            "integrity": "verified"
-            if record.integrity is not None and record.integrity.ok
-            else record.integrity_line(),
-            "chain_head": "" if record.integrity is None else record.integrity.chain_head,
-            "locked_before_day1": ""
-            if record.lock_info is None
-            else str(record.lock_info.locked_before_day1).lower(),
-        },
     )
 
 

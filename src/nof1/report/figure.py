@@ -20,6 +20,7 @@ from matplotlib.patches import Patch, Rectangle
 from nof1.report import fmt
 from nof1.report.context import TrialRecord, arm_names, title, units
 from nof1.summary import AnalysisResult, OutcomeResult
+from nof1.vocab import BINARY, EXPOSURE_DAYS, exposure_factor
 
 #: Okabe & Ito (2008) colour-blind-safe colours.
 OKABE_ITO = {
@@ -60,7 +61,7 @@ def draw_figures(record: TrialRecord, result: AnalysisResult, through: dt.date) 
         figures = {"timeline": _png(timeline(record, through))}
         for outcome in result.outcomes:
             figures[f"series-{outcome.name}"] = _png(series(record, outcome, through))
-            draws = getattr(outcome, "effect_draws", None)
+            draws = outcome.effect_draws
             if (
                 draws is not None
                 and np.asarray(draws).size > 1
@@ -303,7 +304,7 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
     ax = fig.add_subplot()
     _shade_periods(ax, record)
     values = record.values(outcome.name)
-    per28 = outcome.kind == "binary"
+    per28 = outcome.kind == BINARY
     means = {ps.period: ps.mean for ps in outcome.periods}
     handles: list[object] = list(_arm_legend(record))
     if per28:
@@ -371,7 +372,7 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
             spec = outcome_spec(record.protocol, outcome.name)
             if spec is not None and spec.categories:
                 ax.set_yticks(range(len(spec.categories)), spec.categories)
-    scale = 28.0 if per28 else 1.0
+    scale = exposure_factor(outcome.kind) if per28 else 1.0
     for per in s.periods:
         mean = means.get(per.index)
         if mean is None or per.analysed_start > through:
@@ -385,7 +386,7 @@ def series(record: TrialRecord, outcome: OutcomeResult, through: dt.date) -> Fig
         )
     handles.append(Line2D([], [], color="black", lw=2, label="Period mean (analysed days)"))
     if per28:
-        ax.set_ylim(-1, 28.5)
+        ax.set_ylim(-1, EXPOSURE_DAYS + 0.5)
     if through < s.end:
         ax.axvline(_num(through) + 0.5, color="black", ls="--", lw=0.8)
     ax.set_ylabel(ylabel)

@@ -40,6 +40,7 @@ from nof1.report.view import (
     Table,
 )
 from nof1.summary import AnalysisResult, OutcomeResult
+from nof1.vocab import PER_EXPOSURE_KINDS, exposure_factor
 
 SCHEME_METHOD = {
     "pairwise": "each block of two periods was AB or BA with equal probability",
@@ -415,7 +416,7 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
             f"Daily {title(outcome)} with periods shaded by arm",
         )
     )
-    per28 = outcome.kind in ("binary", "count")
+    per28 = outcome.kind in PER_EXPOSURE_KINDS
     mean_col = (
         f"Mean ({units(outcome)})"
         if per28
@@ -429,7 +430,7 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
             f"{ps.arm} – {p.arm(ps.arm).name}",
             str(ps.days_logged),
             str(ps.days_analysed),
-            fmt.number(None if ps.mean is None else ps.mean * (28 if per28 else 1), d),
+            fmt.number(None if ps.mean is None else ps.mean * exposure_factor(outcome.kind), d),
         )
         for ps in outcome.periods
     )
@@ -445,11 +446,7 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
             widths=(1, 1, 3, 1.6, 1.8, 2.6),
         )
     )
-    if (
-        has_effect(outcome)
-        and getattr(outcome, "effect_draws", None) is not None
-        and len(outcome.effect_draws)
-    ):
+    if has_effect(outcome) and outcome.effect_draws is not None and len(outcome.effect_draws):
         blocks.append(
             Figure(
                 f"posterior-{outcome.name}",

@@ -3,7 +3,7 @@
 For a protocol and assumptions about the outcome (expected effect, day-to-day SD or event rate,
 autocorrelation, missing days, adherence, onset lag), :func:`plan` simulates complete trials
 under each candidate design with :mod:`nof1.simulate`, analyses each with the fast
-approximate posterior of the analysis model (:mod:`nof1.plan_approx`) and applies the analysis'
+approximate posterior of the analysis model (:mod:`nof1.plan.approx`) and applies the analysis'
 own verdict rule (:mod:`nof1.verdict`). Per design it reports
 
 * **assurance** — P(verdict "meaningful benefit likely") when the assumed effect is true;
@@ -18,6 +18,7 @@ protocol's ``[planning]`` table so the report can say how the design was chosen 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import time as _time
@@ -30,10 +31,12 @@ import numpy as np
 from attrs import frozen
 
 from nof1 import verdict as verdict_rule
-from nof1.plan_approx import posterior
-from nof1.protocol import Design, OutcomeSpec, TrialProtocol
+from nof1.errors import PlanError
+from nof1.plan.approx import posterior
+from nof1.protocol import Design, OutcomeSpec, TrialProtocol, design_problems
 from nof1.schedule import build_schedule
 from nof1.simulate import default_cutpoints, ordinal_expected, ordinal_shift, simulate_outcome
+from nof1.vocab import BINARY, EXPOSURE_DAYS, ORDINAL, PER_EXPOSURE_KINDS
 
 #: How much larger than the MCID the default expected effect is (an effect of exactly the MCID
 #: can never reach P(benefit ≥ MCID) ≥ 0.8 on average, so planning for it is pointless).
@@ -44,6 +47,15 @@ _START = dt.date(2000, 1, 3)
 # --------------------------------------------------------------------------------------------
 # values
 # --------------------------------------------------------------------------------------------
+
+
+#: Allowed ranges of the assumptions: (field, low, high, in words).
+_RANGES = (
+    ("rho", 0.0, 0.95, "between 0 and 0.95"),
+    ("missing_rate", 0.0, 0.9, "between 0 and 0.9"),
+    ("adherence", 0.05, 1.0, "between 0.05 and 1"),
+    ("lag_days", 0.0, 365.0, "between 0 and 365"),
+)
 
 
 @frozen
@@ -72,6 +84,19 @@ class Assumptions:
     adherence: float = 0.95
     lag_days: float = 0.0
     trend_per_day: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        for name, low, high, text in _RANGES:
+            value = getattr(self, name)
+            if not low <= value <= high:  # NaN fails too
+                raise PlanError(f"must be {text} (got {value:g})", name)
+        for name in ("sd", "dispersion"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise PlanError(f"must be > 0 (got {value:g})", name)
+        for name in ("effect", "baseline", "trend_per_day"):
+            if not math.isfinite(getattr(self, name)):
+                raise PlanError(f"must be a finite number (got {getattr(self, name)})", name)
 
     def to_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in attrs.asdict(self).items()}
@@ -199,8 +224,42 @@ def default_assumptions(protocol: TrialProtocol, outcome: OutcomeSpec, **given: 
     else:
         values["sd"] = 2.0 * outcome.mcid if outcome.mcid > 0 else 1.0
         values["baseline"] = 4.0 * values["sd"]
-    values.update({k: v for k, v in given.items() if v is not None})
-    return Assumptions(**values)
+    given = {k: v for k, v in given.items() if v is not None}
+    check_levels(outcome, given.get("baseline"), given.get("effect"))
+    values.update(given)
+    assumptions = Assumptions(**values)
+    check_levels(outcome, assumptions.baseline, assumptions.effect)
+    return assumptions
+
+
+def check_levels(outcome: OutcomeSpec, baseline: float | None, effect: float | None) -> None:
+    """Levels the simulator can produce on the outcome's scale; :class:`PlanError` otherwise."""
+    if outcome.kind in PER_EXPOSURE_KINDS:
+        top = float(EXPOSURE_DAYS) if outcome.kind == BINARY else float("inf")
+        if baseline is not None and not 0 <= baseline <= top:
+            raise PlanError(
+                f"must be between 0 and {top:g} per {EXPOSURE_DAYS} days for {outcome.name} "
+                f"(got {baseline:g})",
+                "baseline",
+            )
+        if baseline is not None and effect is not None and not 0 <= baseline + effect <= top:
+            raise PlanError(
+                f"{effect:+g} takes {outcome.name} from {baseline:g} to {baseline + effect:g} "
+                f"per {EXPOSURE_DAYS} days, outside 0–{top:g}",
+                "effect",
+            )
+    if outcome.kind == ORDINAL and baseline is not None:
+        k = len(outcome.categories)
+        if not 0 < baseline < k - 1:
+            raise PlanError(
+                f"must be an expected category between 0 and {k - 1} (exclusive) for "
+                f"{outcome.name} (got {baseline:g})",
+                "baseline",
+            )
+        if effect is not None and not 0 < baseline + effect < k - 1:
+            raise PlanError(
+                f"{effect:+g} takes {outcome.name} outside its scale 0–{k - 1}", "effect"
+            )
 
 
 def design_of(design: Design) -> DesignOption:
@@ -217,13 +276,32 @@ def alternative_designs(
 
     Without choices: 2–8 blocks at the protocol's period, and 7–28-day periods at the
     protocol's number of blocks. With choices: every combination of the given values (the
-    protocol's value where none are given).
+    protocol's value where none are given). Every candidate obeys the protocol's own rules for a
+    design (:func:`nof1.protocol.design_problems`: e.g. even blocks for a counterbalanced
+    scheme, some analysed days in each period); default candidates that do not are left out.
+
+    Raises
+    ------
+    PlanError
+        When a number of blocks asked for is impossible under the scheme, or no combination
+        asked for leaves analysed days in each period.
     """
     base = design_of(design)
     if blocks is None and period_days is None and analytic_washout_days is None:
         options = {attrs.evolve(base, blocks=b) for b in (2, 3, 4, 5, 6, 8)}
         options |= {attrs.evolve(base, period_days=p) for p in (7, 14, 21, 28)}
     else:
+        for b in blocks or ():
+            problems = design_problems(
+                design.scheme,
+                b,
+                base.period_days,
+                0,
+                run_in_days=design.run_in_days,
+                washout_days=design.washout_days,
+            )
+            if problems:
+                raise PlanError(f"{b} blocks: " + "; ".join(problems))
         options = {
             DesignOption(b, p, w)
             for b in (blocks or [base.blocks])
@@ -234,10 +312,24 @@ def alternative_designs(
                 else [base.analytic_washout_days]
             )
         }
-    options.add(base)
-    usable = {o for o in options if o.period_days - o.analytic_washout_days >= 2}
+    usable = {o for o in options if not _problems(design, o)}
+    if not usable and options:
+        first = sorted(options, key=lambda o: (o.blocks, o.period_days))[0]
+        raise PlanError("no design asked for is possible: " + "; ".join(_problems(design, first)))
     usable.add(base)
     return sorted(usable, key=lambda o: (_total_days(design, o), o.blocks))
+
+
+def _problems(design: Design, option: DesignOption) -> list[str]:
+    """What makes ``option`` impossible under the protocol's scheme (the protocol's own rule)."""
+    return design_problems(
+        design.scheme,
+        option.blocks,
+        option.period_days,
+        option.analytic_washout_days,
+        run_in_days=design.run_in_days,
+        washout_days=design.washout_days,
+    )
 
 
 def _total_days(design: Design, option: DesignOption) -> int:
@@ -417,6 +509,16 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
 
 
+def check_run(*, simulations: int, target: float, jobs: int | None) -> None:
+    """The run settings of :func:`plan`; :class:`PlanError` naming the setting otherwise."""
+    if not 0.05 <= target <= 0.99:  # NaN fails too
+        raise PlanError(f"must be between 0.05 and 0.99 (got {target:g})", "target")
+    if simulations < 1:
+        raise PlanError(f"must be ≥ 1 (got {simulations})", "simulations")
+    if jobs is not None and jobs < 1:
+        raise PlanError(f"must be ≥ 1 (got {jobs})", "jobs")
+
+
 def plan(
     protocol: TrialProtocol,
     *,
@@ -442,10 +544,7 @@ def plan(
     seed : makes the whole plan reproducible.
     jobs : worker processes (default: all cores).
     """
-    if not 0 < target < 1:
-        raise ValueError(f"target must be between 0 and 1 (got {target})")
-    if simulations < 1:
-        raise ValueError(f"simulations must be ≥ 1 (got {simulations})")
+    check_run(simulations=simulations, target=target, jobs=jobs)
     spec = protocol.outcome(outcome) if outcome else protocol.primary_outcome
     a = assumptions or default_assumptions(protocol, spec)
     options = list(designs) if designs is not None else alternative_designs(protocol.design)
@@ -563,8 +662,3 @@ def write_planning(text: str, table: Mapping[str, Any]) -> str:
     body = "".join(kept).rstrip("\n")
     section = tomli_w.dumps({"planning": dict(table)})
     return f"{body}\n\n{note}{section}"
-
-
-# --------------------------------------------------------------------------------------------
-# picture
-# --------------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ continuous — exact up to quadrature
     Given the residual SD ``sigma`` and the autocorrelation ``rho`` the model is a Gaussian
     linear model with gap-exact AR(1) errors and a Gaussian prior on (level, effect, trend), so
     the coefficients integrate out in closed form (the algebra of
-    :mod:`nof1.model_continuous`). ``rho`` is integrated on a 50-point grid over (0, 1) and
-    ``log sigma`` by 9-point Gauss–Hermite quadrature around its conditional mode; the effect's
-    posterior is the resulting mixture of normals. No sampling error beyond the quadrature.
+    :mod:`nof1.model.continuous`, with the same :class:`~nof1.model.terms.GapMoments`). ``rho``
+    is integrated on a 50-point grid over (0, 1) and ``log sigma`` by 9-point Gauss–Hermite
+    quadrature around its conditional mode; the effect's posterior is the resulting mixture of
+    normals. No sampling error beyond the quadrature.
 
 count, binary, ordinal — Laplace with an AR(1) sandwich
     The population-averaged (marginal) negative binomial / logistic / ordered-logistic model is
@@ -35,9 +36,10 @@ from attrs import frozen
 from scipy import optimize
 from scipy.special import expit, gammaln, ndtr
 
+from nof1.model.terms import GapMoments, design_matrix
 from nof1.prior import PriorSpec
+from nof1.vocab import EXPOSURE_DAYS, KINDS
 
-KINDS = ("continuous", "count", "binary", "ordinal")
 N_DRAWS = 4000
 _RHO_GRID = np.linspace(0.01, 0.99, 50)
 #: Gauss–Hermite nodes in log sigma (around its conditional mode) and their log weights, with
@@ -73,47 +75,6 @@ class ApproxPosterior:
 
 
 # --------------------------------------------------------------------------------------------
-# shared pieces
-# --------------------------------------------------------------------------------------------
-
-
-def trend_basis(time: np.ndarray, trend: str, knots: tuple[float, ...] = ()) -> np.ndarray:
-    """The model's trend columns (mirrors :func:`nof1.model_terms.trend_basis`, numpy only).
-
-    Kept here so the planner's worker processes do not import pytensor; a test pins the two
-    together.
-    """
-    t = np.asarray(time, dtype=float)
-    if trend == "none":
-        return np.zeros((t.size, 0))
-    mid = (t.min() + t.max()) / 2.0
-    half = max((t.max() - t.min()) / 2.0, 1.0)
-    s = (t - mid) / half
-    columns = [s]
-    if trend == "spline":
-        for k in sorted(set(knots)):
-            if t.min() < k < t.max():
-                ks = (k - mid) / half
-                columns.append(np.maximum(s - ks, 0.0) - max(0.0 - ks, 0.0))
-    return np.column_stack(columns)
-
-
-def _design(
-    arm: np.ndarray, time: np.ndarray, trend: str, knots: tuple[float, ...], prior: PriorSpec
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Columns [1, arm, trend...], prior means and SDs (NaN for spline hinges), hinge count."""
-    basis = trend_basis(time, trend, knots)
-    n = arm.size
-    x = np.column_stack([np.ones(n), arm.astype(float), basis])
-    means = [prior.intercept_mu, prior.effect_mu] + [0.0] * basis.shape[1]
-    sds = [prior.intercept_sigma, prior.effect_sigma]
-    hinges = max(basis.shape[1] - 1, 0)
-    if basis.shape[1]:
-        sds += [prior.trend_sigma] + [np.nan] * hinges
-    return x, np.array(means), np.array(sds), hinges
-
-
-# --------------------------------------------------------------------------------------------
 # continuous: exact marginal over (rho, sigma) grid
 # --------------------------------------------------------------------------------------------
 
@@ -136,25 +97,23 @@ def continuous_posterior(
     """
     y = np.asarray(y, dtype=float)
     t = np.asarray(time, dtype=float)
-    x, m, sds, _hinges = _design(np.asarray(arm), t, trend, knots, prior)
-    sds = np.where(np.isnan(sds), prior.trend_sigma, sds)
+    dm = design_matrix(np.asarray(arm), t, trend, knots, prior)
+    x, m = dm.x, dm.means
+    sds = np.where(np.isnan(dm.sds), prior.trend_sigma, dm.sds)
     var = sds**2
     n, p = x.shape
     rho = _RHO_GRID if autocorrelation else np.array([0.0])
-    gap = np.concatenate([[1.0], np.diff(t)])
-    a = rho[:, None] ** gap[None, :]
-    a[:, 0] = 0.0
-    c = np.sqrt(np.maximum(1.0 - a * a, 1e-12))
-    c[:, 0] = 1.0
-    yprev = np.concatenate([[0.0], y[:-1]])
-    xprev = np.vstack([np.zeros((1, p)), x[:-1]])
-    yw = (y[None, :] - a * yprev[None, :]) / c
-    xw = (x[None, :, :] - a[:, :, None] * xprev[None, :, :]) / c[:, :, None]
-    log_jac = -np.sum(np.log(c), axis=1)
-    r0 = yw - xw @ m
-    gram = np.einsum("gnp,gnq->gpq", xw, xw)
-    b = np.einsum("gnp,gn->gp", xw, r0)
-    rr = np.einsum("gn,gn->g", r0, r0)
+    # the same per-gap sums as the analysis model (nof1.model.continuous): whitened X'X, X'r, r'r
+    moments = GapMoments.of(x, y, m, t)
+    if autocorrelation:
+        quadratic = moments.quadratic(rho)
+        log_jac = moments.log_jacobian(rho)
+    else:
+        quadratic = moments.independent()[None]
+        log_jac = np.zeros(1)
+    gram = quadratic[:, :p, :p]
+    b = quadratic[:, :p, p]
+    rr = quadratic[:, p, p]
     # conditional mode of sigma^2 given rho (GLS residual), then a grid in log sigma around it
     ridge = gram + 1e-9 * np.eye(p)
     fitted = np.einsum("gp,gp->g", b, np.linalg.solve(ridge, b[..., None])[..., 0])
@@ -314,15 +273,16 @@ def glm_posterior(
     trend: str = "none",
     knots: tuple[float, ...] = (),
     n_categories: int | None = None,
-    exposure_days: float = 28.0,
+    exposure_days: float = float(EXPOSURE_DAYS),
     seed: int = 0,
     n_draws: int = N_DRAWS,
 ) -> ApproxPosterior:
     """Laplace approximation (with the AR(1) sandwich) for count, binary and ordinal outcomes."""
     y = np.asarray(y, dtype=float)
     t = np.asarray(time, dtype=float)
-    x, m, sds, _ = _design(np.asarray(arm), t, trend, knots, prior)
-    sds = np.where(np.isnan(sds), prior.trend_sigma, sds)
+    dm = design_matrix(np.asarray(arm), t, trend, knots, prior)
+    x, m = dm.x, dm.means
+    sds = np.where(np.isnan(dm.sds), prior.trend_sigma, dm.sds)
     p = x.shape[1]
     rng = np.random.default_rng(seed)
 
@@ -504,5 +464,4 @@ __all__ = [
     "continuous_posterior",
     "glm_posterior",
     "posterior",
-    "trend_basis",
 ]

@@ -16,7 +16,8 @@ with ``r = W y - W X m``, ``A = (WX)'(WX)``, ``b = (WX)' r``, ``P = S^{-1} + A /
     beta | . ~ N(m + P^{-1} b / sigma^2, P^{-1})
 
 ``A``, ``b`` and ``r'r`` are blocks of one (p+1) x (p+1) quadratic form, computed from a few
-per-gap sums (:class:`GapMoments`), so the sampled graph does not grow with the trial's length.
+per-gap sums (:class:`nof1.model.terms.GapMoments`), so the sampled graph does not grow with
+the trial's length.
 """
 
 from __future__ import annotations
@@ -26,84 +27,16 @@ from typing import Any
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from attrs import frozen
 
-from nof1.model_terms import gaps, trend_basis
-
-
-def design(data: Any, spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, list[str]]:
-    """Design matrix, prior means, fixed prior SDs (NaN where ``tau`` applies), hinges, names."""
-    prior = spec.prior
-    basis, hinges = trend_basis(data.time, spec.trend, data.knots)
-    n = data.y.size
-    columns = [np.ones(n), data.arm.astype(float)]
-    names = ["intercept", "effect"]
-    means = [prior.intercept_mu, prior.effect_mu]
-    sds = [prior.intercept_sigma, prior.effect_sigma]
-    if basis.shape[1]:
-        columns.append(basis[:, 0])
-        names.append("trend_slope")
-        means.append(0.0)
-        sds.append(prior.trend_sigma)
-        for j in range(hinges):
-            columns.append(basis[:, 1 + j])
-            names.append(f"trend_knot_{j}")
-            means.append(0.0)
-            sds.append(np.nan)
-    return np.column_stack(columns), np.array(means), np.array(sds), hinges, names
+from nof1.model.spec import ModelData, ModelSpec
+from nof1.model.terms import GapMoments, design
 
 
-@frozen
-class GapMoments:
-    """Cross-product sums of ``z_i = [x_i, u_i]`` (``u = y - X m``) grouped by the gap before day i.
-
-    For every gap length ``g`` (days since the previous observation) the whitened quadratic
-    form ``sum_i w_i w_i'`` with ``w_i = (z_i - a z_{i-1}) / c``, ``a = rho**g`` and
-    ``c**2 = 1 - rho**(2g)`` expands into ``(M0 - a M1 + a**2 M2) / c**2``. So the likelihood
-    needs these few (q x q) matrices, not the n-day series: NUTS evaluates a graph whose size
-    does not grow with the trial, and the draws of ``beta`` reuse the same sums.
-    """
-
-    levels: np.ndarray  # (G,) distinct gaps
-    counts: np.ndarray  # (G,) observations after each gap
-    m0: np.ndarray  # (G, q, q) sum z_i z_i'
-    m1: np.ndarray  # (G, q, q) sum z_i z_{i-1}' + z_{i-1} z_i'
-    m2: np.ndarray  # (G, q, q) sum z_{i-1} z_{i-1}'
-    first: np.ndarray  # (q, q) z_0 z_0' (the first day: a = 0, c = 1)
-
-    @classmethod
-    def of(cls, x: np.ndarray, y: np.ndarray, m: np.ndarray, time: np.ndarray) -> GapMoments:
-        z = np.column_stack([x, y - x @ m])
-        g = gaps(time)[1:]
-        cur, prev = z[1:], z[:-1]
-        levels = np.unique(g)
-        m0, m1, m2, counts = [], [], [], []
-        for level in levels:
-            k = g == level
-            cross = cur[k].T @ prev[k]
-            m0.append(cur[k].T @ cur[k])
-            m1.append(cross + cross.T)
-            m2.append(prev[k].T @ prev[k])
-            counts.append(k.sum())
-        q = z.shape[1]
-        return cls(
-            levels=levels.astype(float),
-            counts=np.array(counts, dtype=float),
-            m0=np.array(m0).reshape(-1, q, q),
-            m1=np.array(m1).reshape(-1, q, q),
-            m2=np.array(m2).reshape(-1, q, q),
-            first=np.outer(z[0], z[0]),
-        )
-
-    def independent(self) -> np.ndarray:
-        """The quadratic form without autocorrelation (``rho = 0``): ``Z'Z``."""
-        return self.first + self.m0.sum(axis=0)
-
-
-def build_marginal_model(data: Any, spec: Any) -> pm.Model:
+def build_marginal_model(data: ModelData, spec: ModelSpec) -> pm.Model:
     """PyMC model of ``(sigma, rho, tau)`` with ``beta`` integrated out (see module docstring)."""
     prior = spec.prior
-    x, m, sds, hinges, _ = design(data, spec)
+    dm = design(data, spec)
+    x, m, sds, hinges = dm.x, dm.means, dm.sds, dm.hinges
     moments = GapMoments.of(x, data.y.astype(float), m, data.time)
     n, p = x.shape
     with pm.Model() as model:
@@ -143,7 +76,10 @@ def build_marginal_model(data: Any, spec: Any) -> pm.Model:
 
 
 def draw_coefficients(
-    data: Any, spec: Any, posterior: dict[str, np.ndarray], rng: np.random.Generator
+    data: ModelData,
+    spec: ModelSpec,
+    posterior: dict[str, np.ndarray],
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Exact draws of ``beta`` given each posterior draw of ``(sigma, rho, tau)``.
 
@@ -158,7 +94,8 @@ def draw_coefficients(
         One array of shape (chains, draws) per coefficient name (``intercept``, ``effect``,
         ``trend_slope``, ``trend_knot_j``).
     """
-    x, m, sds, hinges, names = design(data, spec)
+    dm = design(data, spec)
+    x, m, sds, hinges, names = dm.x, dm.means, dm.sds, dm.hinges, dm.names
     moments = GapMoments.of(x, data.y.astype(float), m, data.time)
     sigma = posterior["sigma"]
     shape = sigma.shape
@@ -166,15 +103,7 @@ def draw_coefficients(
     d = s2.size
     p = x.shape[1]
     if spec.autocorrelation:
-        log_rho = np.log(posterior["rho"].reshape(-1, 1))
-        a = np.exp(moments.levels * log_rho)  # (d, G)
-        c2 = -np.expm1(2.0 * moments.levels * log_rho)
-        quadratic = (
-            moments.first
-            + np.einsum("dg,gqr->dqr", 1.0 / c2, moments.m0)
-            - np.einsum("dg,gqr->dqr", a / c2, moments.m1)
-            + np.einsum("dg,gqr->dqr", a**2 / c2, moments.m2)
-        )
+        quadratic = moments.quadratic(posterior["rho"].reshape(-1))
     else:
         quadratic = np.broadcast_to(moments.independent(), (d, p + 1, p + 1))
     var = np.tile(sds**2, (d, 1))
