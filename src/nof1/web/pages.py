@@ -125,6 +125,22 @@ async def diary_page(request: Request) -> Response:
     return render(request, "diary.html.j2", context, status=status)
 
 
+def _saved_context(ws: Workspace, s: Site, result: diary.LogResult, verb: str) -> dict[str, Any]:
+    """What the "saved" page shows after a day was logged or corrected."""
+    protocol = ws.protocol
+    return {
+        "title": protocol.title,
+        "verb": verb,
+        "date": result.date,
+        "shown": [
+            (protocol.outcome(n).title, diary.show_value(protocol.outcome(n), v))
+            for n, v in result.values.items()
+        ],
+        "took": result.took,
+        "banners": banners(ws, result.triggered, s.clock()),
+    }
+
+
 def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
     date_text = form_text(form, "date") or "today"
     with Workspace.open(s.trial) as ws:
@@ -153,17 +169,7 @@ def _diary_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
             context = _diary_context(ws, s, date_text, values, {where: str(exc)}, took=took)
             context["note"] = note
             return 400, context
-        return 200, {
-            "title": protocol.title,
-            "verb": "Logged",
-            "date": result.date,
-            "shown": [
-                (protocol.outcome(n).title, diary.show_value(protocol.outcome(n), v))
-                for n, v in result.values.items()
-            ],
-            "took": result.took,
-            "banners": banners(ws, result.triggered, s.clock()),
-        }
+        return 200, _saved_context(ws, s, result, "Logged")
 
 
 async def diary_submit(request: Request) -> Response:
@@ -329,17 +335,7 @@ def _correct_post(s: Site, form: FormData) -> tuple[int, dict[str, Any]]:
                 ws, s, date_text, {where: str(exc)}, values, reason=reason, took=took
             )
             return 400, context
-        return 200, {
-            "title": protocol.title,
-            "verb": "Corrected",
-            "date": result.date,
-            "shown": [
-                (protocol.outcome(n).title, diary.show_value(protocol.outcome(n), v))
-                for n, v in result.values.items()
-            ],
-            "took": result.took,
-            "banners": banners(ws, result.triggered, s.clock()),
-        }
+        return 200, _saved_context(ws, s, result, "Corrected")
 
 
 async def correct_submit(request: Request) -> Response:
