@@ -28,7 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOF1 = Path(sys.executable).with_name("nof1")
-VALUES = {"headache_day": "no", "peak_pain": "1", "severity": "none", "acute_med_days": "0"}
+# a headache day: pain and severity are asked only on headache days (the template's skip logic)
+VALUES = {"headache_day": "yes", "peak_pain": "3", "severity": "mild", "acute_med_days": "0"}
 
 CHILD = textwrap.dedent(
     """
@@ -59,7 +60,8 @@ def make_workspace(folder: Path) -> None:
     from nof1.workspace import Workspace
 
     text = (ROOT / "protocols" / "migraine-magnesium.toml").read_text(encoding="utf-8")
-    text = text.replace("blocks = 4", "blocks = 50")  # 2,814 days: room for every write below
+    # 1,078 days (the longest trial under the 3-year limit): room for every write below
+    text = text.replace("blocks = 4", "blocks = 19")
     start = dt.date.today() - dt.timedelta(days=1)
     folder.mkdir()
     (folder / "protocol.toml").write_text(
