@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import arviz as az
+import arviz_base as azb
 import numpy as np
 import pytest
 from attrs import evolve
@@ -71,8 +71,8 @@ class FakeFits:
             "sigma": np.abs(rng.normal(1.5, 0.05, size=(chains, draws))),
             "rho": rng.uniform(0.3, 0.6, size=(chains, draws)),
         }
-        idata = az.from_dict(
-            posterior=post, sample_stats={"diverging": np.zeros((chains, draws), bool)}
+        idata = azb.from_dict(
+            {"posterior": post, "sample_stats": {"diverging": np.zeros((chains, draws), bool)}}
         )
         return model.Fit(
             idata=idata,

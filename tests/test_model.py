@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pytensor
 import pytest
@@ -266,7 +266,7 @@ def test_continuous_posterior_matches_the_analytic_posterior() -> None:
             lambda q, p=prob: cdf(q) - p, mean - 10 * post_sd, mean + 10 * post_sd
         )
         ess = float(
-            az.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"]
+            azs.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"]
         )
         mcse = np.sqrt(prob * (1 - prob) / ess) / pdf(exact)
         assert abs(np.quantile(draws, prob) - exact) < 3.5 * mcse

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import arviz as az
+import arviz_base as azb
 import attrs
 import numpy as np
 import pytest
+import xarray as xr
 
 from nof1 import summary, verdict
 from nof1.summary import (
@@ -33,9 +34,11 @@ def fake_idata(chains: int = 2, draws: int = 1000, *, shift: float = 0.0, diverg
     sigma = np.abs(RNG.normal(1.0, 0.1, size=(chains, draws)))
     div = np.zeros((chains, draws), dtype=bool)
     div.flat[:diverging] = True
-    return az.from_dict(
-        posterior={"effect": effect, "sigma": sigma, "const": np.ones((chains, draws))},
-        sample_stats={"diverging": div},
+    return azb.from_dict(
+        {
+            "posterior": {"effect": effect, "sigma": sigma, "const": np.ones((chains, draws))},
+            "sample_stats": {"diverging": div},
+        }
     )
 
 
@@ -88,7 +91,7 @@ def test_diagnostics_pass_on_well_mixed_chains():
 def test_diagnostics_report_the_effect_apart_from_the_worst_parameter():
     idata = fake_idata()
     slow = np.cumsum(RNG.normal(size=(2, 1000)), axis=1) * 0.01 + 1.0  # a sticky random walk
-    idata.posterior["sigma"] = (("chain", "draw"), slow)
+    idata.posterior["sigma"] = xr.DataArray(slow, dims=("chain", "draw"))
     d = summary.diagnostics(idata)
     assert d.effect_ess_bulk > 1000 > d.ess_bulk  # the worst parameter is sigma, not the effect
     assert d.effect_rhat < 1.01 < d.rhat

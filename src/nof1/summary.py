@@ -1,6 +1,6 @@
 """Posterior draws → numbers a doctor can read: effect, probabilities, verdict, diagnostics.
 
-Everything here is a pure function of arrays (or an ``arviz.InferenceData``) returning a small
+Everything here is a pure function of arrays (or an ArviZ 1 ``xarray.DataTree``) returning a small
 frozen result object. Nothing samples, nothing prints. The result types are the contract the
 report and the JSON output (``docs/analysis-json.md``) are written against.
 
@@ -29,6 +29,9 @@ RHAT_MAX = 1.01
 ESS_BULK_MIN = 400.0
 ESS_TAIL_MIN = 400.0
 DIVERGENCES_MAX = 0
+
+#: Tail ESS is the smaller ESS of the quantiles TAIL_PROB and 1 − TAIL_PROB.
+TAIL_PROB = 0.05
 
 #: A posterior predictive p-value below this flags the check (it never withholds the verdict).
 PPC_ALPHA = 0.05
@@ -420,13 +423,13 @@ def diagnostics(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        Must have a ``posterior`` group; divergences are read from ``sample_stats.diverging``
-        when present.
+    idata : xarray.DataTree
+        ArviZ 1's posterior container: must have a ``posterior`` group; divergences are read
+        from ``sample_stats.diverging`` when present.
     var_names : sequence of str, optional
         Variables to check; default: every posterior variable.
     """
-    import arviz as az
+    import arviz_stats as azs
 
     posterior = idata.posterior
     names = list(var_names) if var_names is not None else list(posterior.data_vars)
@@ -441,10 +444,12 @@ def diagnostics(
             x = values[:, :, j]
             if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
                 continue  # constants (e.g. fixed deterministics) carry no information
-            rhat_x = az.rhat(x, method="rank") if chains > 1 else float("nan")  # type: ignore[no-untyped-call]
+            rhat_x = azs.rhat(x, method="rank") if chains > 1 else float("nan")
             rhats.append(float(rhat_x))
-            bulks.append(float(az.ess(x, method="bulk")))  # type: ignore[no-untyped-call]
-            tails.append(float(az.ess(x, method="tail")))  # type: ignore[no-untyped-call]
+            bulks.append(float(azs.ess(x, method="bulk")))
+            # Tail ESS: the smaller of the ESS of the 5 % and 95 % quantiles (ArviZ's definition;
+            # the array interface of arviz-stats needs the quantile stated).
+            tails.append(float(azs.ess(x, method="tail", prob=TAIL_PROB)))
             if name == "effect" and values.shape[2] == 1:
                 effect = (rhats[-1], bulks[-1], tails[-1])
     rhat = float(np.nanmax(rhats)) if rhats and not np.all(np.isnan(rhats)) else float("nan")

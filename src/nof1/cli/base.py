@@ -11,7 +11,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -50,15 +50,13 @@ SeedOption = Annotated[
     ),
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def err(message: str) -> None:
     """Print a line to stderr (warnings and errors; stdout stays machine-readable)."""
     print(message, file=sys.stderr)
 
 
-def handle_errors(func: F) -> F:
+def handle_errors[F: Callable[..., Any]](func: F) -> F:
     """Turn a :class:`Nof1Error` into ``Error: ...`` on stderr and exit code 1."""
 
     @functools.wraps(func)

@@ -151,7 +151,9 @@ def _add_coefficients(idata: Any, data: ModelData, spec: ModelSpec, seed: int) -
     values = {n: post[n].values for n in names}
     rng = np.random.default_rng([seed, 1])
     coefficients = draw_coefficients(data, spec, values, rng)
+    import xarray as xr
+
     dims = ("chain", "draw")
     for name, array in coefficients.items():
-        post[name] = (dims, array)
-    post["beta"] = (dims, coefficients["effect"])
+        post[name] = xr.DataArray(array, dims=dims)
+    post["beta"] = xr.DataArray(coefficients["effect"], dims=dims)

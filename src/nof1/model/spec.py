@@ -184,7 +184,7 @@ class Fit:
 
     Attributes
     ----------
-    idata : arviz.InferenceData
+    idata : xarray.DataTree
     effect : numpy.ndarray
         1-D draws of B minus A on the verdict scale (chains concatenated).
     relative : numpy.ndarray or None
@@ -197,7 +197,7 @@ class Fit:
     sampler : str
     """
 
-    idata: Any  # arviz.InferenceData (its groups are dynamic attributes)
+    idata: Any  # xarray.DataTree (ArviZ 1): its groups are dynamic attributes
     effect: np.ndarray
     relative: np.ndarray | None
     latent: np.ndarray | None
