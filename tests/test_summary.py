@@ -285,3 +285,23 @@ def test_json_turns_non_finite_numbers_into_null():
 def test_result_types_are_frozen():
     with pytest.raises(AttributeError):
         make_outcome().verdict = "x"  # type: ignore[misc]
+
+
+def test_grid_diagnostics_pass_and_name_the_engine_in_json() -> None:
+    d = summary.grid_diagnostics(points=4096, change=1e-6, edge_mass=1e-11, draws=2000)
+    assert d.passed and d.engine == "grid"
+    out = d.to_dict()
+    assert out["engine"] == "grid" and out["rhat"] is None and out["effect"]["rhat"] is None
+    assert out["grid"] == {"points": 4096, "change": 1e-6, "edge_mass": 1e-11}
+    assert summary.diagnostics(fake_idata()).to_dict()["grid"] is None
+
+
+def test_grid_diagnostics_withhold_when_the_answer_still_moves_or_mass_is_on_the_edge() -> None:
+    moving = summary.grid_diagnostics(points=100, change=0.3, edge_mass=1e-11, draws=2000)
+    edge = summary.grid_diagnostics(points=100, change=1e-6, edge_mass=0.01, draws=2000)
+    nan = summary.grid_diagnostics(points=100, change=float("nan"), edge_mass=0.0, draws=2000)
+    for d in (moving, edge, nan):
+        assert not d.passed
+        reason = summary.withheld_reason(d)
+        assert reason is not None and "grid integration did not settle" in reason
+    assert "still moving" in moving.problems[0] and "edge mass" in edge.problems[0]
