@@ -50,6 +50,22 @@ SeedOption = Annotated[
     ),
 ]
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="auto: continuous outcomes by exact grid integration, other kinds by NUTS; "
+        "nuts: every outcome by NUTS sampling.",
+    ),
+]
+
+
+def check_engine(engine: str) -> str:
+    """The --engine value, or ``Error`` naming the choices."""
+    if engine not in ("auto", "nuts"):
+        raise Nof1Error(f"--engine must be auto or nuts (got {engine!r})")
+    return engine
+
 
 def err(message: str) -> None:
     """Print a line to stderr (warnings and errors; stdout stays machine-readable)."""
