@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 
 from nof1.model import ModelData, ModelSpec, fit
@@ -74,8 +74,8 @@ def main() -> None:
             start = time.perf_counter()
             result = fit(data, spec, chains=args.chains, seed=repeat, sampler=args.sampler)
             wall = time.perf_counter() - start
-            rhat = float(az.rhat(result.idata, var_names=["effect"])["effect"])
-            ess = float(az.ess(result.idata, var_names=["effect"])["effect"])
+            rhat = float(azs.rhat(result.idata, var_names=["effect"])["effect"])
+            ess = float(azs.ess(result.idata, var_names=["effect"])["effect"])
             div = int(result.idata.sample_stats["diverging"].sum())
             rows.append((wall, result.seconds, rhat, ess, div))
             s = result.seconds

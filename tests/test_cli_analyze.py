@@ -56,6 +56,7 @@ def test_analyze_has_help_text():
         ),
         ([*CSV, "--trend", "cubic"], "--trend must be none, linear or spline (got 'cubic')"),
         ([*CSV, "--mcid", "-1"], "--mcid must be > 0 (got -1)"),
+        ([*CSV, "--engine", "gibbs"], "--engine must be auto or nuts (got 'gibbs')"),
         ([*CSV, "--threshold", "0.3"], "--threshold must be between 0.5 and 1 (got 0.3)"),
         ([*CSV[:2], "x.csv", *CSV[3:]], "--data file not found: x.csv"),
         (
