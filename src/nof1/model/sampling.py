@@ -1,7 +1,10 @@
 """Fitting: the only place nof1 calls the sampler. :func:`fit` returns a :class:`Fit`.
 
-The continuous model is sampled in its collapsed form (:mod:`nof1.model.continuous`), the other
-kinds as the graph of :func:`nof1.model.graph.build_model`.
+The continuous model is integrated in its collapsed form (:mod:`nof1.model.continuous`) on a
+grid (:mod:`nof1.model.grid`), or sampled with NUTS on request (``engine="nuts"``); the other
+kinds are sampled with NUTS on the graph of :func:`nof1.model.graph.sampled_model`. Graphs take
+their data and priors as ``pm.Data`` and are cached per structure, and so is each graph's
+compiled NUTS sampler: an outcome's later fits (other priors, the adherent days) compile nothing.
 """
 
 from __future__ import annotations
