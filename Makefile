@@ -2,8 +2,9 @@
 #
 # nof1 needs Python >= 3.12 (PyMC 6). The interpreter is found in this order: PY=... when given,
 # `python3` on PATH, the newest pyenv-installed 3.12+ ($(pyenv root)/versions, or ~/.pyenv when
-# pyenv is not on PATH), a uv-installed one (`uv python find '>=3.12'`); otherwise make stops and
-# says how to get one. A .venv built by an older Python is removed and rebuilt.
+# pyenv is not on PATH; free-threaded "t" builds skipped), a uv-installed one
+# (`uv python find '>=3.12'`); otherwise make stops and says how to get one. A .venv built by an
+# older Python is removed and rebuilt.
 PY ?=
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,8 @@ FIND_PY = $(shell \
   if [ -n "$(PY)" ]; then ok "$(PY)" && echo "$(PY)"; exit 0; fi; \
   if ok "$$(command -v python3)"; then command -v python3; exit 0; fi; \
   root="$$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv")"; \
-  for c in $$(ls -d "$$root"/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
+  for c in $$(ls -d "$$root"/versions/3.1[2-9]*/bin/python 2>/dev/null | grep -v 't/bin/python$$' \
+      | sort -rV); do \
     if ok "$$c"; then echo "$$c"; exit 0; fi; \
   done; \
   c="$$(uv python find '>=$(PY_MIN)' 2>/dev/null)"; if ok "$$c"; then echo "$$c"; fi)

@@ -185,3 +185,20 @@ def test_csv_path_end_to_end_json():
     assert low < 0 < high  # mood barely differs between melatonin and control days
     assert o["verdict"] == "no meaningful difference likely"
     assert o["randomization"]["scheme"] == "unit-level restricted (max run 2)"
+    grid = o["diagnostics"]["grid"]
+    assert o["diagnostics"]["engine"] == "grid" and o["diagnostics"]["rhat"] is None
+    assert grid["change"] <= 0.01 and grid["edge_mass"] <= 1e-4 and grid["points"] > 0
+
+
+def test_csv_table_shows_the_grid_diagnostics_and_nothing_from_the_sampler():
+    result = run(*CSV, "--mcid", "5", "--no-sensitivity", "--draws", "500")
+    assert result.exit_code == 0, result.stderr
+    assert "Grid integration:" in result.stdout and "R-hat" not in result.stdout
+    assert "pymc" not in result.stderr.lower() and "warning" not in result.stderr.lower()
+
+
+def test_csv_with_engine_nuts_reports_sampler_diagnostics():
+    result = run(*CSV, "--mcid", "5", "--no-sensitivity", "--engine", "nuts", "--json")
+    assert result.exit_code == 0, result.stderr
+    d = json.loads(result.stdout)["outcomes"]["mood"]["diagnostics"]
+    assert d["engine"] == "nuts" and d["grid"] is None and d["rhat"] < 1.01

@@ -12,6 +12,7 @@ import pytest
 from attrs import evolve
 from scipy import stats
 
+from nof1 import summary
 from nof1.model import ModelData, ModelSpec, compiledir, fit
 from nof1.model.continuous import collapsed_model
 from nof1.model.graph import sampled_model
@@ -97,6 +98,40 @@ def test_grid_with_a_spline_trend_integrates_three_parameters() -> None:
     assert result.grid is not None and result.grid.parameters == ("sigma", "rho", "trend_tau")
     low, high = np.quantile(result.effect, [0.025, 0.975])
     assert low < -1.2 < high
+
+
+@pytest.mark.sampling
+def test_grid_on_a_constant_outcome_fails_its_diagnostics_instead_of_crashing() -> None:
+    data = ModelData(y=np.full(N_DAYS, 5.0), arm=ARM, time=TIME, period=PERIOD)
+    result = fit(data, spec("continuous"), draws=200, chains=2, seed=1)
+    assert result.grid is not None and result.grid.edge_mass > 1e-4  # sigma pressed to zero
+    assert np.all(np.isfinite(result.effect))
+    diag = summary.grid_diagnostics(
+        points=result.grid.points,
+        change=result.grid.change,
+        edge_mass=result.grid.edge_mass,
+        draws=result.effect.size,
+    )
+    assert not diag.passed and summary.withheld_reason(diag) is not None
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_grid_follows_an_outcome_on_a_tiny_or_huge_scale(scale: float) -> None:
+    rng = np.random.default_rng(0)
+    y = scale * (rng.normal(size=N_DAYS) + ARM)
+    prior = evolve(
+        spec("continuous").prior,
+        intercept_mu=0.0,
+        intercept_sigma=10 * scale,
+        effect_sigma=5 * scale,
+        sigma_scale=5 * scale,
+    )
+    s = evolve(spec("continuous"), prior=prior)
+    result = fit(ModelData(y=y, arm=ARM, time=TIME, period=PERIOD), s, draws=200, seed=1)
+    assert result.grid is not None
+    assert result.grid.change <= 0.002 and result.grid.edge_mass <= 1e-6
+    assert np.all(np.isfinite(result.effect))
 
 
 def test_unknown_engine_is_refused() -> None:

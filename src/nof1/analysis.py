@@ -326,7 +326,7 @@ def analyze_outcome(
     _check_enough(data)
     scale = SCALES[spec.kind]
 
-    say(f"{spec.name}: sampling (default prior)")
+    say(f"{spec.name}: fitting (default prior)")
     model_spec = _model_spec(data, settings, priors.default_prior(spec, data.y))
     primary, diag = _fit_checked(data, model_spec, settings, "default", fit=fit, progress=say)
     effect_draws = np.asarray(primary.effect, dtype=float)

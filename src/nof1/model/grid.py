@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nof1.errors import DataError
 from nof1.model.continuous import CollapsedModel, collapsed_model, conditional_coefficients
 from nof1.model.spec import Fit, GridInfo, ModelData, ModelSpec
 
@@ -41,6 +42,10 @@ LOG_DENSITY_SPAN = 25.0
 #: Points per axis of the first refined grid, and the most the refinement may reach.
 START_POINTS = {1: 64, 2: 32, 3: 16}
 MAX_POINTS = {1: 4096, 2: 320, 3: 80}
+#: The grid never leaves |u| <= BOUND in any unconstrained coordinate (sigma and tau within
+#: e^±30, logit rho within ±30): beyond, the algebra underflows; mass pressed against this bound
+#: shows as edge mass and fails the diagnostics.
+BOUND = 30.0
 #: Grid points whose weight is below this fraction of the largest are left out of the mixture.
 NEGLIGIBLE = 1e-14
 
@@ -209,13 +214,18 @@ def _evaluate(
 def _locate(density: Any, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A box holding the region within :data:`LOG_DENSITY_SPAN` of the highest log density."""
     dim = centre.size
-    lower, upper = centre - 8.0, centre + 8.0
+    lower = np.maximum(centre - 8.0, -BOUND)
+    upper = np.minimum(centre + 8.0, BOUND)
     n = 33 if dim < 3 else 17
     for _ in range(8):
         axes, logp = _evaluate(density, lower, upper, n)
         top = logp.max()
         if not np.isfinite(top):
-            raise FloatingPointError("grid integration: the log density is not finite anywhere")
+            raise DataError(
+                "model data: the continuous model's log density is not finite anywhere on the "
+                "grid (does the outcome vary at all?); analyse it with --engine nuts to see "
+                "the sampler's view"
+            )
         keep = logp >= top - LOG_DENSITY_SPAN
         step = (upper - lower) / n
         new_lower, new_upper = lower.copy(), upper.copy()
@@ -225,6 +235,7 @@ def _locate(density: Any, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             # one cell of margin beyond the last point kept on each side
             new_lower[j] = axes[j][inside[0]] - 1.5 * step[j]
             new_upper[j] = axes[j][inside[-1]] + 1.5 * step[j]
+        new_lower, new_upper = np.maximum(new_lower, -BOUND), np.minimum(new_upper, BOUND)
         if np.all(new_upper - new_lower > 0.5 * (upper - lower)):
             return new_lower, new_upper  # the kept region spans many cells: resolved
         lower, upper = new_lower, new_upper
@@ -247,7 +258,7 @@ def _widen(lower: np.ndarray, upper: np.ndarray, weights: np.ndarray) -> tuple[n
             lower[j] -= 0.5 * width[j]
         if marginal[-1] > EDGE_TOL / (2 * weights.ndim):
             upper[j] += 0.5 * width[j]
-    return lower, upper
+    return np.maximum(lower, -BOUND), np.minimum(upper, BOUND)
 
 
 def _effect_moments(

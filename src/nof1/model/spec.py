@@ -29,11 +29,12 @@ SAMPLERS = ("nutpie", "pymc")
 #: How a posterior is computed: ``auto`` integrates continuous outcomes on a grid
 #: (:mod:`nof1.model.grid`) and samples the other kinds with NUTS; ``nuts`` samples every kind.
 ENGINES = ("auto", "nuts")
-#: Worker processes for the NUTS chains. Measured (benchmarks/bench_analyze_model.py, 2 cores):
-#: the chains of these small graphs run faster one after the other in this process, reusing its
-#: compiled sampler, than in two worker processes that each load it again; ``NOF1_CORES=2``
-#: restores parallel chains.
-CORES = max(1, int(os.environ.get("NOF1_CORES", "0") or "1"))
+#: Worker processes for the NUTS chains, chosen by measurement: on the 2-core machine a warm
+#: count fit (224 days, 2 x 1000 + 1000 draws, compiled sampler reused) took 2.7-2.9 s with the
+#: two chains in two worker processes against 3.5-4.5 s one after the other in this process
+#: (load ~2.5-3, docs/methods-models.md). One per core, at most 2 (the chains); ``NOF1_CORES``
+#: overrides.
+CORES = max(1, int(os.environ.get("NOF1_CORES", "0")) or min(2, os.cpu_count() or 1))
 #: How the non-Gaussian kinds model day-level clustering when autocorrelation is on.
 LATENT = ("ar", "period")
 
