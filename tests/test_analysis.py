@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import arviz_base as azb
 import numpy as np
 import pytest
 from attrs import evolve
 
 from conftest import NO_SKIP_LOGIC, MakeWorkspace, template_text, without_skip_logic
 from helpers import FakeFits, fill
-from nof1 import analysis, verdict
+from nof1 import analysis, model, verdict
 from nof1.analysis import Settings, analyze_outcome, analyze_workspace
 from nof1.dataset import TableSpec, from_records, read_table
 from nof1.errors import DataError
