@@ -12,8 +12,9 @@ continuous outcome on a 0–100 scale (SD 15, MCID 10). Each trial is analysed a
 Two engines compute the same posterior:
 
 ``--engine sampler`` (default)
-    The full product path, :func:`nof1.analysis.analyze_outcome` (NUTS via ``nof1.model.fit``,
-    diagnostics, retry). Slow on a busy machine: each fit compiles its model.
+    The full product path, :func:`nof1.analysis.analyze_outcome` (``nof1.model.fit``: since
+    issue 14 the grid integration of ``nof1.model.grid`` for this continuous outcome, with its
+    diagnostics and retry; the compiled model is reused across trials of a worker).
 ``--engine grid``
     The same model and priors integrated deterministically: the continuous model's linear
     coefficients are integrated out in closed form (as ``nof1.model.continuous`` does), the two

@@ -11,6 +11,7 @@ trial started 20 days ago, so today is in period 1 (after the 14-day run-in).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# PyTensor's compiled code goes to a cache inside the repository, not the user's home directory
+# (kept between test runs so the compiled samplers are reused). Set before anything imports it.
+os.environ.setdefault(
+    "NOF1_COMPILE_DIR", str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "pytensor")
+)
+import nof1.model  # noqa: E402,F401  (points PyTensor at that cache before a test imports it)
 from nof1.protocol import set_design_values
 
 ROOT = Path(__file__).resolve().parents[1]

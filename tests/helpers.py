@@ -9,7 +9,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import arviz as az
+import arviz_base as azb
 import numpy as np
 from typer.testing import CliRunner, Result
 
@@ -64,8 +64,8 @@ class FakeFits:
             "sigma": np.abs(rng.normal(1.5, 0.05, size=(chains, draws))),
             "rho": rng.uniform(0.3, 0.6, size=(chains, draws)),
         }
-        idata = az.from_dict(
-            posterior=post, sample_stats={"diverging": np.zeros((chains, draws), bool)}
+        idata = azb.from_dict(
+            {"posterior": post, "sample_stats": {"diverging": np.zeros((chains, draws), bool)}}
         )
         return model.Fit(
             idata=idata,

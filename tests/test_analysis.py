@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import arviz_base as azb
 import numpy as np
 import pytest
 from attrs import evolve
 
 from conftest import NO_SKIP_LOGIC, MakeWorkspace, template_text, without_skip_logic
 from helpers import FakeFits, fill
-from nof1 import analysis, verdict
+from nof1 import analysis, model, verdict
 from nof1.analysis import Settings, analyze_outcome, analyze_workspace
 from nof1.dataset import TableSpec, from_records, read_table
 from nof1.errors import DataError
@@ -52,6 +53,56 @@ def test_a_failed_fit_is_retried_longer_and_then_passes(pain):
     assert fake.calls[0]["seed"] != fake.calls[1]["seed"]
     assert result.diagnostics.attempts == 2 and result.diagnostics.passed
     assert result.verdict == verdict.BENEFIT and result.withheld_reason is None
+
+
+class FakeGridFits:
+    """A fake grid fitter: settled or still-moving grids in order, recording the point caps."""
+
+    def __init__(self, *quality: str) -> None:
+        self.quality = list(quality)
+        self.calls: list[dict] = []
+
+    def __call__(self, data, spec, *, draws, tune, chains, seed, grid_max_points=None, **_):
+        self.calls.append({"draws": draws, "grid_max_points": grid_max_points})
+        good = (self.quality.pop(0) if self.quality else "good") == "good"
+        rng = np.random.default_rng(seed)
+        effect = rng.normal(-2.0, 0.3, size=(chains, draws))
+        idata = azb.from_dict({"posterior": {"effect": effect}})
+        grid = model.GridInfo(
+            parameters=("sigma", "rho"),
+            points=64 * 64,
+            points_per_axis=64,
+            change=1e-6 if good else 0.2,
+            edge_mass=1e-12,
+            refinements=1,
+        )
+        return model.Fit(
+            idata=idata,
+            effect=effect.reshape(-1),
+            relative=None,
+            latent=None,
+            seconds={"total": 0.0},
+            sampler="grid",
+            grid=grid,
+        )
+
+
+def test_an_unsettled_grid_is_retried_finer_and_reported_as_grid_diagnostics(pain):
+    fake = FakeGridFits("bad", "good")
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500), fit=fake)
+    assert [c["grid_max_points"] for c in fake.calls] == [None, 64 * analysis.RETRY_GRID_FACTOR]
+    d = result.diagnostics
+    assert d.engine == "grid" and d.attempts == 2 and d.passed
+    assert d.to_dict()["grid"]["points"] == 64 * 64 and d.to_dict()["rhat"] is None
+    assert result.withheld_reason is None
+
+
+def test_a_grid_that_never_settles_withholds_the_verdict(pain):
+    fake = FakeGridFits("bad", "bad")
+    result = analyze_outcome(pain, Settings(sensitivity=False, draws=500, tune=500), fit=fake)
+    assert result.verdict == WITHHELD
+    assert "grid integration did not settle" in result.withheld_reason
+    assert "still moving" in result.withheld_reason
 
 
 def test_verdict_is_withheld_when_the_retry_fails_too(pain):

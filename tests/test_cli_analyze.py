@@ -56,6 +56,7 @@ def test_analyze_has_help_text():
         ),
         ([*CSV, "--trend", "cubic"], "--trend must be none, linear or spline (got 'cubic')"),
         ([*CSV, "--mcid", "-1"], "--mcid must be > 0 (got -1)"),
+        ([*CSV, "--engine", "gibbs"], "--engine must be auto or nuts (got 'gibbs')"),
         ([*CSV, "--threshold", "0.3"], "--threshold must be between 0.5 and 1 (got 0.3)"),
         ([*CSV[:2], "x.csv", *CSV[3:]], "--data file not found: x.csv"),
         (
@@ -184,3 +185,20 @@ def test_csv_path_end_to_end_json():
     assert low < 0 < high  # mood barely differs between melatonin and control days
     assert o["verdict"] == "no meaningful difference likely"
     assert o["randomization"]["scheme"] == "unit-level restricted (max run 2)"
+    grid = o["diagnostics"]["grid"]
+    assert o["diagnostics"]["engine"] == "grid" and o["diagnostics"]["rhat"] is None
+    assert grid["change"] <= 0.01 and grid["edge_mass"] <= 1e-4 and grid["points"] > 0
+
+
+def test_csv_table_shows_the_grid_diagnostics_and_nothing_from_the_sampler():
+    result = run(*CSV, "--mcid", "5", "--no-sensitivity", "--draws", "500")
+    assert result.exit_code == 0, result.stderr
+    assert "Grid integration:" in result.stdout and "R-hat" not in result.stdout
+    assert "pymc" not in result.stderr.lower() and "warning" not in result.stderr.lower()
+
+
+def test_csv_with_engine_nuts_reports_sampler_diagnostics():
+    result = run(*CSV, "--mcid", "5", "--no-sensitivity", "--engine", "nuts", "--json")
+    assert result.exit_code == 0, result.stderr
+    d = json.loads(result.stdout)["outcomes"]["mood"]["diagnostics"]
+    assert d["engine"] == "nuts" and d["grid"] is None and d["rhat"] < 1.01

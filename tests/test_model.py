@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pytensor
 import pytest
@@ -267,7 +267,7 @@ def test_continuous_posterior_matches_the_analytic_posterior() -> None:
     # draws suffice: a bias of ~0.05 posterior SDs in the mean or ~6% in the SD still fails.
     result = fit(data, s, draws=4000, tune=1000, chains=2, seed=11)
     draws = result.effect
-    ess_mean = float(az.ess(result.idata, var_names=["effect"], method="mean")["effect"])
+    ess_mean = float(azs.ess(result.idata, var_names=["effect"], method="mean")["effect"])
     assert ess_mean > 2000  # the collapsed model's effect draws are nearly independent
     assert abs(draws.mean() - mean) < 4 * post_sd / np.sqrt(ess_mean)
     assert abs(draws.std() - post_sd) < 4 * post_sd / np.sqrt(2 * ess_mean)
@@ -276,7 +276,7 @@ def test_continuous_posterior_matches_the_analytic_posterior() -> None:
             lambda q, p=prob: cdf(q) - p, mean - 10 * post_sd, mean + 10 * post_sd
         )
         ess = float(
-            az.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"]
+            azs.ess(result.idata, var_names=["effect"], method="quantile", prob=prob)["effect"]
         )
         mcse = np.sqrt(prob * (1 - prob) / ess) / pdf(exact)
         assert abs(np.quantile(draws, prob) - exact) < 3.5 * mcse

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import arviz as az
+import arviz_base as azb
 import attrs
 import numpy as np
 import pytest
+import xarray as xr
 
 from nof1 import summary, verdict
 from nof1.summary import (
@@ -38,9 +39,11 @@ def fake_idata(
     sigma = np.abs(rng.normal(1.0, 0.1, size=(chains, draws)))
     div = np.zeros((chains, draws), dtype=bool)
     div.flat[:diverging] = True
-    return az.from_dict(
-        posterior={"effect": effect, "sigma": sigma, "const": np.ones((chains, draws))},
-        sample_stats={"diverging": div},
+    return azb.from_dict(
+        {
+            "posterior": {"effect": effect, "sigma": sigma, "const": np.ones((chains, draws))},
+            "sample_stats": {"diverging": div},
+        }
     )
 
 
@@ -93,7 +96,7 @@ def test_diagnostics_pass_on_well_mixed_chains(rng):
 def test_diagnostics_report_the_effect_apart_from_the_worst_parameter(rng):
     idata = fake_idata(rng)
     slow = np.cumsum(rng.normal(size=(2, 1000)), axis=1) * 0.01 + 1.0  # a sticky random walk
-    idata.posterior["sigma"] = (("chain", "draw"), slow)
+    idata.posterior["sigma"] = xr.DataArray(slow, dims=("chain", "draw"))
     d = summary.diagnostics(idata)
     assert d.effect_ess_bulk > 1000 > d.ess_bulk  # the worst parameter is sigma, not the effect
     assert d.effect_rhat < 1.01 < d.rhat
@@ -287,3 +290,23 @@ def test_json_turns_non_finite_numbers_into_null():
 def test_result_types_are_frozen():
     with pytest.raises(AttributeError):
         make_outcome().verdict = "x"  # type: ignore[misc]
+
+
+def test_grid_diagnostics_pass_and_name_the_engine_in_json(rng: np.random.Generator) -> None:
+    d = summary.grid_diagnostics(points=4096, change=1e-6, edge_mass=1e-11, draws=2000)
+    assert d.passed and d.engine == "grid"
+    out = d.to_dict()
+    assert out["engine"] == "grid" and out["rhat"] is None and out["effect"]["rhat"] is None
+    assert out["grid"] == {"points": 4096, "change": 1e-6, "edge_mass": 1e-11}
+    assert summary.diagnostics(fake_idata(rng)).to_dict()["grid"] is None
+
+
+def test_grid_diagnostics_withhold_when_the_answer_still_moves_or_mass_is_on_the_edge() -> None:
+    moving = summary.grid_diagnostics(points=100, change=0.3, edge_mass=1e-11, draws=2000)
+    edge = summary.grid_diagnostics(points=100, change=1e-6, edge_mass=0.01, draws=2000)
+    nan = summary.grid_diagnostics(points=100, change=float("nan"), edge_mass=0.0, draws=2000)
+    for d in (moving, edge, nan):
+        assert not d.passed
+        reason = summary.withheld_reason(d)
+        assert reason is not None and "grid integration did not settle" in reason
+    assert "still moving" in moving.problems[0] and "edge mass" in edge.problems[0]

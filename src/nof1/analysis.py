@@ -10,6 +10,9 @@ Per outcome (``docs/methods.md`` has the reasoning):
    no divergences, over the effect and every hyperparameter. On failure the fit is repeated
    once, longer (twice the draws, three times the warm-up, target acceptance 0.95 where the
    sampler takes it). If it still fails the verdict is *withheld* and the reason shown.
+   Continuous outcomes are integrated on a grid by default (:mod:`nof1.model.grid`): their
+   policy is the grid's own (the answer settled as the grid was refined, negligible mass on
+   its edge); a retry allows a finer grid.
 3. Posterior predictive check (residual lag-1 autocorrelation, per-period means).
 4. Sensitivity: sceptical prior, vague prior, adherent days only — each with its verdict and
    whether it differs from the primary verdict.
@@ -55,6 +58,7 @@ from nof1.summary import (
     RandomizationResult,
     SensitivityResult,
     diagnostics,
+    grid_diagnostics,
     predictive_check,
     probabilities,
     sensitivity_result,
@@ -74,6 +78,9 @@ CHAINS = 2
 RETRY_DRAWS_FACTOR = 2
 RETRY_TUNE_FACTOR = 3
 RETRY_TARGET_ACCEPT = 0.95
+#: A grid integration that did not settle is retried with up to this many times more points
+#: per axis.
+RETRY_GRID_FACTOR = 4
 #: Seed used for CSV data when none is given.
 TABLE_SEED = 20240601
 #: Per-draw size above which a posterior variable counts as per-day latent (not diagnosed).
@@ -98,6 +105,7 @@ class Settings:
     seed: int = TABLE_SEED
     sensitivity: bool = True
     sampler: str | None = None
+    engine: str = "auto"
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,6 +125,7 @@ def analyze_workspace(
     today: dt.date | None = None,
     progress: Progress | None = None,
     fit: Fitter = sample_posterior,
+    engine: str = "auto",
 ) -> AnalysisResult:
     """Analyse every outcome of a trial workspace (or only ``outcome``).
 
@@ -130,6 +139,7 @@ def analyze_workspace(
     today : the date used to decide whether the analysis is interim (default: today).
     progress : called with a short message before each step (for a progress display).
     fit : the model fitter (:func:`nof1.model.fit`); tests pass a fake.
+    engine : ``auto`` (continuous outcomes by grid integration, others by NUTS) or ``nuts``.
 
     Raises
     ------
@@ -167,6 +177,7 @@ def analyze_workspace(
             chains=chains,
             seed=root,
             sensitivity=sensitivity,
+            engine=engine,
         )
         results.append(
             analyze_outcome(data, settings, design=protocol.design, progress=progress, fit=fit)
@@ -211,6 +222,7 @@ def analyze_table(
     sensitivity: bool = True,
     progress: Progress | None = None,
     fit: Fitter = sample_posterior,
+    engine: str = "auto",
 ) -> AnalysisResult:
     """Analyse one outcome of a CSV file (or of ``data`` already read with ``read_table``).
 
@@ -239,6 +251,7 @@ def analyze_table(
         chains=chains,
         seed=seed,
         sensitivity=sensitivity,
+        engine=engine,
     )
     result = analyze_outcome(data, settings, design=None, progress=progress, fit=fit)
     return AnalysisResult(
@@ -313,7 +326,7 @@ def analyze_outcome(
     _check_enough(data)
     scale = SCALES[spec.kind]
 
-    say(f"{spec.name}: sampling (default prior)")
+    say(f"{spec.name}: fitting (default prior)")
     model_spec = _model_spec(data, settings, priors.default_prior(spec, data.y))
     primary, diag = _fit_checked(data, model_spec, settings, "default", fit=fit, progress=say)
     effect_draws = np.asarray(primary.effect, dtype=float)
@@ -483,6 +496,7 @@ def _fit_checked(
     md = model_data(data)
     draws, tune = settings.draws, settings.tune
     attempt = 1
+    grid_points = 0
     while True:
         kwargs: dict[str, Any] = {
             "draws": draws,
@@ -492,10 +506,24 @@ def _fit_checked(
         }
         if settings.sampler:
             kwargs["sampler"] = settings.sampler
+        if settings.engine != "auto":
+            kwargs["engine"] = settings.engine
         if attempt == 2:
             kwargs["target_accept"] = RETRY_TARGET_ACCEPT
+            if grid_points:
+                kwargs["grid_max_points"] = grid_points * RETRY_GRID_FACTOR
         result = fit(md, model_spec, **kwargs)
-        diag = diagnostics(result.idata, var_names=_diagnosed(result.idata), attempts=attempt)
+        if result.grid is not None:
+            grid_points = result.grid.points_per_axis
+            diag = grid_diagnostics(
+                points=result.grid.points,
+                change=result.grid.change,
+                edge_mass=result.grid.edge_mass,
+                draws=int(result.effect.size),
+                attempts=attempt,
+            )
+        else:
+            diag = diagnostics(result.idata, var_names=_diagnosed(result.idata), attempts=attempt)
         if diag.passed or attempt == 2:
             return result, diag
         progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")

@@ -1,6 +1,6 @@
 """Posterior draws → numbers a doctor can read: effect, probabilities, verdict, diagnostics.
 
-Everything here is a pure function of arrays (or an ``arviz.InferenceData``) returning a small
+Everything here is a pure function of arrays (or an ArviZ 1 ``xarray.DataTree``) returning a small
 frozen result object. Nothing samples, nothing prints. The result types are the contract the
 report and the JSON output (``docs/analysis-json.md``) are written against.
 
@@ -31,6 +31,14 @@ RHAT_MAX = 1.01
 ESS_BULK_MIN = 400.0
 ESS_TAIL_MIN = 400.0
 DIVERGENCES_MAX = 0
+
+#: Grid integration policy (continuous outcomes): the answer moved by at most this many
+#: posterior SDs when the grid was last doubled, and at most this mass lies on the grid's edge.
+GRID_CHANGE_MAX = 0.01
+GRID_EDGE_MAX = 1e-4
+
+#: Tail ESS is the smaller ESS of the quantiles TAIL_PROB and 1 − TAIL_PROB.
+TAIL_PROB = 0.05
 
 #: A posterior predictive p-value below this flags the check (it never withholds the verdict).
 PPC_ALPHA = 0.05
@@ -101,6 +109,11 @@ class Diagnostics:
     how many fits were run (the retry samples longer), ``problems`` the failures in words.
     ``effect_rhat``/``effect_ess_bulk``/``effect_ess_tail`` are the same measures for the effect
     alone (NaN when the posterior has no ``effect``): the precision of the number reported.
+
+    A grid integration (``engine == "grid"``, continuous outcomes) has independent draws, so
+    R-hat and ESS do not apply (NaN); its diagnostics are ``grid_change`` (how far the effect's
+    mean and SD moved when the grid was last doubled, in posterior SDs), ``grid_edge_mass``
+    (posterior mass on the edge of the grid's box) and ``grid_points``.
     """
 
     rhat: float
@@ -115,9 +128,15 @@ class Diagnostics:
     effect_rhat: float = float("nan")
     effect_ess_bulk: float = float("nan")
     effect_ess_tail: float = float("nan")
+    #: ``nuts`` (R-hat/ESS/divergences apply) or ``grid`` (the ``grid_*`` fields apply).
+    engine: str = "nuts"
+    grid_points: int = 0
+    grid_change: float = float("nan")
+    grid_edge_mass: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "engine": self.engine,
             "rhat": _num(self.rhat),
             "ess_bulk": _num(self.ess_bulk),
             "ess_tail": _num(self.ess_tail),
@@ -132,6 +151,15 @@ class Diagnostics:
                 "ess_bulk": _num(self.effect_ess_bulk),
                 "ess_tail": _num(self.effect_ess_tail),
             },
+            "grid": (
+                None
+                if self.engine != "grid"
+                else {
+                    "points": int(self.grid_points),
+                    "change": _num(self.grid_change),
+                    "edge_mass": _num(self.grid_edge_mass),
+                }
+            ),
         }
 
 
@@ -399,13 +427,13 @@ def diagnostics(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        Must have a ``posterior`` group; divergences are read from ``sample_stats.diverging``
-        when present.
+    idata : xarray.DataTree
+        ArviZ 1's posterior container: must have a ``posterior`` group; divergences are read
+        from ``sample_stats.diverging`` when present.
     var_names : sequence of str, optional
         Variables to check; default: every posterior variable.
     """
-    import arviz as az
+    import arviz_stats as azs
 
     posterior = idata.posterior
     names = list(var_names) if var_names is not None else list(posterior.data_vars)
@@ -420,10 +448,12 @@ def diagnostics(
             x = values[:, :, j]
             if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
                 continue  # constants (e.g. fixed deterministics) carry no information
-            rhat_x = az.rhat(x, method="rank") if chains > 1 else float("nan")  # type: ignore[no-untyped-call]
+            rhat_x = azs.rhat(x, method="rank") if chains > 1 else float("nan")
             rhats.append(float(rhat_x))
-            bulks.append(float(az.ess(x, method="bulk")))  # type: ignore[no-untyped-call]
-            tails.append(float(az.ess(x, method="tail")))  # type: ignore[no-untyped-call]
+            bulks.append(float(azs.ess(x, method="bulk")))
+            # Tail ESS: the smaller of the ESS of the 5 % and 95 % quantiles (ArviZ's definition;
+            # the array interface of arviz-stats needs the quantile stated).
+            tails.append(float(azs.ess(x, method="tail", prob=TAIL_PROB)))
             if name == "effect" and values.shape[2] == 1:
                 effect = (rhats[-1], bulks[-1], tails[-1])
     rhat = float(np.nanmax(rhats)) if rhats and not np.all(np.isnan(rhats)) else float("nan")
@@ -461,11 +491,61 @@ def diagnostics(
     )
 
 
+def grid_diagnostics(
+    *,
+    points: int,
+    change: float,
+    edge_mass: float,
+    draws: int,
+    attempts: int = 1,
+    change_max: float = GRID_CHANGE_MAX,
+    edge_max: float = GRID_EDGE_MAX,
+) -> Diagnostics:
+    """Diagnostics of a grid integration, and whether they pass the policy.
+
+    Parameters
+    ----------
+    points : grid points of the final grid.
+    change : how far the effect's mean and SD moved at the last doubling (posterior SDs).
+    edge_mass : share of the posterior mass on the edge of the grid's box.
+    draws : independent draws made from the grid posterior.
+    """
+    problems = []
+    if not change <= change_max:
+        problems.append(f"grid answer still moving ({change:.2g} posterior SD > {change_max:g})")
+    if not edge_mass <= edge_max:
+        problems.append(f"grid edge mass {edge_mass:.2g} > {edge_max:g}")
+    nan = float("nan")
+    return Diagnostics(
+        rhat=nan,
+        ess_bulk=float(draws),
+        ess_tail=float(draws),
+        divergences=0,
+        chains=1,
+        draws=draws,
+        attempts=attempts,
+        passed=not problems,
+        problems=tuple(problems),
+        effect_rhat=nan,
+        effect_ess_bulk=float(draws),
+        effect_ess_tail=float(draws),
+        engine="grid",
+        grid_points=points,
+        grid_change=change,
+        grid_edge_mass=edge_mass,
+    )
+
+
 def withheld_reason(diag: Diagnostics) -> str | None:
     """Why the verdict is withheld (``None`` when diagnostics pass)."""
     if diag.passed:
         return None
     tries = "once" if diag.attempts == 1 else f"{diag.attempts} times"
+    if diag.engine == "grid":
+        return (
+            f"the grid integration did not settle after {diag.attempts} attempt(s) "
+            f"({'; '.join(diag.problems)}); the numbers may be wrong, so no verdict is given"
+        )
     return (
         f"the sampler did not converge reliably after sampling {tries} "
         f"({'; '.join(diag.problems)}); the numbers may be wrong, so no verdict is given"

@@ -43,6 +43,11 @@ def load(areas: tuple[str, ...] = AREAS) -> None:
             importlib.import_module(f"nof1.cli.{area}")
 
 
+#: Commands that load PyMC: once their output is flushed they exit without the interpreter's
+#: teardown (freeing PyTensor's and numba's objects took 1–7 s, docs/methods-models.md).
+HEAVY_COMMANDS = ("analyze", "report")
+
+
 def main() -> None:
     """Entry point of the ``nof1`` console script and ``python -m nof1``."""
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
@@ -52,7 +57,36 @@ def main() -> None:
     if area:
         app = copy.copy(base.app)  # the shared app keeps every registered command
         app.registered_commands = [c for c in base.app.registered_commands if _name(c) == command]
-    app(prog_name="nof1")
+    if command not in HEAVY_COMMANDS:
+        app(prog_name="nof1")
+        return
+    try:
+        app(prog_name="nof1")
+        code: Any = 0
+    except SystemExit as exc:  # typer ends every run with SystemExit
+        code = exc.code
+    exit_now(code)
+
+
+def exit_now(code: Any) -> None:
+    """Flush what was written and end the process at once, with ``sys.exit``'s exit status.
+
+    Files and the data store are closed by then (the commands use them in ``with`` blocks);
+    only the interpreter's own teardown is skipped.
+    """
+    import logging
+    import os
+
+    if isinstance(code, str):  # sys.exit("message"): print it, status 1
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`nof1 analyze --json | head`)
+            status = status or 1
+    logging.shutdown()
+    os._exit(status)
 
 
 def _name(info: Any) -> str:
@@ -70,4 +104,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'nof1.cli' has no attribute {name!r}")
 
 
-__all__ = ["app", "main", "load", "COMMAND_AREA"]
+__all__ = ["app", "main", "load", "exit_now", "COMMAND_AREA", "HEAVY_COMMANDS"]

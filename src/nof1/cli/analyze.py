@@ -7,13 +7,21 @@ documented JSON (``docs/analysis-json.md``) with ``--json``. No statistics here.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nof1.cli.base import SeedOption, TrialOption, app, err, handle_errors
+from nof1.cli.base import (
+    EngineOption,
+    SeedOption,
+    TrialOption,
+    app,
+    check_engine,
+    err,
+    handle_errors,
+)
+from nof1.cli.progress import FitProgress, captured_messages
 from nof1.errors import DataError
 from nof1.vocab import DIRECTIONS, EXPOSURE_DAYS, KINDS, TRENDS, words
 
@@ -110,12 +118,25 @@ def analyze(
         int, typer.Option("--draws", help="Posterior draws per chain (first attempt).", min=100)
     ] = 1000,
     seed: SeedOption = None,
+    engine: EngineOption = "auto",
     no_sensitivity: Annotated[
         bool,
         typer.Option("--no-sensitivity", help="Skip the sensitivity analyses (faster)."),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the documented JSON result to stdout.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display while fitting.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show the sampler's and compiler's messages and warnings (they always go "
+            "to nof1.log in the workspace).",
+        ),
     ] = False,
 ) -> None:
     """Estimate the effect of the intervention on each outcome, with a verdict.
@@ -125,7 +146,8 @@ def analyze(
     sensitivity analyses and the randomization test. With --data, analyses a CSV file.
     """
     options = _check_options(data, outcome, treatment, time, kind, better, trend, threshold, mcid)
-    progress, finish = _progress(quiet=False)
+    check_engine(engine)
+    progress = FitProgress(enabled=not quiet)
     try:
         from nof1 import analysis
 
@@ -143,17 +165,19 @@ def analyze(
                 better=better,
                 mcid=mcid,
             )
-            result = analysis.analyze_table(
-                data,
-                spec,
-                autocorrelation=autocorrelation,
-                trend=trend,
-                threshold=threshold,
-                draws=draws,
-                seed=seed if seed is not None else analysis.TABLE_SEED,
-                sensitivity=not no_sensitivity,
-                progress=progress,
-            )
+            with captured_messages(None, verbose=verbose):
+                result = analysis.analyze_table(
+                    data,
+                    spec,
+                    autocorrelation=autocorrelation,
+                    trend=trend,
+                    threshold=threshold,
+                    draws=draws,
+                    seed=seed if seed is not None else analysis.TABLE_SEED,
+                    sensitivity=not no_sensitivity,
+                    progress=progress,
+                    engine=engine,
+                )
         else:
             if options:
                 verb = "applies" if len(options) == 1 else "apply"
@@ -172,16 +196,18 @@ def analyze(
                         ws.protocol.outcome(outcome)
                     except KeyError as exc:
                         raise DataError(f"--outcome: {exc.args[0]}") from None
-                result = analysis.analyze_workspace(
-                    ws,
-                    outcome,
-                    draws=draws,
-                    seed=seed,
-                    sensitivity=not no_sensitivity,
-                    progress=progress,
-                )
+                with captured_messages(ws.path, verbose=verbose):
+                    result = analysis.analyze_workspace(
+                        ws,
+                        outcome,
+                        draws=draws,
+                        seed=seed,
+                        sensitivity=not no_sensitivity,
+                        progress=progress,
+                        engine=engine,
+                    )
     finally:
-        finish()
+        progress.close()
     if as_json:
         print(result.to_json())
     else:
@@ -237,22 +263,6 @@ def _check_options(
     return given
 
 
-def _progress(quiet: bool) -> tuple[Any, Any]:
-    """A rich status line on stderr while sampling (nothing when stderr is not a terminal)."""
-    if quiet or not sys.stderr.isatty():
-        return (lambda _message: None), (lambda: None)
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    status = console.status("Analysing…")
-    status.start()
-
-    def update(message: str) -> None:
-        status.update(f"Analysing — {message}")
-
-    return update, status.stop
-
-
 def _fmt(value: float | None, digits: int = 2) -> str:
     if value is None:
         return "—"
@@ -294,11 +304,19 @@ def _print_table(result: AnalysisResult) -> None:
         if o.withheld_reason:
             lines.append(f"  Verdict withheld: {o.withheld_reason}.")
         d = o.diagnostics
-        lines.append(
-            f"  Sampler: R-hat {d.rhat:.3f}, bulk ESS {d.ess_bulk:.0f}, tail ESS "
-            f"{d.ess_tail:.0f} (worst parameter); effect R-hat {d.effect_rhat:.3f}, bulk ESS "
-            f"{d.effect_ess_bulk:.0f}; {d.divergences} divergences ({d.attempts} attempt(s))."
-        )
+        if d.engine == "grid":
+            lines.append(
+                f"  Grid integration: {d.grid_points} points, answer moved {d.grid_change:.1e} "
+                f"posterior SD at the last refinement, edge mass {d.grid_edge_mass:.1e}; "
+                f"{d.draws} independent draws ({d.attempts} attempt(s))."
+            )
+        else:
+            lines.append(
+                f"  Sampler: R-hat {d.rhat:.3f}, bulk ESS {d.ess_bulk:.0f}, tail ESS "
+                f"{d.ess_tail:.0f} (worst parameter); effect R-hat {d.effect_rhat:.3f}, bulk "
+                f"ESS {d.effect_ess_bulk:.0f}; {d.divergences} divergences "
+                f"({d.attempts} attempt(s))."
+            )
         if o.predictive_check is not None and not o.predictive_check.passed:
             pc = o.predictive_check
             lines.append(

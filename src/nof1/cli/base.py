@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -54,7 +54,21 @@ SeedOption = Annotated[
     ),
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="auto: continuous outcomes by exact grid integration, other kinds by NUTS; "
+        "nuts: every outcome by NUTS sampling.",
+    ),
+]
+
+
+def check_engine(engine: str) -> str:
+    """The --engine value, or ``Error`` naming the choices."""
+    if engine not in ("auto", "nuts"):
+        raise Nof1Error(f"--engine must be auto or nuts (got {engine!r})")
+    return engine
 
 
 ForceOption = Annotated[
@@ -104,7 +118,9 @@ class _EscapingWriter(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
-        self._target.flush()
+        # also called when this wrapper is collected, possibly after its target was closed
+        if not self._target.closed:
+            self._target.flush()
 
     def isatty(self) -> bool:
         return bool(self._target.isatty())
@@ -145,7 +161,7 @@ def err(message: str) -> None:
     print(printable(message, multiline=True), file=sys.stderr)
 
 
-def handle_errors(func: F) -> F:
+def handle_errors[F: Callable[..., Any]](func: F) -> F:
     """Run a command with escaped output; turn errors into ``Error: ...`` and exit code 1.
 
     A :class:`Nof1Error` is the library's own message. An operating-system error that escaped

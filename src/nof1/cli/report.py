@@ -11,7 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from nof1.cli.base import SeedOption, TrialOption, app, err, handle_errors
+from nof1.cli.base import (
+    EngineOption,
+    SeedOption,
+    TrialOption,
+    app,
+    check_engine,
+    err,
+    handle_errors,
+)
+from nof1.cli.progress import FitProgress, captured_messages
 
 HERE = Path(".")
 
@@ -46,6 +55,7 @@ def report_command(
         typer.Option("--chains", min=1, help="Number of chains.", show_default=False),
     ] = None,
     seed: SeedOption = None,
+    engine: EngineOption = "auto",
     sensitivity: Annotated[
         bool,
         typer.Option(
@@ -61,6 +71,18 @@ def report_command(
             show_default=False,
         ),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display while fitting.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show the sampler's and compiler's messages and warnings (they always go "
+            "to nof1.log in the workspace).",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option(
@@ -77,6 +99,7 @@ def report_command(
     INTERIM on every page. The report informs a decision made with the clinician; it never
     recommends a dose.
     """
+    check_engine(engine)
     from nof1.analysis import analyze_workspace
     from nof1.report import write_report
     from nof1.report.context import TrialRecord, effect_text, title, verdict_class
@@ -91,16 +114,23 @@ def report_command(
             for name, value in (("draws", draws), ("tune", tune), ("chains", chains))
             if value is not None
         }
-        result = analyze_workspace(
-            ws,
-            outcome,
-            seed=seed,
-            sensitivity=sensitivity,
-            progress=err,
-            **options,
-        )
-        record = TrialRecord.from_workspace(ws)
-        files = write_report(ws, result, out, record=record, force=force)
+        progress = FitProgress(enabled=not quiet, lines=True)
+        try:
+            with captured_messages(ws.path, verbose=verbose):
+                result = analyze_workspace(
+                    ws,
+                    outcome,
+                    seed=seed,
+                    sensitivity=sensitivity,
+                    progress=progress,
+                    engine=engine,
+                    **options,
+                )
+                progress("writing the report (HTML, PDF, JSON)")
+                record = TrialRecord.from_workspace(ws)
+                files = write_report(ws, result, out, record=record, force=force)
+        finally:
+            progress.close()
     for o in result.outcomes:
         err(f"{title(o)}: {effect_text(o)} – {verdict_class(o)}")
     if result.interim:

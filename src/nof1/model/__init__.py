@@ -6,8 +6,10 @@
                          the per-gap sums of the AR(1) algebra (:class:`~.terms.GapMoments`)
 :mod:`.graph`            the PyMC graph of every kind and its PyTensor terms (no sampling)
 :mod:`.continuous`       the continuous model with its coefficients integrated out
+:mod:`.grid`             that model's posterior by grid integration (the default engine)
 :mod:`.sampling`         :func:`fit`: the only place nof1 calls the sampler
 :mod:`.check`            replicated data for the posterior predictive checks
+:mod:`.compiledir`       nof1's private, bounded PyTensor compile directory
 =======================  ==================================================================
 
 This ``__init__`` stays light: ``nof1.model.terms`` is imported by the planner's worker
@@ -19,7 +21,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nof1.model.spec import CORES, LATENT, SAMPLERS, Fit, ModelData, ModelSpec
+from nof1.model import compiledir
+from nof1.model.spec import CORES, ENGINES, LATENT, SAMPLERS, Fit, GridInfo, ModelData, ModelSpec
+
+# Before any submodule imports PyTensor: nof1's own, bounded compile directory.
+compiledir.configure()
 
 if TYPE_CHECKING:
     from nof1.model.graph import build_model
@@ -27,9 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CORES",
+    "ENGINES",
     "LATENT",
     "SAMPLERS",
     "Fit",
+    "GridInfo",
     "ModelData",
     "ModelSpec",
     "build_model",

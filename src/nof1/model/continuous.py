@@ -29,39 +29,109 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from nof1.model.spec import ModelData, ModelSpec
-from nof1.model.terms import GapMoments, design
+from nof1.model.terms import GapMoments, design, trend_basis
+
+#: Collapsed models built in this process, by structure (see :func:`collapsed_model`).
+_MODELS: dict[tuple[bool, int, int], CollapsedModel] = {}
+
+
+class CollapsedModel:
+    """The collapsed PyMC model of one structure, its data and prior numbers as ``pm.Data``.
+
+    The structure is (autocorrelation, number of coefficients, number of spline hinges); the
+    per-gap sums, the number of days and the prior numbers are data inputs, so the default,
+    sceptical, vague and adherent-only fits of an outcome share one graph and its compiled
+    functions (:meth:`set` swaps the inputs; nothing is recompiled).
+    """
+
+    def __init__(self, autocorrelation: bool, p: int, hinges: int) -> None:
+        self.autocorrelation, self.p, self.hinges = autocorrelation, p, hinges
+        self.model = _marginal_graph(autocorrelation, p, hinges)
+        self.cache: dict[str, Any] = {}  # compiled functions and samplers of this graph
+
+    def set(self, data: ModelData, spec: ModelSpec) -> None:
+        """Point the graph at ``data`` and ``spec.prior`` (shapes may change, the structure not)."""
+        dm = design(data, spec)
+        if (dm.x.shape[1], dm.hinges) != (self.p, self.hinges):
+            raise ValueError("collapsed model: the data and spec have another structure")
+        moments = GapMoments.of(dm.x, data.y.astype(float), dm.means, data.time)
+        prior = spec.prior
+        values: dict[str, Any] = {
+            "n_days": float(data.y.size),
+            "fixed_var": dm.sds[: self.p - self.hinges] ** 2,
+            "sigma_scale": float(prior.sigma_scale),
+        }
+        if self.autocorrelation:
+            values |= {
+                "gap_levels": moments.levels,
+                "gap_counts": moments.counts,
+                "gap_m0": moments.m0,
+                "gap_m1": moments.m1,
+                "gap_m2": moments.m2,
+                "gap_first": moments.first,
+                "rho_alpha": float(prior.rho_alpha),
+                "rho_beta": float(prior.rho_beta),
+            }
+        else:
+            values["quadratic"] = moments.independent()
+        if self.hinges:
+            values["trend_sigma"] = float(prior.trend_sigma)
+        pm.set_data(values, model=self.model)
+
+
+def structure(data: ModelData, spec: ModelSpec) -> tuple[bool, int, int]:
+    """What fixes the collapsed graph: (autocorrelation, coefficients, spline hinges)."""
+    basis, hinges = trend_basis(data.time, spec.trend, data.knots)
+    return spec.autocorrelation, 2 + basis.shape[1], hinges
+
+
+def collapsed_model(data: ModelData, spec: ModelSpec) -> CollapsedModel:
+    """The cached collapsed model of this structure, pointed at ``data`` and ``spec.prior``."""
+    key = structure(data, spec)
+    model = _MODELS.get(key)
+    if model is None:
+        model = _MODELS[key] = CollapsedModel(*key)
+    model.set(data, spec)
+    return model
 
 
 def build_marginal_model(data: ModelData, spec: ModelSpec) -> pm.Model:
     """PyMC model of ``(sigma, rho, tau)`` with ``beta`` integrated out (see module docstring)."""
-    prior = spec.prior
-    dm = design(data, spec)
-    x, m, sds, hinges = dm.x, dm.means, dm.sds, dm.hinges
-    moments = GapMoments.of(x, data.y.astype(float), m, data.time)
-    n, p = x.shape
+    model = CollapsedModel(*structure(data, spec))
+    model.set(data, spec)
+    return model.model
+
+
+def _marginal_graph(autocorrelation: bool, p: int, hinges: int) -> pm.Model:
+    q = p + 1
     with pm.Model() as model:
-        sigma = pm.HalfNormal("sigma", sigma=prior.sigma_scale)
-        if spec.autocorrelation:
-            rho = pm.Beta("rho", alpha=prior.rho_alpha, beta=prior.rho_beta)
+        n = pm.Data("n_days", 1.0)
+        fixed = pm.Data("fixed_var", np.ones(p - hinges))
+        sigma = pm.HalfNormal("sigma", sigma=pm.Data("sigma_scale", 1.0))
+        if autocorrelation:
+            levels = pm.Data("gap_levels", np.ones(1))
+            counts = pm.Data("gap_counts", np.ones(1))
+            m0 = pm.Data("gap_m0", np.zeros((1, q, q)))
+            m1 = pm.Data("gap_m1", np.zeros((1, q, q)))
+            m2 = pm.Data("gap_m2", np.zeros((1, q, q)))
+            first = pm.Data("gap_first", np.zeros((q, q)))
+            rho = pm.Beta("rho", alpha=pm.Data("rho_alpha", 2.0), beta=pm.Data("rho_beta", 2.0))
             log_rho = pt.log(rho)
-            a = pt.exp(moments.levels * log_rho)[:, None, None]
-            c2 = -pt.expm1(2.0 * moments.levels * log_rho)  # 1 - rho**(2g), exact near rho = 1
-            quadratic = moments.first + pt.sum(
-                (moments.m0 - a * moments.m1 + a**2 * moments.m2) / c2[:, None, None], axis=0
-            )
-            log_jac = -0.5 * pt.sum(moments.counts * pt.log(c2))
+            a = pt.exp(levels * log_rho)[:, None, None]
+            c2 = -pt.expm1(2.0 * levels * log_rho)  # 1 - rho**(2g), exact near rho = 1
+            quadratic = first + pt.sum((m0 - a * m1 + a**2 * m2) / c2[:, None, None], axis=0)
+            log_jac = -0.5 * pt.sum(counts * pt.log(c2))
         else:
-            quadratic, log_jac = pt.as_tensor_variable(moments.independent()), 0.0
-        fixed = sds[: p - hinges] ** 2
-        var: list[Any] = [float(v) for v in fixed]
-        log_var: Any = float(np.sum(np.log(fixed)))
+            quadratic, log_jac = pm.Data("quadratic", np.eye(q)), 0.0
+        var: list[Any] = [fixed[j] for j in range(p - hinges)]
+        log_var: Any = pt.sum(pt.log(fixed))
         if hinges:
-            tau = pm.HalfNormal("trend_tau", sigma=prior.trend_sigma)
+            tau = pm.HalfNormal("trend_tau", sigma=pm.Data("trend_sigma", 1.0))
             var += [tau**2] * hinges
             log_var = log_var + 2.0 * hinges * pt.log(tau)
         s2 = sigma**2
         # The p x p algebra as scalar ops with a Cholesky written out: the matrices are tiny
-        # (p <= ~10), and fused C elementwise code beats p x p LAPACK calls.
+        # (p <= ~10), and fused elementwise code beats p x p LAPACK calls.
         precision = [[quadratic[j, k] / s2 for k in range(p)] for j in range(p)]
         for j in range(p):
             precision[j][j] = precision[j][j] + 1.0 / var[j]
@@ -94,32 +164,48 @@ def draw_coefficients(
         One array of shape (chains, draws) per coefficient name (``intercept``, ``effect``,
         ``trend_slope``, ``trend_knot_j``).
     """
-    dm = design(data, spec)
-    x, m, sds, hinges, names = dm.x, dm.means, dm.sds, dm.hinges, dm.names
-    moments = GapMoments.of(x, data.y.astype(float), m, data.time)
-    sigma = posterior["sigma"]
-    shape = sigma.shape
-    s2 = sigma.reshape(-1) ** 2
-    d = s2.size
-    p = x.shape[1]
-    if spec.autocorrelation:
-        quadratic = moments.quadratic(posterior["rho"].reshape(-1))
-    else:
-        quadratic = np.broadcast_to(moments.independent(), (d, p + 1, p + 1))
-    var = np.tile(sds**2, (d, 1))
-    if hinges:
-        var[:, p - hinges :] = posterior["trend_tau"].reshape(-1, 1) ** 2
-    precision = quadratic[:, :p, :p] / s2[:, None, None]
-    precision[:, np.arange(p), np.arange(p)] += 1.0 / var
-    b = quadratic[:, :p, p]
-    chol = np.linalg.cholesky(precision)
-    mean = m + np.linalg.solve(precision, (b / s2[:, None])[..., None])[..., 0]
+    shape = posterior["sigma"].shape
+    names, mean, chol = conditional_coefficients(data, spec, posterior)
+    d, p = mean.shape
     # beta = mean + L^{-T} z has covariance (L L')^{-1} = P^{-1}
     z = rng.standard_normal((d, p))
     lt = np.swapaxes(chol, 1, 2)
     noise = np.linalg.solve(lt, z[..., None])[..., 0]
     beta = mean + noise
     return {name: beta[:, j].reshape(shape) for j, name in enumerate(names)}
+
+
+def conditional_coefficients(
+    data: ModelData, spec: ModelSpec, posterior: dict[str, np.ndarray]
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """The Gaussian posterior of ``beta`` given each value of ``(sigma, rho, tau)``.
+
+    Returns
+    -------
+    names : the coefficient names, in column order
+    mean : numpy.ndarray, shape (d, p)
+    chol : numpy.ndarray, shape (d, p, p)
+        Lower Cholesky factor of the conditional *precision* ``P``.
+    """
+    dm = design(data, spec)
+    x, m, sds, hinges, names = dm.x, dm.means, dm.sds, dm.hinges, dm.names
+    moments = GapMoments.of(x, data.y.astype(float), m, data.time)
+    s2 = np.asarray(posterior["sigma"], dtype=float).reshape(-1) ** 2
+    d = s2.size
+    p = x.shape[1]
+    if spec.autocorrelation:
+        quadratic = moments.quadratic(np.asarray(posterior["rho"]).reshape(-1))
+    else:
+        quadratic = np.broadcast_to(moments.independent(), (d, p + 1, p + 1))
+    var = np.tile(sds**2, (d, 1))
+    if hinges:
+        var[:, p - hinges :] = np.asarray(posterior["trend_tau"]).reshape(-1, 1) ** 2
+    precision = quadratic[:, :p, :p] / s2[:, None, None]
+    precision[:, np.arange(p), np.arange(p)] += 1.0 / var
+    b = quadratic[:, :p, p]
+    chol = np.linalg.cholesky(precision)
+    mean = m + np.linalg.solve(precision, (b / s2[:, None])[..., None])[..., 0]
+    return names, mean, chol
 
 
 def _unrolled_cholesky_solve(a: list[list[Any]], v: list[Any]) -> tuple[Any, Any]:

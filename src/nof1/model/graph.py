@@ -35,7 +35,8 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
     Every kind has ``effect`` (verdict scale) as a Deterministic, plus ``rate_ratio`` (count),
     ``odds_ratio`` (binary) or ``latent_effect`` (ordinal). The continuous model here keeps its
     linear coefficients as free variables; :func:`nof1.model.sampling.fit` samples an equivalent
-    collapsed form.
+    collapsed form. For count, binary and ordinal outcomes the data and the prior numbers are
+    ``pm.Data`` inputs (:class:`SampledModel`), so one graph serves every fit of an outcome.
 
     Raises
     ------
@@ -43,6 +44,10 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         When ``y`` does not suit the kind (e.g. a negative count, a category out of range).
     """
     check_y(data, spec)
+    if spec.kind != "continuous":
+        model = SampledModel(structure(data, spec))
+        model.set(data, spec)
+        return model.model
     import pymc as pm
 
     prior = spec.prior
@@ -52,66 +57,194 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         trend = _trend_term(pm, basis, hinges, prior)
         beta = pm.Normal("beta", mu=prior.effect_mu, sigma=prior.effect_sigma)
         arm = data.arm.astype(float)
-        if spec.kind == "continuous":
-            alpha = pm.Normal("intercept", mu=prior.intercept_mu, sigma=prior.intercept_sigma)
-            sigma = pm.HalfNormal("sigma", sigma=prior.sigma_scale)
-            mu = alpha + beta * arm + trend
-            if spec.autocorrelation:
-                rho = pm.Beta("rho", alpha=prior.rho_alpha, beta=prior.rho_beta)
-                a, c = ar_coefficients(rho, gaps(data.time))
-                prev = np.concatenate([[0.0], data.y[:-1]])
-                mu_prev = _shift(mu)
-                cond_mu = mu + a * (prev - mu_prev)
-                pm.Normal("y", mu=cond_mu, sigma=sigma * c, observed=data.y, dims="day")
-            else:
-                pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="day")
-            pm.Deterministic("effect", beta)
-            return model
-        latent, latent_sd = _latent_term(pm, data, spec)
-        if spec.kind == "count":
-            alpha = pm.Normal("intercept", mu=prior.intercept_mu, sigma=prior.intercept_sigma)
-            inv_alpha = pm.HalfNormal("inv_dispersion", sigma=prior.dispersion_scale)
-            eta = alpha + beta * arm + trend + latent
-            pm.NegativeBinomial(
-                "y", mu=pm.math.exp(eta), alpha=1.0 / inv_alpha, observed=data.y, dims="day"
+        alpha = pm.Normal("intercept", mu=prior.intercept_mu, sigma=prior.intercept_sigma)
+        sigma = pm.HalfNormal("sigma", sigma=prior.sigma_scale)
+        mu = alpha + beta * arm + trend
+        if spec.autocorrelation:
+            rho = pm.Beta("rho", alpha=prior.rho_alpha, beta=prior.rho_beta)
+            a, c = ar_coefficients(rho, gaps(data.time))
+            prev = np.concatenate([[0.0], data.y[:-1]])
+            mu_prev = _shift(mu)
+            cond_mu = mu + a * (prev - mu_prev)
+            pm.Normal("y", mu=cond_mu, sigma=sigma * c, observed=data.y, dims="day")
+        else:
+            pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="day")
+        pm.Deterministic("effect", beta)
+    return model
+
+
+#: Structure of a count/binary/ordinal graph: kind, autocorrelation, latent, trend columns,
+#: hinges, categories, periods, and the number of days when a day-level latent needs it.
+Structure = tuple[str, bool, str, int, int, int, int, int]
+
+#: Graphs built in this process, by structure (see :func:`sampled_model`).
+_MODELS: dict[Structure, SampledModel] = {}
+
+
+def structure(data: ModelData, spec: ModelSpec) -> Structure:
+    """What fixes a count/binary/ordinal graph; everything else is a data input."""
+    basis, hinges = trend_basis(data.time, spec.trend, data.knots)
+    latent = spec.latent if spec.autocorrelation else "none"
+    periods = 0
+    if latent == "period":
+        if data.period is None:
+            raise DataError(
+                "model data: period is missing but ModelSpec.latent = 'period' needs the "
+                "period index of each day (or use latent = 'ar')"
             )
+        periods = len(np.unique(data.period))
+    days = data.y.size if latent == "ar" else 0  # the latent AR(1) has one value per day
+    k = int(data.n_categories or 0) if spec.kind == "ordinal" else 0
+    return (spec.kind, spec.autocorrelation, latent, basis.shape[1], hinges, k, periods, days)
+
+
+def sampled_model(data: ModelData, spec: ModelSpec) -> SampledModel:
+    """The cached graph of this structure, pointed at ``data`` and ``spec.prior``."""
+    check_y(data, spec)
+    key = structure(data, spec)
+    model = _MODELS.get(key)
+    if model is None:
+        model = _MODELS[key] = SampledModel(key)
+    model.set(data, spec)
+    return model
+
+
+class SampledModel:
+    """A count/binary/ordinal PyMC graph whose data and prior numbers are ``pm.Data`` inputs.
+
+    :meth:`set` swaps the inputs; ``cache`` keeps what was compiled for the graph (the NUTS
+    sampler), so the default, sceptical, vague and adherent-only fits compile once.
+    """
+
+    def __init__(self, key: Structure) -> None:
+        self.key = key
+        self.model = _sampled_graph(key)
+        self.cache: dict[Any, Any] = {}
+
+    def set(self, data: ModelData, spec: ModelSpec) -> None:
+        """Point the graph at ``data`` and ``spec.prior`` (the structure must be the same)."""
+        import pymc as pm
+
+        if structure(data, spec) != self.key:
+            raise ValueError("sampled model: the data and spec have another structure")
+        kind, _ac, latent, n_basis, _hinges, k, _periods, _days = self.key
+        prior = spec.prior
+        values: dict[str, Any] = {
+            "y_obs": data.y.astype("int64"),
+            "arm": data.arm.astype(float),
+            "effect_mu": float(prior.effect_mu),
+            "effect_sigma": float(prior.effect_sigma),
+            "exposure_days": float(data.exposure_days),
+        }
+        if kind != "ordinal":
+            values["intercept_mu"] = float(prior.intercept_mu)
+            values["intercept_sigma"] = float(prior.intercept_sigma)
+        if kind == "count":
+            values["dispersion_scale"] = float(prior.dispersion_scale)
+        if kind == "ordinal":
+            values["cutpoint_mu"] = _cutpoint_means(prior, k)
+            values["cutpoint_sigma"] = float(prior.cutpoint_sigma)
+        if n_basis:
+            basis, _ = trend_basis(data.time, spec.trend, data.knots)
+            values["trend_basis"] = basis
+            values["trend_sigma"] = float(prior.trend_sigma)
+        if latent != "none":
+            values["latent_sigma_scale"] = float(prior.latent_sigma_scale)
+        if latent == "period":
+            assert data.period is not None
+            values["period_index"] = np.unique(data.period, return_inverse=True)[1].astype("int64")
+        if latent == "ar":
+            t = np.asarray(data.time, dtype=float)
+            values["latent_distance"] = np.tril(t[:, None] - t[None, :])
+            values["latent_gaps"] = gaps(t)
+            values["rho_alpha"] = float(prior.rho_alpha)
+            values["rho_beta"] = float(prior.rho_beta)
+        pm.set_data(values, model=self.model)
+
+
+def _cutpoint_means(prior: PriorSpec, k: int) -> np.ndarray:
+    cut_mu = np.asarray(prior.cutpoint_mu, dtype=float)
+    if cut_mu.size != k - 1:
+        from nof1.prior import _equal_probability_cutpoints
+
+        cut_mu = np.asarray(_equal_probability_cutpoints(k), dtype=float)
+    return cut_mu
+
+
+def _sampled_graph(key: Structure) -> pm.Model:
+    import pymc as pm
+
+    kind, _ac, latent, n_basis, hinges, k, periods, days = key
+    n = max(days, 1)
+    with pm.Model() as model:
+        y = pm.Data("y_obs", np.zeros(n, dtype="int64"))
+        arm = pm.Data("arm", np.zeros(n))
+        exposure = pm.Data("exposure_days", 28.0)
+        trend: Any = 0.0
+        if n_basis:
+            basis = pm.Data("trend_basis", np.zeros((n, n_basis)))
+            trend_sigma = pm.Data("trend_sigma", 1.0)
+            slope = pm.Normal("trend_slope", mu=0.0, sigma=trend_sigma)
+            trend = slope * basis[:, 0]
+            if hinges:
+                tau = pm.HalfNormal("trend_tau", sigma=trend_sigma)
+                z = pm.Normal("trend_knot_z", 0.0, 1.0, shape=hinges)
+                knots = pm.Deterministic("trend_knots", tau * z)
+                trend = trend + pm.math.dot(basis[:, 1:], knots)
+        beta = pm.Normal("beta", mu=pm.Data("effect_mu", 0.0), sigma=pm.Data("effect_sigma", 1.0))
+        latent_term: Any = 0.0
+        latent_sd: Any = None
+        if latent != "none":
+            latent_sd = pm.HalfNormal("latent_sd", sigma=pm.Data("latent_sigma_scale", 0.5))
+        if latent == "period":
+            index = pm.Data("period_index", np.zeros(n, dtype="int64"))
+            z = pm.Normal("period_z", 0.0, 1.0, shape=periods)
+            latent_term = latent_sd * z[index]
+        elif latent == "ar":
+            rho = pm.Beta(
+                "latent_rho", alpha=pm.Data("rho_alpha", 2.0), beta=pm.Data("rho_beta", 2.0)
+            )
+            z = pm.Normal("latent_z", 0.0, 1.0, shape=days)
+            distance = pm.Data("latent_distance", np.zeros((days, days)))
+            gap = pm.Data("latent_gaps", np.ones(days))
+            chol = _latent_ar_cholesky(rho, distance, gap)
+            latent_term = latent_sd * pm.math.dot(chol, z)
+        if kind in ("count", "binary"):
+            alpha = pm.Normal(
+                "intercept",
+                mu=pm.Data("intercept_mu", 0.0),
+                sigma=pm.Data("intercept_sigma", 1.0),
+            )
+            eta = alpha + beta * arm + trend + latent_term
+        if kind == "count":
+            inv_alpha = pm.HalfNormal("inv_dispersion", sigma=pm.Data("dispersion_scale", 1.0))
+            pm.NegativeBinomial("y", mu=pm.math.exp(eta), alpha=1.0 / inv_alpha, observed=y)
             shift = 0.0 if latent_sd is None else latent_sd**2 / 2.0
             rate_a = pm.math.exp(alpha + shift)
             rate_b = pm.math.exp(alpha + beta + shift)
-            pm.Deterministic("effect", data.exposure_days * (rate_b - rate_a))
+            pm.Deterministic("effect", exposure * (rate_b - rate_a))
             pm.Deterministic("rate_ratio", pm.math.exp(beta))
-        elif spec.kind == "binary":
-            alpha = pm.Normal("intercept", mu=prior.intercept_mu, sigma=prior.intercept_sigma)
-            eta = alpha + beta * arm + trend + latent
-            pm.Bernoulli("y", logit_p=eta, observed=data.y, dims="day")
+        elif kind == "binary":
+            pm.Bernoulli("y", logit_p=eta, observed=y)
             p_a = expected_over_latent(pm.math.sigmoid, alpha, latent_sd)
             p_b = expected_over_latent(pm.math.sigmoid, alpha + beta, latent_sd)
-            pm.Deterministic("effect", data.exposure_days * (p_b - p_a))
+            pm.Deterministic("effect", exposure * (p_b - p_a))
             pm.Deterministic("odds_ratio", pm.math.exp(beta))
         else:
-            k = int(data.n_categories or 0)
-            cut_mu = np.asarray(prior.cutpoint_mu)
-            if cut_mu.size != k - 1:
-                from nof1.prior import _equal_probability_cutpoints
+            from nof1.prior import _equal_probability_cutpoints
 
-                cut_mu = np.asarray(_equal_probability_cutpoints(k))
+            start = np.asarray(_equal_probability_cutpoints(k), dtype=float)
+            cut_mu = pm.Data("cutpoint_mu", start)
             cutpoints = pm.Normal(
                 "cutpoints",
                 mu=cut_mu,
-                sigma=prior.cutpoint_sigma,
+                sigma=pm.Data("cutpoint_sigma", 1.5),
                 shape=k - 1,
                 transform=pm.distributions.transforms.ordered,
-                initval=cut_mu,
+                initval=start,
             )
-            eta = beta * arm + trend + latent
-            pm.OrderedLogistic(
-                "y",
-                eta=eta,
-                cutpoints=cutpoints,
-                observed=data.y.astype(int),
-                compute_p=False,
-                dims="day",
-            )
+            eta = beta * arm + trend + latent_term
+            pm.OrderedLogistic("y", eta=eta, cutpoints=cutpoints, observed=y, compute_p=False)
 
             def expected(e: Any) -> Any:
                 return pm.math.sum(pm.math.sigmoid(e[..., None] - cutpoints), axis=-1)
@@ -134,27 +267,6 @@ def _trend_term(pm: Any, basis: np.ndarray, hinges: int, prior: PriorSpec) -> An
         knots = pm.Deterministic("trend_knots", tau * z)
         trend = trend + pm.math.dot(basis[:, 1:], knots)
     return trend
-
-
-def _latent_term(pm: Any, data: ModelData, spec: ModelSpec) -> tuple[Any, Any]:
-    """Day-level clustering on the linear predictor: (term, its stationary SD) or (0, None)."""
-    if not spec.autocorrelation:
-        return 0.0, None
-    prior = spec.prior
-    sd = pm.HalfNormal("latent_sd", sigma=prior.latent_sigma_scale)
-    if spec.latent == "period":
-        if data.period is None:
-            raise DataError(
-                "model data: period is missing but ModelSpec.latent = 'period' needs the "
-                "period index of each day (or use latent = 'ar')"
-            )
-        _, index = np.unique(data.period, return_inverse=True)
-        z = pm.Normal("period_z", 0.0, 1.0, shape=int(index.max()) + 1)
-        return sd * z[index], sd
-    rho = pm.Beta("latent_rho", alpha=prior.rho_alpha, beta=prior.rho_beta)
-    z = pm.Normal("latent_z", 0.0, 1.0, dims="day")
-    chol = latent_ar_matrix(rho, data.time)
-    return sd * pm.math.dot(chol, z), sd
 
 
 def _shift(x: Any) -> Any:
@@ -196,6 +308,18 @@ def latent_ar_matrix(rho: TensorVariable, time: np.ndarray) -> TensorVariable:
     log_rho = pt.log(rho)
     _, c = ar_coefficients(rho, gaps(t))
     powers = pt.exp(pt.as_tensor_variable(distance) * log_rho)
+    return pt.where(lower, powers, 0.0) * c[None, :]
+
+
+def _latent_ar_cholesky(rho: Any, distance: Any, gap: Any) -> Any:
+    """:func:`latent_ar_matrix` from data inputs: ``distance[i, j] = t_i - t_j`` (0 above the
+    diagonal) and the gap before each day."""
+    log_rho = pt.log(rho)
+    n = gap.shape[0]
+    lower = pt.tril(pt.ones((n, n), dtype=bool))
+    first = pt.eq(pt.arange(n), 0)
+    c = pt.where(first, 1.0, pt.sqrt(-pt.expm1(2.0 * gap * log_rho)))
+    powers = pt.exp(distance * log_rho)
     return pt.where(lower, powers, 0.0) * c[None, :]
 
 

@@ -26,7 +26,14 @@ from nof1.prior import PriorSpec
 from nof1.vocab import EXPOSURE_DAYS, KINDS, TRENDS, one_of
 
 SAMPLERS = ("nutpie", "pymc")
-#: Chains run in parallel processes, one per core (the CI machine has 2); ``NOF1_CORES`` overrides.
+#: How a posterior is computed: ``auto`` integrates continuous outcomes on a grid
+#: (:mod:`nof1.model.grid`) and samples the other kinds with NUTS; ``nuts`` samples every kind.
+ENGINES = ("auto", "nuts")
+#: Worker processes for the NUTS chains, chosen by measurement: on the 2-core machine a warm
+#: count fit (224 days, 2 x 1000 + 1000 draws, compiled sampler reused) took 2.7-2.9 s with the
+#: two chains in two worker processes against 3.5-4.5 s one after the other in this process
+#: (load ~2.5-3, docs/methods-models.md). One per core, at most 2 (the chains); ``NOF1_CORES``
+#: overrides.
 CORES = max(1, int(os.environ.get("NOF1_CORES", "0")) or min(2, os.cpu_count() or 1))
 #: How the non-Gaussian kinds model day-level clustering when autocorrelation is on.
 LATENT = ("ar", "period")
@@ -162,13 +169,35 @@ class ModelSpec:
         return ", ".join(parts) + f"; {self.prior.describe()}"
 
 
+@frozen
+class GridInfo:
+    """How a grid integration went (:mod:`nof1.model.grid`): its diagnostics.
+
+    Attributes
+    ----------
+    parameters : the integrated parameters (``sigma``, ``rho``, ``trend_tau``)
+    points : grid points of the final grid; ``points_per_axis`` per parameter
+    change : how far the effect's mean and SD moved at the last doubling of the grid, in
+        posterior SDs (the integration error is smaller than this)
+    edge_mass : share of the posterior mass on the edge of the grid's box (what it may miss)
+    refinements : doublings and widenings done
+    """
+
+    parameters: tuple[str, ...]
+    points: int
+    points_per_axis: int
+    change: float
+    edge_mass: float
+    refinements: int
+
+
 @frozen(eq=False)
 class Fit:
     """A fitted model: the posterior and the effect draws on the verdict scale.
 
     Attributes
     ----------
-    idata : arviz.InferenceData
+    idata : xarray.DataTree
     effect : numpy.ndarray
         1-D draws of B minus A on the verdict scale (chains concatenated).
     relative : numpy.ndarray or None
@@ -179,14 +208,18 @@ class Fit:
         ``build``, ``compile`` (for PyMC: all of ``pm.sample`` but its draw loop — compiling,
         chain initialisation, worker start-up), ``sample``, ``total`` wall-clock seconds.
     sampler : str
+        ``grid`` (continuous outcomes, :mod:`nof1.model.grid`), ``pymc`` or ``nutpie`` (NUTS).
+    grid : GridInfo or None
+        The grid's diagnostics (grid fits only; NUTS fits are diagnosed from ``idata``).
     """
 
-    idata: Any  # arviz.InferenceData (its groups are dynamic attributes)
+    idata: Any  # xarray.DataTree (ArviZ 1): its groups are dynamic attributes
     effect: np.ndarray
     relative: np.ndarray | None
     latent: np.ndarray | None
     seconds: dict[str, float]
     sampler: str = "pymc"
+    grid: GridInfo | None = None
 
 
 def check_y(data: ModelData, spec: ModelSpec) -> None:

@@ -217,7 +217,7 @@ def _inflation(x: np.ndarray, time: np.ndarray, residual: np.ndarray, info: np.n
     g_arr = np.array([g for g, _ in usable], dtype=float)
     r_arr = np.array([r for _, r in usable])
     best = (np.inf, 0.0, 0.0)
-    for rho in np.linspace(0.05, 0.9, 35):
+    for rho in (float(v) for v in np.linspace(0.05, 0.9, 35)):
         powers = rho**g_arr
         c = float(np.clip(np.dot(r_arr, powers) / np.dot(powers, powers), 0.0, 1.0))
         sse = float(np.sum((r_arr - c * powers) ** 2))
@@ -252,7 +252,7 @@ def _gaussian_update(
     return mean, (cov + cov.T) / 2.0
 
 
-def _nb_loglik(y: np.ndarray, mu: np.ndarray, phi: float) -> np.ndarray:
+def _nb_loglik(y: np.ndarray, mu: np.ndarray, phi: float | np.ndarray) -> np.ndarray:
     return np.asarray(
         gammaln(y + phi)
         - gammaln(phi)

@@ -535,8 +535,22 @@ def methods(record: TrialRecord, result: AnalysisResult) -> Section:
     if descriptions:
         blocks.append(Facts(tuple(descriptions)))
     rows = []
+    grid_rows = []
     for o in result.outcomes:
         g = o.diagnostics
+        if g.engine == "grid":  # independent draws: R-hat/ESS do not apply
+            grid_rows.append(
+                (
+                    title(o),
+                    f"{g.grid_points:,}",
+                    f"{g.grid_change:.1e}",
+                    f"{g.grid_edge_mass:.1e}",
+                    f"{g.draws:,}",
+                    str(g.attempts),
+                    "passed" if g.passed else "failed: " + "; ".join(g.problems),
+                )
+            )
+            continue
         rows.append(
             (
                 title(o),
@@ -549,26 +563,40 @@ def methods(record: TrialRecord, result: AnalysisResult) -> Section:
                 "passed" if g.passed else "failed: " + "; ".join(g.problems),
             )
         )
-    blocks.append(
-        Table(
-            (
-                "Outcome",
-                "R-hat (max)",
-                "ESS bulk",
-                "ESS tail",
-                "Divergences",
-                "Chains × draws",
-                "Fits",
-                "Result",
-            ),
-            tuple(rows),
-            caption="Sampler diagnostics",
-            note="Policy: R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergences. When a fit "
-            "fails, it is re-run once with longer sampling; if it still fails, the verdict is "
-            "withheld.",
-            widths=(2.6, 1.4, 1.3, 1.3, 1.5, 1.7, 0.9, 2.4),
+    if grid_rows:
+        blocks.append(
+            Table(
+                ("Outcome", "Grid points", "Change", "Edge mass", "Draws", "Fits", "Result"),
+                tuple(grid_rows),
+                caption="Grid integration diagnostics",
+                note="Continuous outcomes: the model's log density is integrated over its "
+                "variance parameters on a grid, refined until the effect's mean and SD move by "
+                "at most 0.01 posterior SD (Change) with at most 0.0001 of the mass on the "
+                "grid's edge; the draws are independent, so R-hat and ESS do not apply.",
+                widths=(2.6, 1.5, 1.4, 1.4, 1.4, 0.9, 3.9),
+            )
         )
-    )
+    if rows:
+        blocks.append(
+            Table(
+                (
+                    "Outcome",
+                    "R-hat (max)",
+                    "ESS bulk",
+                    "ESS tail",
+                    "Divergences",
+                    "Chains × draws",
+                    "Fits",
+                    "Result",
+                ),
+                tuple(rows),
+                caption="Sampler diagnostics",
+                note="Policy: R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergences. When a fit "
+                "fails, it is re-run once with longer sampling; if it still fails, the verdict is "
+                "withheld.",
+                widths=(2.6, 1.4, 1.3, 1.3, 1.5, 1.7, 0.9, 2.4),
+            )
+        )
     ppc = []
     for o in result.outcomes:
         c = o.predictive_check
