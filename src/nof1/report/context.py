@@ -21,12 +21,13 @@ from nof1.record import Adherence, AdverseEvent, Observation
 from nof1.report import fmt
 from nof1.report.view import FrontPage, Headline, ProbabilityBar
 from nof1.schedule import Schedule
-from nof1.store import Amendment
+from nof1.store import Amendment, Review
 from nof1.summary import AnalysisResult, OutcomeResult
 from nof1.vocab import UNITS, exposure_factor
 from nof1.workspace import LockInfo
 
 if TYPE_CHECKING:
+    from nof1.diary_safety import TimelineEntry
     from nof1.workspace import Workspace
 
 DISCLAIMER = (
@@ -48,7 +49,7 @@ class TrialRecord:
     deviations: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     #: Clinicians' reviews of met stopping rules (``nof1 review``), oldest first.
-    reviews: tuple[Any, ...] = ()
+    reviews: tuple[Review, ...] = ()
     integrity: IntegrityReport | None = None
 
     @classmethod
@@ -137,7 +138,7 @@ class TrialRecord:
             )
         ]
 
-    def stopping_rule_timeline(self) -> tuple[Any, ...]:
+    def stopping_rule_timeline(self) -> tuple[TimelineEntry, ...]:
         """Each stopping rule met or reviewed: met on, why, reviews (``TimelineEntry``)."""
         from nof1.diary_safety import timeline
 
