@@ -14,8 +14,10 @@ import typer
 
 from nof1.cli.base import (
     EngineOption,
+    QuietOption,
     SeedOption,
     TrialOption,
+    VerboseOption,
     app,
     check_engine,
     err,
@@ -126,18 +128,8 @@ def analyze(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the documented JSON result to stdout.")
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress display while fitting.")
-    ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose",
-            "-v",
-            help="Also show the sampler's and compiler's messages and warnings (they always go "
-            "to nof1.log in the workspace).",
-        ),
-    ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Estimate the effect of the intervention on each outcome, with a verdict.
 

@@ -71,6 +71,20 @@ def check_engine(engine: str) -> str:
     return engine
 
 
+#: --quiet and --verbose of the commands that fit models (analyze, report).
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress display while fitting.")
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also show the sampler's and compiler's messages and warnings (they always go "
+        "to nof1.log in the workspace).",
+    ),
+]
+
 ForceOption = Annotated[
     bool,
     typer.Option(

@@ -13,8 +13,10 @@ import typer
 
 from nof1.cli.base import (
     EngineOption,
+    QuietOption,
     SeedOption,
     TrialOption,
+    VerboseOption,
     app,
     check_engine,
     err,
@@ -71,18 +73,8 @@ def report_command(
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress display while fitting.")
-    ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose",
-            "-v",
-            help="Also show the sampler's and compiler's messages and warnings (they always go "
-            "to nof1.log in the workspace).",
-        ),
-    ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     force: Annotated[
         bool,
         typer.Option(
