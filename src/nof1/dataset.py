@@ -120,6 +120,11 @@ class OutcomeData:
     time_unit: str = "day"
     source: str = "workspace"
     notes: tuple[str, ...] = ()
+    #: The values of the treatment column that are A and B (CSV data; empty for a workspace).
+    arm_labels: tuple[str, ...] = ()
+    #: Every time unit of a CSV table with its arm, including units without a value of this
+    #: outcome: the units a day-level randomization drew (empty for a workspace).
+    units: tuple[tuple[float, str], ...] = ()
 
     @property
     def n(self) -> int:
@@ -315,9 +320,27 @@ def skip_filled(
 # --------------------------------------------------------------------------------------------
 
 
+#: Largest magnitude accepted for an outcome value: beyond it sums of squares overflow.
+MAX_VALUE = 1e12
+#: Largest magnitude accepted for a --time index (a day number, a Julian day, a week, ...).
+MAX_TIME = 1e7
+
+
+def _finite_mcid(instance: Any, attribute: Any, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise DataError(
+            f"--mcid for outcome {instance.outcome!r} must be a finite number > 0 (got {value:g}): "
+            "give the smallest difference that would matter"
+        )
+
+
 @frozen
 class TableSpec:
-    """What the user told ``nof1 analyze --data`` about the CSV columns and the outcome."""
+    """What the user told ``nof1 analyze --data`` about the CSV columns and one outcome.
+
+    ``mcid`` must be stated (a finite number > 0) before the analysis: it is never derived from
+    the data. ``None`` is accepted here so that the analysis can say which outcome lacks one.
+    """
 
     outcome: str
     treatment: str
@@ -326,8 +349,96 @@ class TableSpec:
     control: str | None = None
     kind: str = "continuous"
     better: str = "lower"
-    mcid: float | None = None
+    mcid: float | None = field(default=None, validator=_finite_mcid)
     categories: tuple[str, ...] = ()
+
+    @classmethod
+    def from_option(
+        cls,
+        text: str,
+        *,
+        treatment: str,
+        time: str,
+        block: str | None = None,
+        control: str | None = None,
+        kind: str = "continuous",
+        better: str = "lower",
+        mcid: float | None = None,
+    ) -> TableSpec:
+        """One ``--outcome`` value: ``NAME``, or ``NAME:KIND:MCID:BETTER``.
+
+        An empty field of the long form takes the value of ``--kind``, ``--mcid`` or
+        ``--better`` (given here as ``kind``, ``mcid``, ``better``), e.g. ``pain::1.5:``.
+        """
+        parts = text.split(":")
+        if len(parts) not in (1, 4) or not parts[0].strip():
+            raise DataError(
+                f"--outcome {text!r} must be NAME or NAME:KIND:MCID:BETTER (e.g. "
+                "mood:continuous:5:higher; leave a field empty to use --kind, --mcid or "
+                "--better); a column whose name holds ':' must be renamed"
+            )
+        name = parts[0].strip()
+        if len(parts) == 4:
+            kind_text, mcid_text, better_text = (part.strip() for part in parts[1:])
+            kind = kind_text or kind
+            better = better_text or better
+            if mcid_text:
+                try:
+                    mcid = float(mcid_text)
+                except ValueError:
+                    mcid = float("nan")
+                if not (math.isfinite(mcid) and mcid > 0):
+                    raise DataError(
+                        f"--outcome {text!r}: MCID must be a finite number > 0 (got "
+                        f"{mcid_text!r}): give the smallest difference that would matter"
+                    )
+            if kind not in KINDS:
+                raise DataError(f"--outcome {text!r}: KIND must be {words(KINDS)} (got {kind!r})")
+            if better not in DIRECTIONS:
+                raise DataError(
+                    f"--outcome {text!r}: BETTER must be {words(DIRECTIONS)} (got {better!r})"
+                )
+        return cls(
+            outcome=name,
+            treatment=treatment,
+            time=time,
+            block=block,
+            control=control,
+            kind=kind,
+            better=better,
+            mcid=mcid,
+        )
+
+
+@frozen
+class Table:
+    """A CSV file as read: its column names and rows (dicts of text), and its name."""
+
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, str], ...]
+    source: str
+
+
+def read_csv(path: str | Path) -> Table:
+    """Read a CSV file (UTF-8, optional BOM) as text rows; problems raise :class:`DataError`."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            rows = list(reader)
+    except FileNotFoundError:
+        raise DataError(f"--data file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"--data {path} is a folder: give a CSV file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"--data {path.name} is not a readable UTF-8 CSV file ({exc})") from None
+    if not columns:
+        raise DataError(
+            f"--data {path.name} is empty: it needs a header line naming the columns and one "
+            "row per observation"
+        )
+    return Table(tuple(columns), tuple(rows), path.name)
 
 
 def read_table(path: str | Path, spec: TableSpec) -> OutcomeData:
@@ -338,17 +449,22 @@ def read_table(path: str | Path, spec: TableSpec) -> OutcomeData:
     DataError
         Naming the file, column and row, and how to fix it.
     """
-    path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = list(reader.fieldnames or [])
-            rows = list(reader)
-    except FileNotFoundError:
-        raise DataError(f"--data file not found: {path}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"--data {path.name} is not a readable UTF-8 CSV file ({exc})") from None
-    return table_from_rows(rows, columns, spec, source=path.name)
+    table = read_csv(path)
+    return table_from_rows(table.rows, table.columns, spec, source=table.source)
+
+
+def _control_character(text: str) -> bool:
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def _clean(text: str, what: str, where: str) -> str:
+    """``text`` stripped; a control character (a terminal escape, a line break) is refused."""
+    if _control_character(text):
+        raise DataError(
+            f"{what} has a control character on {where} ({text!r}): labels must be plain "
+            "printable text; remove it from the file"
+        )
+    return text.strip()
 
 
 def table_from_rows(
@@ -357,7 +473,12 @@ def table_from_rows(
     spec: TableSpec,
     source: str = "data",
 ) -> OutcomeData:
-    """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`."""
+    """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`.
+
+    The treatment structure (time units, periods, blocks) comes from every row, including rows
+    without a value for this outcome, so every outcome of one file shares it and a missed rating
+    never merges two periods.
+    """
     if spec.kind not in KINDS:
         raise DataError(f"--kind must be one of {', '.join(KINDS)} (got {spec.kind!r})")
     if spec.better not in DIRECTIONS:
@@ -368,85 +489,98 @@ def table_from_rows(
         ("--time", spec.time),
         ("--block", spec.block),
     ):
-        if column is not None and column not in columns:
+        if column is None:
+            continue
+        if _control_character(column):
+            raise DataError(
+                f"{option} column {column!r} has a control character: column names must be "
+                "plain printable text"
+            )
+        if column not in columns:
+            shown = ", ".join(repr(c) if _control_character(c) else c for c in columns)
             raise DataError(
                 f"{option} column {column!r} is not in {source} "
-                f"(columns: {', '.join(columns) or 'none'}): check the spelling"
+                f"(columns: {shown or 'none'}): check the spelling"
             )
     if not rows:
         raise DataError(f"{source} has no data rows")
 
-    # Parse each row; a row without an outcome value is skipped (a missed rating).
-    parsed: list[tuple[float, str, float, str | None, int]] = []
+    # Every row places its time unit on the treatment structure; a row without an outcome value
+    # (a missed rating) adds no value.
+    units: dict[float, dict[str, Any]] = {}
+    missing = 0
     for i, row in enumerate(rows, start=2):  # line 1 is the header
         where = f"{source} line {i}"
         time_text = (row.get(spec.time) or "").strip()
         try:
             time = float(time_text)
         except ValueError:
-            raise DataError(
-                f"--time column {spec.time!r} must be a whole-number day or week index; "
-                f"{where} has {time_text!r}"
-            ) from None
-        if not math.isfinite(time) or not time.is_integer():
+            time = float("nan")
+        if not math.isfinite(time) or not time.is_integer() or abs(time) > MAX_TIME:
             raise DataError(
                 f"--time column {spec.time!r} must be a whole-number day or week index; "
                 f"{where} has {time_text!r}"
             )
-        arm_text = (row.get(spec.treatment) or "").strip()
+        arm_text = _clean(
+            row.get(spec.treatment) or "", f"--treatment column {spec.treatment!r}", where
+        )
         if not arm_text:
             raise DataError(
                 f"--treatment column {spec.treatment!r} is empty on {where}: every row needs "
                 "its treatment"
             )
-        value_text = (row.get(spec.outcome) or "").strip()
-        if value_text == "" or value_text.lower() in ("na", "nan", "null"):
-            continue
-        value = _parse_value(value_text, spec, where)
-        block_text = (row.get(spec.block) or "").strip() if spec.block else None
-        parsed.append((time, arm_text, value, block_text, i))
-    if not parsed:
-        raise DataError(f"--outcome column {spec.outcome!r} has no values in {source}")
-
-    labels = sorted({p[1] for p in parsed})
-    if len(labels) != 2:
-        raise DataError(
-            f"--treatment column {spec.treatment!r} must have exactly 2 different values "
-            f"(got {len(labels)}: {', '.join(labels[:6])})"
+        block_text = (
+            _clean(row.get(spec.block) or "", f"--block column {spec.block!r}", where)
+            if spec.block
+            else None
         )
-    control = _control_label(labels, spec.control, spec.treatment)
-    intervention = labels[1] if labels[0] == control else labels[0]
-
-    # Average repeated rows per time unit; treatment (and block) must agree within a unit.
-    units: dict[float, dict[str, Any]] = {}
-    for time, arm_text, value, block_text, line in parsed:
         unit = units.setdefault(
-            time, {"arm": arm_text, "values": [], "block": block_text, "line": line}
+            time, {"arm": arm_text, "values": [], "block": block_text, "line": i}
         )
         if unit["arm"] != arm_text:
             raise DataError(
                 f"--treatment column {spec.treatment!r} changes within time {_fmt(time)} "
-                f"({unit['arm']!r} on line {unit['line']}, {arm_text!r} on line {line}): "
+                f"({unit['arm']!r} on line {unit['line']}, {arm_text!r} on line {i}): "
                 "one treatment per time unit"
             )
         if unit["block"] != block_text:
             raise DataError(
                 f"--block column {spec.block!r} changes within time {_fmt(time)} "
-                f"(line {unit['line']} and line {line})"
+                f"(line {unit['line']} and line {i})"
             )
-        unit["values"].append(value)
+        value_text = (row.get(spec.outcome) or "").strip()
+        if value_text == "" or value_text.lower() in ("na", "nan", "null"):
+            missing += 1
+            continue
+        unit["values"].append(_parse_value(value_text, spec, where))
+    if not any(u["values"] for u in units.values()):
+        raise DataError(
+            f"--outcome column {spec.outcome!r} has no values in {source} (every row is empty "
+            "or NA): check the column name"
+        )
+
+    labels = sorted({u["arm"] for u in units.values()})
+    if len(labels) != 2:
+        shown = ", ".join(labels[:6])
+        raise DataError(
+            f"--treatment column {spec.treatment!r} must have exactly 2 different values "
+            f"(got {len(labels)}: {shown}): the file must hold the rows of both treatments, and "
+            "only those"
+        )
+    control = _control_label(labels, spec.control, spec.treatment)
+    intervention = labels[1] if labels[0] == control else labels[0]
+
     times = sorted(units)
-    repeated = sum(len(units[t]["values"]) > 1 for t in times)
-    values = [float(np.mean(units[t]["values"])) for t in times]
+    repeated = [t for t in times if len(units[t]["values"]) > 1]
     if spec.kind != "continuous" and repeated:
         raise DataError(
             f"--time column {spec.time!r} repeats for a {spec.kind} outcome (e.g. time "
-            f"{_fmt(next(t for t in times if len(units[t]['values']) > 1))}): averaging is only "
-            "done for continuous outcomes; give one row per time unit"
+            f"{_fmt(repeated[0])}): averaging is only done for continuous outcomes; give one "
+            "row per time unit"
         )
     arms = ["B" if units[t]["arm"] == intervention else "A" for t in times]
 
-    # Periods are runs of the same treatment (split where a --block changes).
+    # Periods are runs of the same treatment (split where a --block changes), over every unit.
     raw_blocks = _blocks_from_column(times, units, spec.block) if spec.block else None
     period_of: list[int] = []
     for j, arm in enumerate(arms):
@@ -457,18 +591,21 @@ def table_from_rows(
     n_periods = period_of[-1]
     block_of = raw_blocks if raw_blocks is not None else [(p + 1) // 2 for p in period_of]
     sequence = "".join(arms[period_of.index(p)] for p in range(1, n_periods + 1))
+    value_of = {t: float(np.mean(units[t]["values"])) for t in times if units[t]["values"]}
+    used = [j for j, t in enumerate(times) if t in value_of]
 
     periods = []
     for p in range(1, n_periods + 1):
         idx = [j for j in range(len(times)) if period_of[j] == p]
+        with_value = [value_of[times[j]] for j in idx if times[j] in value_of]
         periods.append(
             PeriodSummary(
                 period=p,
                 block=block_of[idx[0]],
                 arm=arms[idx[0]],
-                days_logged=len(idx),
-                days_analysed=len(idx),
-                mean=float(np.mean([values[j] for j in idx])),
+                days_logged=len(with_value),
+                days_analysed=len(with_value),
+                mean=float(np.mean(with_value)) if with_value else None,
             )
         )
     knots = tuple(
@@ -485,20 +622,25 @@ def table_from_rows(
         primary=True,
         categories=spec.categories,
     )
+    n_values = sum(len(units[t]["values"]) for t in times)
     notes = [
-        f"treatment: {control!r} is A (control), {intervention!r} is B (intervention)",
-        f"{len(times)} time units, {n_periods} periods (runs of the same treatment)",
+        f"treatment column {spec.treatment!r}: A = {control!r} (control), "
+        f"B = {intervention!r} (intervention)",
+        f"{len(times)} time units, {n_periods} periods (runs of the same treatment); "
+        f"{len(used)} time units have a value of {spec.outcome!r}",
     ]
     if repeated:
         notes.append(
-            f"{len(parsed)} values averaged to one per time unit ({repeated} time units had "
+            f"{n_values} values averaged to one per time unit ({len(repeated)} time units had "
             "more than one value)"
         )
+    if missing:
+        notes.append(f"{missing} row(s) without a value of {spec.outcome!r} (empty or NA) left out")
     logged = tuple(
         LoggedDay(
             date=None,
             time=times[j],
-            value=values[j],
+            value=value_of[times[j]],
             phase="period",
             period=period_of[j],
             block=block_of[j],
@@ -506,17 +648,17 @@ def table_from_rows(
             analysed=True,
             n_ratings=len(units[times[j]]["values"]),
         )
-        for j in range(len(times))
+        for j in used
     )
     return OutcomeData(
         outcome=outcome,
-        date=tuple(None for _ in times),
-        time=times,
-        y=values,
-        arm=[1 if a == "B" else 0 for a in arms],
-        period=period_of,
-        block=block_of,
-        adherent=[True] * len(times),
+        date=tuple(None for _ in used),
+        time=[times[j] for j in used],
+        y=[value_of[times[j]] for j in used],
+        arm=[1 if arms[j] == "B" else 0 for j in used],
+        period=[period_of[j] for j in used],
+        block=[block_of[j] for j in used],
+        adherent=[True] * len(used),
         all_days=logged,
         knots=knots,
         periods=tuple(periods),
@@ -524,6 +666,8 @@ def table_from_rows(
         time_unit="unit",
         source="csv",
         notes=tuple(notes),
+        arm_labels=(control, intervention),
+        units=tuple(zip(times, arms, strict=True)),
     )
 
 
@@ -542,7 +686,15 @@ def _parse_value(text: str, spec: TableSpec, where: str) -> float:
             f"{where} has {text!r}"
         ) from None
     if not math.isfinite(value):
-        raise DataError(f"--outcome column {spec.outcome!r} has {text!r} on {where}")
+        raise DataError(
+            f"--outcome column {spec.outcome!r} has {text!r} on {where}: give a finite number, "
+            "or leave the cell empty for a missed rating"
+        )
+    if abs(value) > MAX_VALUE:
+        raise DataError(
+            f"--outcome column {spec.outcome!r} has {text!r} on {where}, beyond ±{MAX_VALUE:g}: "
+            "rescale the column (e.g. to thousands)"
+        )
     if spec.kind == "binary" and value not in (0.0, 1.0):
         raise DataError(
             f"--outcome column {spec.outcome!r} must be 0 or 1 for --kind binary; "

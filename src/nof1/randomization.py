@@ -10,11 +10,14 @@ recomputed for every sequence the schedule's own scheme could have drawn
 allocations whose |statistic| is at least the observed one. A ``fixed`` (non-randomized)
 design has no randomization distribution: no test, and the note says so.
 
-*Data without a schedule (CSV).* When treatments were randomized by day (median run of the same
-treatment ≤ 2 time units, as in the melatonin study) the unit is the time unit: the reference set
-is every arrangement of the observed numbers of A and B units with no run longer than the
-longest observed run (the "restricted" scheme at unit level). Otherwise the unit is the period
-and each block's two periods are taken as randomly ordered (pairwise scheme, 2^blocks).
+*Data without a schedule (CSV).* The scheme is never guessed from the data: the test runs only
+over the scheme the user states with ``--randomized-by`` (:class:`StatedScheme`), else it is
+reported as not run, with the reason. ``day``: each time unit was randomized; the reference set
+is every arrangement of the observed numbers of A and B units (with no run longer than
+``--max-run`` when the randomization limited runs). ``period``: the same over periods (runs of one
+treatment). ``pair``: each block of two periods was AB or BA at random (2^blocks allocations).
+A stated scheme that could not have produced the observed sequence (a run longer than
+``--max-run``, a block that is not one A and one B period) is an error, not a test.
 
 *Paired comparison.* Per block, the B period mean minus the A period mean; their mean with a
 t interval (n_blocks − 1 degrees of freedom) and a two-sided one-sample t-test p-value.
@@ -26,7 +29,10 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from attrs import field, frozen
 
+from nof1.dataset import OutcomeData
+from nof1.errors import DataError
 from nof1.protocol import Design
 from nof1.schedule import allowed_sequences, completions, count_sequences
 from nof1.summary import PairedComparison, RandomizationResult
@@ -215,39 +221,50 @@ def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
 
 
 def unit_randomization_test(
-    values: Sequence[float] | np.ndarray,
+    values: Sequence[float | None] | np.ndarray,
     arms: str,
     *,
     max_run: int | None = None,
     scale: float = 1.0,
     seed: int = MC_SEED,
+    unit: str = "time unit",
 ) -> RandomizationResult:
-    """Randomization test with the time unit (day) as the unit, for day-level randomization.
+    """Randomization test over arrangements of units, for randomization unit by unit.
 
-    The reference set: every arrangement of the observed numbers of A and B units with no run
-    longer than ``max_run`` (default: the longest observed run). Used for data without a
-    schedule, e.g. a CSV file from a study randomized by day.
+    The reference set: every arrangement of the observed numbers of A and B units, with no run
+    longer than ``max_run`` when given (``None``: no limit, complete randomization with fixed
+    numbers). ``values`` may hold ``None``/NaN for units without data (they take part in every
+    arrangement and are left out of every statistic). ``unit`` names the unit in the note.
     """
-    x = np.asarray(values, dtype=float) * scale
+    x = np.array([np.nan if v is None else v for v in values], dtype=float) * scale
     n_a, n_b = arms.count("A"), arms.count("B")
-    observed_run = _longest_run(arms)
-    max_run = observed_run if max_run is None else max_run
+    limit = max(n_a, n_b, 1) if max_run is None else max_run
     observed = statistic(x, arms)
-    total = count_restricted(n_a, n_b, max_run)
-    scheme = f"unit-level restricted (max run {max_run})"
+    total = math.comb(n_a + n_b, n_a) if max_run is None else count_restricted(n_a, n_b, limit)
+    rule = "" if max_run is None else f" with no run over {max_run}"
+    scheme = f"{unit}-level, " + (
+        "complete" if max_run is None else f"restricted (max run {max_run})"
+    )
     if total <= MAX_ENUMERATE:
-        stats = _statistics(x, _encode(_restricted_all(n_a, n_b, max_run)))
+        stats = _statistics(x, _encode(_restricted_all(n_a, n_b, limit)))
         p = _p_value(observed, stats, add_observed=False)
-        note = f"all {total} arrangements of {n_a} A and {n_b} B units were enumerated"
+        note = (
+            f"unit = one {unit}; all {total} arrangements of {n_a} A and {n_b} B units{rule} "
+            "were enumerated"
+        )
         return RandomizationResult(p, observed, total, True, scheme, note)
     rng = np.random.default_rng(seed)
-    seqs = _random_restricted_array(n_a, n_b, max_run, rng, MONTE_CARLO_DRAWS)
+    if max_run is None:
+        base = np.array([0] * n_a + [1] * n_b)
+        seqs = rng.permuted(np.tile(base, (MONTE_CARLO_DRAWS, 1)), axis=1)
+    else:
+        seqs = _random_restricted_array(n_a, n_b, limit, rng, MONTE_CARLO_DRAWS)
     stats = _statistics(x, seqs.astype(float))
     p = _p_value(observed, stats, add_observed=True)
     note = (
-        f"unit = one time unit; {MONTE_CARLO_DRAWS} of the {total} arrangements of {n_a} A and "
-        f"{n_b} B units with no run over {max_run} drawn at random (seed {seed}); the observed "
-        "arrangement is counted in"
+        f"unit = one {unit}; {MONTE_CARLO_DRAWS} of the {total:.3g} arrangements of {n_a} A and "
+        f"{n_b} B units{rule} drawn at random (seed {seed}); the observed arrangement is "
+        "counted in"
     )
     return RandomizationResult(p, observed, MONTE_CARLO_DRAWS, False, scheme, note)
 
@@ -262,19 +279,120 @@ def _longest_run(arms: str) -> int:
     return best
 
 
-def is_unit_randomized(arms: str) -> bool:
-    """Whether a treatment series looks randomized by time unit (median run length ≤ 2)."""
-    runs = []
-    run, last = 0, ""
-    for arm in arms:
-        if arm == last:
-            run += 1
-        else:
-            if run:
-                runs.append(run)
-            run, last = 1, arm
-    runs.append(run)
-    return bool(np.median(runs) <= 2)
+#: The randomization units ``nof1 analyze --data`` accepts with ``--randomized-by``.
+RANDOMIZED_BY = ("day", "period", "pair")
+
+
+def _check_unit(instance: StatedScheme, attribute: object, value: str) -> None:
+    if value not in RANDOMIZED_BY:
+        raise DataError(
+            f"--randomized-by must be day, period or pair (got {value!r}): state the unit the "
+            "study's randomization actually drew (day: each time unit; period: each run of one "
+            "treatment; pair: the order within each block of two periods)"
+        )
+
+
+def _check_max_run(instance: StatedScheme, attribute: object, value: int | None) -> None:
+    if value is None:
+        return
+    if instance.unit == "pair":
+        raise DataError(
+            "--max-run applies only with --randomized-by day or period (a pair is always one A "
+            "and one B period)"
+        )
+    if value < 1:
+        raise DataError(f"--max-run must be ≥ 1 (got {value})")
+
+
+@frozen
+class StatedScheme:
+    """How a table's treatments were randomized, as the user states it (never guessed).
+
+    ``unit`` is one of :data:`RANDOMIZED_BY`; ``max_run`` is the longest run of one treatment the
+    randomization allowed (``day`` and ``period`` only; ``None``: no limit).
+    """
+
+    unit: str = field(validator=_check_unit)
+    max_run: int | None = field(default=None, validator=_check_max_run)
+
+    def describe(self) -> str:
+        limit = "" if self.max_run is None else f", at most {self.max_run} in a row"
+        return f"randomized by {self.unit}{limit}"
+
+
+NOT_STATED = (
+    "not run: how the treatments were randomized was not stated; give --randomized-by day, "
+    "period or pair as the study's protocol says (a test over a scheme guessed from the data "
+    "would not be design-based)"
+)
+
+
+def table_randomization_test(
+    data: OutcomeData,
+    stated: StatedScheme | None,
+    *,
+    period_means: Sequence[float | None],
+    scale: float = 1.0,
+    seed: int = MC_SEED,
+) -> RandomizationResult:
+    """The randomization test of a CSV table over the stated scheme, or why it was not run.
+
+    Parameters
+    ----------
+    data : the table's outcome (its ``units`` and ``periods``).
+    stated : what ``--randomized-by`` (and ``--max-run``) said; ``None``: not run.
+    period_means : each period's mean (``None`` when it has too few values), in period order.
+
+    Raises
+    ------
+    DataError
+        When the stated scheme could not have produced the observed sequence.
+    """
+    if stated is None:
+        return RandomizationResult(None, float("nan"), 0, False, "not stated", NOT_STATED)
+    if stated.unit == "day":
+        value_of = dict(zip(data.time.tolist(), data.y.tolist(), strict=True))
+        arms = "".join(arm for _, arm in data.units)
+        _check_runs(arms, stated, "time units (--time values)")
+        values = [value_of.get(t) for t, _ in data.units]
+        return unit_randomization_test(
+            values, arms, max_run=stated.max_run, scale=scale, seed=seed, unit="time unit"
+        )
+    sequence = data.sequence
+    if stated.unit == "period":
+        _check_runs(sequence, stated, "periods")
+        return unit_randomization_test(
+            period_means, sequence, max_run=stated.max_run, scale=scale, seed=seed, unit="period"
+        )
+    blocks = [p.block for p in data.periods]
+    for blk in sorted(set(blocks)):
+        in_block = "".join(p.arm for p in data.periods if p.block == blk)
+        if sorted(in_block) != ["A", "B"]:
+            raise DataError(
+                f"--randomized-by pair needs every block to be one A and one B period; block "
+                f"{blk} is {in_block}: give a --block column that marks the pairs, or state the "
+                "unit that was randomized"
+            )
+    result = randomization_test(
+        period_means,
+        sequence,
+        Design(scheme="pairwise", blocks=len(set(blocks))),
+        scale=scale,
+        seed=seed,
+    )
+    return result
+
+
+def _check_runs(arms: str, stated: StatedScheme, what: str) -> None:
+    if stated.max_run is None:
+        return
+    longest = _longest_run(arms)
+    if longest > stated.max_run:
+        raise DataError(
+            f"--max-run {stated.max_run} cannot be right: the data have {longest} {what} in a "
+            f"row on one treatment, which that randomization could not draw; check --max-run "
+            "and --randomized-by"
+        )
 
 
 def paired_comparison(

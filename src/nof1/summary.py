@@ -285,6 +285,8 @@ class OutcomeResult:
     n_analysed: int
     effect_draws: np.ndarray = field(eq=False, repr=False)
     model_description: str = ""
+    #: What the data preparation did (averaging, values left out, the stated design), in words.
+    notes: tuple[str, ...] = ()
 
     @property
     def withheld(self) -> bool:
@@ -314,6 +316,7 @@ class OutcomeResult:
             "paired": None if self.paired is None else self.paired.to_dict(),
             "sensitivity": [s.to_dict() for s in self.sensitivity],
             "periods": [p.to_dict() for p in self.periods],
+            "notes": list(self.notes),
         }
 
 
@@ -340,6 +343,8 @@ class AnalysisResult:
     created_at: str
     #: Secondary outcomes left out for too little data: (outcome name, reason).
     skipped: tuple[tuple[str, str], ...] = ()
+    #: CSV data: which value of the treatment column is each arm, (("A", label), ("B", label)).
+    arms: tuple[tuple[str, str], ...] = ()
 
     def outcome(self, name: str) -> OutcomeResult:
         for result in self.outcomes:
@@ -362,6 +367,14 @@ class AnalysisResult:
             "created_at": self.created_at,
             "outcomes": {o.name: o.to_dict() for o in self.outcomes},
             "skipped": [{"outcome": name, "reason": reason} for name, reason in self.skipped],
+            "arms": (
+                {
+                    arm: {"value": value, "role": "control" if arm == "A" else "intervention"}
+                    for arm, value in self.arms
+                }
+                if self.arms
+                else None
+            ),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
