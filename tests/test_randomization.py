@@ -145,7 +145,12 @@ def injections(effect: float = 4.0) -> list[dict[str, str]]:
             for _ in range(2):
                 value = 10 + (effect if arm == "B" else 0) + rng.normal(0, 0.3)
                 rows.append(
-                    {"injection": str(injection), "pair": str(pair), "drug": arm, "y": f"{value:.2f}"}
+                    {
+                        "injection": str(injection),
+                        "pair": str(pair),
+                        "drug": arm,
+                        "y": f"{value:.2f}",
+                    }
                 )
     return rows
 
