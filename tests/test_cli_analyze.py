@@ -415,3 +415,14 @@ def test_report_option_without_data_is_an_error(started, tmp_path):
     result = run("analyze", "--trial", str(started), "--report", str(tmp_path))
     assert result.exit_code == 1
     assert "Error: --report only applies with --data FILE" in result.stderr
+
+
+def test_report_onto_an_existing_file_is_refused_before_the_analysis(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("keep", encoding="utf-8")
+    result = run(*CSV, "--mcid", "5", "--report", str(target))
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"Error: --report {target} is a file: give a folder for the report files\n"
+    )
+    assert target.read_text(encoding="utf-8") == "keep"

@@ -328,7 +328,9 @@ def test_csv_rejects_header_without_rows(tmp_path):
     path.write_text("study_day,melatonin,mood\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         read_table(path, SPEC)
-    assert str(info.value) == "header.csv has no data rows"
+    assert str(info.value) == (
+        "header.csv has no data rows: add one row per observation under the header"
+    )
 
 
 def test_csv_rejects_a_folder_as_data(tmp_path):

@@ -13,7 +13,8 @@ It is the same as::
 
 Up to three mood ratings a day (0–100) are averaged per study day; the study randomized days
 with at most two consecutive days in the same condition, and says so (``--randomized-by day
---max-run 2``), so the randomization test uses the day as its unit. See README.md beside this file for what it finds.
+--max-run 2``), so the randomization test uses the day as its unit. See README.md beside this
+file for what it finds.
 """
 
 from __future__ import annotations

@@ -200,6 +200,7 @@ def analyze_workspace(
         protocol_hash=_locked_hash(ws) or protocol.fingerprint(),
         created_at=_now(),
         skipped=tuple(skipped),
+        arms=(("A", protocol.comparator.name), ("B", protocol.intervention.name)),
     )
 
 

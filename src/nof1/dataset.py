@@ -503,7 +503,7 @@ def table_from_rows(
                 f"(columns: {shown or 'none'}): check the spelling"
             )
     if not rows:
-        raise DataError(f"{source} has no data rows")
+        raise DataError(f"{source} has no data rows: add one row per observation under the header")
 
     # Every row places its time unit on the treatment structure; a row without an outcome value
     # (a missed rating) adds no value.

@@ -343,7 +343,8 @@ class AnalysisResult:
     created_at: str
     #: Secondary outcomes left out for too little data: (outcome name, reason).
     skipped: tuple[tuple[str, str], ...] = ()
-    #: CSV data: which value of the treatment column is each arm, (("A", label), ("B", label)).
+    #: Which arm is A and which B: (("A", name), ("B", name)) — the protocol's arm names, or
+    #: the treatment column's values for CSV data; empty when unknown.
     arms: tuple[tuple[str, str], ...] = ()
 
     def outcome(self, name: str) -> OutcomeResult:

@@ -306,6 +306,8 @@ def _check_options(
         ]
         if missing:
             raise DataError(f"--data needs {' and '.join(missing)} (the column names in the file)")
+        if report is not None and report.exists() and not report.is_dir():
+            raise DataError(f"--report {report} is a file: give a folder for the report files")
         if randomized_by is not None or max_run is not None:
             from nof1.randomization import StatedScheme
 
@@ -383,7 +385,8 @@ def _print_table(result: AnalysisResult) -> None:
             markup=False,
         )
     for o in result.outcomes:
-        lines = [f"{o.label}: {o.effect.scale}; MCID {o.mcid:g}; {o.n_analysed} days analysed."]
+        unit = "days" if result.protocol_hash is not None else "time units"
+        lines = [f"{o.label}: {o.effect.scale}; MCID {o.mcid:g}; {o.n_analysed} {unit} analysed."]
         if o.withheld_reason:
             lines.append(f"  Verdict withheld: {o.withheld_reason}.")
         d = o.diagnostics

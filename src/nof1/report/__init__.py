@@ -191,6 +191,8 @@ def write_table_report(
         "analysis": result.to_dict(),
     }
     document = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    for path in written.paths():  # all three checked first: a refusal writes nothing
+        files.check_destination(path, force=force, protected=protected)
     for path, data in ((written.html, html), (written.pdf, pdf), (written.json, document)):
         files.write_private(path, data, force=force, protected=protected)
     return written
