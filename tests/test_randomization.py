@@ -242,3 +242,14 @@ def test_paired_comparison_skips_blocks_missing_an_arm():
 def test_paired_comparison_scales_to_the_verdict_scale():
     p = paired_comparison([0.25, 0.5, 0.25, 0.5], "ABAB", [1, 1, 2, 2], scale=28)
     assert p.mean_difference == pytest.approx(7.0)
+
+
+def test_unit_test_over_too_many_units_is_not_run_and_says_why():
+    r = unit_randomization_test(np.arange(1002.0), "AB" * 501)
+    assert r.p_value is None and r.note.startswith("not run: 1002 time units are more than")
+
+
+def test_long_alternating_series_enumerates_without_recursion_error():
+    # 1000 strictly alternating days with --max-run 1: only ABAB... and BABA... are possible.
+    r = unit_randomization_test(np.arange(1000.0), "AB" * 500, max_run=1)
+    assert r.exact and r.n_allocations == 2 and r.p_value == pytest.approx(1.0)

@@ -138,6 +138,12 @@ def _sample_scheme(design: Design, rng: np.random.Generator, size: int) -> list[
 
 def count_restricted(n_a: int, n_b: int, max_run: int) -> int:
     """Number of sequences of ``n_a`` A and ``n_b`` B with no run longer than ``max_run``."""
+    # Fill the cache from the small states up, so the cached recursion never goes deep.
+    for ia in range(n_a + 1):
+        for ib in range(n_b + 1):
+            for last in "AB":
+                for run in range(1, min(max_run, max(n_a, n_b)) + 1):
+                    completions(ia, ib, last, run, max_run)
     return completions(n_a, n_b, "", 0, max_run)
 
 
@@ -199,25 +205,34 @@ def _random_restricted_array(
 
 
 def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
+    """Every sequence counted by :func:`count_restricted` (iterative: no recursion limit)."""
     out: list[str] = []
-
-    def walk(prefix: str, a_left: int, b_left: int, last: str, run: int) -> None:
+    stack: list[tuple[str, int, int, str, int]] = [("", n_a, n_b, "", 0)]
+    while stack:
+        prefix, a_left, b_left, last, run = stack.pop()
         if a_left == 0 and b_left == 0:
             out.append(prefix)
-            return
-        for arm, left in (("A", a_left), ("B", b_left)):
+            continue
+        for arm, left in (("B", b_left), ("A", a_left)):
             if left == 0 or (arm == last and run >= max_run):
                 continue
-            walk(
-                prefix + arm,
-                a_left - (arm == "A"),
-                b_left - (arm == "B"),
-                arm,
-                run + 1 if arm == last else 1,
+            stack.append(
+                (
+                    prefix + arm,
+                    a_left - (arm == "A"),
+                    b_left - (arm == "B"),
+                    arm,
+                    run + 1 if arm == last else 1,
+                )
             )
-
-    walk("", n_a, n_b, "", 0)
     return out
+
+
+#: Largest number of units a unit-level test takes (beyond it the reference-set counts leave
+#: floating point, and the run-limited sampler's tables grow too large).
+MAX_UNITS = 1000
+#: Largest run-limited sampler table, (n_a + 1)(n_b + 1) × max run.
+MAX_TABLE = 4_000_000
 
 
 def unit_randomization_test(
@@ -240,6 +255,17 @@ def unit_randomization_test(
     n_a, n_b = arms.count("A"), arms.count("B")
     limit = max(n_a, n_b, 1) if max_run is None else max_run
     observed = statistic(x, arms)
+    size = (n_a + 1) * (n_b + 1) * min(limit, max(n_a, n_b, 1))
+    if n_a + n_b > MAX_UNITS or (max_run is not None and size > MAX_TABLE):
+        return RandomizationResult(
+            None,
+            observed,
+            0,
+            False,
+            f"{unit}-level",
+            f"not run: {n_a + n_b} {unit}s are more than this test handles (at most {MAX_UNITS}, "
+            "and fewer with a long --max-run); the paired comparison of blocks still applies",
+        )
     total = math.comb(n_a + n_b, n_a) if max_run is None else count_restricted(n_a, n_b, limit)
     rule = "" if max_run is None else f" with no run over {max_run}"
     scheme = f"{unit}-level, " + (
