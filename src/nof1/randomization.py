@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from attrs import field, frozen
@@ -170,13 +171,7 @@ def _random_restricted_array(
     equally likely. Vectorized over the ``size`` sequences (counts held as floats: only their
     ratios matter).
     """
-    # table[a, b, last, run]: completions; last 0 = A, 1 = B
-    table = np.zeros((n_a + 1, n_b + 1, 2, max_run + 1))
-    for ia in range(n_a + 1):
-        for ib in range(n_b + 1):
-            for il in (0, 1):
-                for ir in range(1, max_run + 1):
-                    table[ia, ib, il, ir] = float(completions(ia, ib, "AB"[il], ir, max_run))
+    table = _completion_table(n_a, n_b, max_run)
     a_left = np.full(size, n_a)
     b_left = np.full(size, n_b)
     last = np.full(size, -1)
@@ -202,6 +197,20 @@ def _random_restricted_array(
         a_left = a_left - (arm_now == 0)
         b_left = b_left - (arm_now == 1)
     return out
+
+
+@lru_cache(maxsize=4)
+def _completion_table(n_a: int, n_b: int, max_run: int) -> np.ndarray:
+    """``table[a, b, last, run]``: completions after the state (last 0 = A, 1 = B), as floats."""
+    count_restricted(n_a, n_b, max_run)  # fills the cache from the small states up
+    table = np.zeros((n_a + 1, n_b + 1, 2, max_run + 1))
+    for ia in range(n_a + 1):
+        for ib in range(n_b + 1):
+            for il in (0, 1):
+                for ir in range(1, max_run + 1):
+                    table[ia, ib, il, ir] = float(completions(ia, ib, "AB"[il], ir, max_run))
+    table.flags.writeable = False
+    return table
 
 
 def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
@@ -231,6 +240,8 @@ def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
 #: Largest number of units a unit-level test takes (beyond it the reference-set counts leave
 #: floating point, and the run-limited sampler's tables grow too large).
 MAX_UNITS = 1000
+#: Monte Carlo allocations drawn and evaluated at a time.
+CHUNK = 2000
 #: Largest run-limited sampler table, (n_a + 1)(n_b + 1) × max run.
 MAX_TABLE = 4_000_000
 
@@ -280,12 +291,16 @@ def unit_randomization_test(
         )
         return RandomizationResult(p, observed, total, True, scheme, note)
     rng = np.random.default_rng(seed)
-    if max_run is None:
-        base = np.array([0] * n_a + [1] * n_b)
-        seqs = rng.permuted(np.tile(base, (MONTE_CARLO_DRAWS, 1)), axis=1)
-    else:
-        seqs = _random_restricted_array(n_a, n_b, limit, rng, MONTE_CARLO_DRAWS)
-    stats = _statistics(x, seqs.astype(float))
+    base = np.array([0] * n_a + [1] * n_b, dtype=np.int8)
+    parts = []
+    for start in range(0, MONTE_CARLO_DRAWS, CHUNK):  # in chunks: memory stays ~ CHUNK × units
+        size = min(CHUNK, MONTE_CARLO_DRAWS - start)
+        if max_run is None:
+            seqs = rng.permuted(np.tile(base, (size, 1)), axis=1)
+        else:
+            seqs = _random_restricted_array(n_a, n_b, limit, rng, size)
+        parts.append(_statistics(x, seqs.astype(float)))
+    stats = np.concatenate(parts)
     p = _p_value(observed, stats, add_observed=True)
     note = (
         f"unit = one {unit}; {MONTE_CARLO_DRAWS} of the {total:.3g} arrangements of {n_a} A and "
