@@ -90,9 +90,10 @@ def test_analyze_has_help_text():
         ),
         (
             [*CSV, "--mcid", "5", "--randomized-by", "row"],
-            "--randomized-by must be day, period or pair (got 'row'): state the unit the study's "
-            "randomization actually drew (day: each time unit; period: each run of one "
-            "treatment; pair: the order within each block of two periods)",
+            "--randomized-by must be day, period, pair or block (got 'row'): state the unit the "
+            "study's randomization actually drew (day: each time unit; period: each run of one "
+            "treatment; pair: the order within each block of two periods; block: each block or "
+            "its mirror image, e.g. ABBA or BAAB)",
         ),
         (
             [*CSV, "--mcid", "5", "--max-run", "2"],
@@ -100,8 +101,8 @@ def test_analyze_has_help_text():
         ),
         (
             [*CSV, "--mcid", "5", "--randomized-by", "pair", "--max-run", "2"],
-            "--max-run applies only with --randomized-by day or period (a pair is always one A "
-            "and one B period)",
+            "--max-run applies only with --randomized-by day or period (got --randomized-by "
+            "pair, whose blocks fix the runs)",
         ),
         (
             [*CSV, "--mcid", "5", "--randomized-by", "day", "--max-run", "1"],

@@ -213,12 +213,15 @@ def test_stated_max_run_the_data_contradict_is_an_error():
 def test_unknown_randomized_by_is_refused():
     with pytest.raises(DataError) as info:
         StatedScheme("row")
-    assert str(info.value).startswith("--randomized-by must be day, period or pair (got 'row')")
+    assert str(info.value).startswith(
+        "--randomized-by must be day, period, pair or block (got 'row')"
+    )
 
 
 def test_max_run_with_pairs_or_below_one_is_refused():
-    with pytest.raises(DataError, match="--max-run applies only with --randomized-by day or"):
-        StatedScheme("pair", 2)
+    for unit in ("pair", "block"):
+        with pytest.raises(DataError, match="--max-run applies only with --randomized-by day or"):
+            StatedScheme(unit, 2)
     with pytest.raises(DataError, match=r"--max-run must be ≥ 1 \(got 0\)"):
         StatedScheme("day", 0)
 
@@ -253,3 +256,60 @@ def test_long_alternating_series_enumerates_without_recursion_error():
     # 1000 strictly alternating days with --max-run 1: only ABAB... and BABA... are possible.
     r = unit_randomization_test(np.arange(1000.0), "AB" * 500, max_run=1)
     assert r.exact and r.n_allocations == 2 and r.p_value == pytest.approx(1.0)
+
+
+def counterbalanced_injections() -> list[dict[str, str]]:
+    """12 injections measured twice each in 3 counterbalanced blocks (ABBA or BAAB at random):
+    8 possible allocations, so no design-based two-sided p below 2/8 (one-sided 1/8 = 0.125)."""
+    rows = []
+    for blk, pattern in enumerate(("ABBA", "BAAB", "ABBA"), start=1):
+        for k, arm in enumerate(pattern):
+            injection = 4 * (blk - 1) + k + 1
+            for rep in range(2):
+                value = 10 + (5 if arm == "B" else 0) + 0.1 * rep
+                rows.append(
+                    {"inj": str(injection), "blk": str(blk), "drug": arm, "y": f"{value:.2f}"}
+                )
+    return rows
+
+
+def test_counterbalanced_injections_stated_by_block_have_eight_allocations():
+    spec = TableSpec("y", "drug", "inj", block="blk", control="A", mcid=1)
+    data = table_from_rows(counterbalanced_injections(), ["inj", "blk", "drug", "y"], spec)
+    # periods are runs within a block: A|BB|A, B|AA|B, A|BB|A
+    assert data.n == 12 and data.sequence == "ABABABABA"
+    r = table_randomization_test(data, StatedScheme("block"), period_means=period_means(data))
+    assert r.exact and r.n_allocations == 8 and r.scheme == "block mirror"
+    assert r.p_value == pytest.approx(2 / 8)  # the best a perfect separation can reach
+
+
+def test_counterbalanced_injections_are_not_pairs():
+    spec = TableSpec("y", "drug", "inj", block="blk", control="A", mcid=1)
+    data = table_from_rows(counterbalanced_injections(), ["inj", "blk", "drug", "y"], spec)
+    with pytest.raises(DataError, match="--randomized-by pair needs every block to be one A and"):
+        table_randomization_test(data, StatedScheme("pair"), period_means=period_means(data))
+
+
+def test_block_scheme_refuses_a_block_with_one_treatment():
+    rows = [
+        {"t": str(t), "arm": a, "b": b}
+        for t, (a, b) in enumerate(zip("ABABB", "11122", strict=True), start=1)
+    ]
+    rows = [{**row, "y": "1"} for row in rows]
+    spec = TableSpec("y", "arm", "t", block="b", control="A", mcid=1)
+    data = table_from_rows(rows, ["t", "arm", "b", "y"], spec)
+    with pytest.raises(DataError) as info:
+        table_randomization_test(data, StatedScheme("block"), period_means=period_means(data))
+    assert str(info.value) == (
+        "--randomized-by block needs both treatments in every block; block 2 is B: give a "
+        "--block column that marks the blocks, or state the unit that was randomized"
+    )
+
+
+def test_block_mirror_matches_pairwise_for_blocks_of_two():
+    data = injection_data()
+    means = period_means(data)
+    pair = table_randomization_test(data, StatedScheme("pair"), period_means=means)
+    block = table_randomization_test(data, StatedScheme("block"), period_means=means)
+    assert block.n_allocations == pair.n_allocations == 64
+    assert block.p_value == pytest.approx(pair.p_value)

@@ -16,6 +16,8 @@ reported as not run, with the reason. ``day``: each time unit was randomized; th
 is every arrangement of the observed numbers of A and B units (with no run longer than
 ``--max-run`` when the randomization limited runs). ``period``: the same over periods (runs of one
 treatment). ``pair``: each block of two periods was AB or BA at random (2^blocks allocations).
+``block``: each block was drawn as its observed pattern or its mirror image (AB/BA, ABBA/BAAB:
+the pairwise and counterbalanced schemes), independently (2^blocks allocations).
 A stated scheme that could not have produced the observed sequence (a run longer than
 ``--max-run``, a block that is not one A and one B period) is an error, not a test.
 
@@ -321,25 +323,26 @@ def _longest_run(arms: str) -> int:
 
 
 #: The randomization units ``nof1 analyze --data`` accepts with ``--randomized-by``.
-RANDOMIZED_BY = ("day", "period", "pair")
+RANDOMIZED_BY = ("day", "period", "pair", "block")
 
 
 def _check_unit(instance: StatedScheme, attribute: object, value: str) -> None:
     if value not in RANDOMIZED_BY:
         raise DataError(
-            f"--randomized-by must be day, period or pair (got {value!r}): state the unit the "
-            "study's randomization actually drew (day: each time unit; period: each run of one "
-            "treatment; pair: the order within each block of two periods)"
+            f"--randomized-by must be day, period, pair or block (got {value!r}): state the unit "
+            "the study's randomization actually drew (day: each time unit; period: each run of "
+            "one treatment; pair: the order within each block of two periods; block: each block "
+            "or its mirror image, e.g. ABBA or BAAB)"
         )
 
 
 def _check_max_run(instance: StatedScheme, attribute: object, value: int | None) -> None:
     if value is None:
         return
-    if instance.unit == "pair":
+    if instance.unit in ("pair", "block"):
         raise DataError(
-            "--max-run applies only with --randomized-by day or period (a pair is always one A "
-            "and one B period)"
+            f"--max-run applies only with --randomized-by day or period (got --randomized-by "
+            f"{instance.unit}, whose blocks fix the runs)"
         )
     if value < 1:
         raise DataError(f"--max-run must be ≥ 1 (got {value})")
@@ -363,8 +366,8 @@ class StatedScheme:
 
 NOT_STATED = (
     "not run: how the treatments were randomized was not stated; give --randomized-by day, "
-    "period or pair as the study's protocol says (a test over a scheme guessed from the data "
-    "would not be design-based)"
+    "period, pair or block as the study's protocol says (a test over a scheme guessed from the "
+    "data would not be design-based)"
 )
 
 
@@ -408,20 +411,69 @@ def table_randomization_test(
     blocks = [p.block for p in data.periods]
     for blk in sorted(set(blocks)):
         in_block = "".join(p.arm for p in data.periods if p.block == blk)
-        if sorted(in_block) != ["A", "B"]:
+        if stated.unit == "pair" and sorted(in_block) != ["A", "B"]:
             raise DataError(
                 f"--randomized-by pair needs every block to be one A and one B period; block "
                 f"{blk} is {in_block}: give a --block column that marks the pairs, or state the "
                 "unit that was randomized"
             )
-    result = randomization_test(
-        period_means,
-        sequence,
-        Design(scheme="pairwise", blocks=len(set(blocks))),
-        scale=scale,
-        seed=seed,
+        if set(in_block) != {"A", "B"}:
+            raise DataError(
+                f"--randomized-by block needs both treatments in every block; block {blk} is "
+                f"{in_block}: give a --block column that marks the blocks, or state the unit that "
+                "was randomized"
+            )
+    if stated.unit == "pair":
+        return randomization_test(
+            period_means,
+            sequence,
+            Design(scheme="pairwise", blocks=len(set(blocks))),
+            scale=scale,
+            seed=seed,
+        )
+    return mirror_randomization_test(period_means, sequence, blocks, scale=scale, seed=seed)
+
+
+def mirror_randomization_test(
+    period_means: Sequence[float | None],
+    sequence: str,
+    blocks: Sequence[int],
+    *,
+    scale: float = 1.0,
+    seed: int = MC_SEED,
+) -> RandomizationResult:
+    """Randomization test when each block was its pattern or its mirror image, independently.
+
+    Covers the pairwise (AB/BA) and counterbalanced (ABBA/BAAB) schemes and any block pattern:
+    2^blocks allocations, enumerated up to :data:`MAX_ENUMERATE`, else a seeded sample.
+    """
+    means = np.array([np.nan if m is None else m for m in period_means], dtype=float) * scale
+    observed_arms = np.array([c == "B" for c in sequence], dtype=float)
+    block_ids = sorted(set(blocks))
+    member = np.array([[b == blk for b in blocks] for blk in block_ids], dtype=float)
+    k = len(block_ids)
+    total = 1 << k
+    exact = total <= MAX_ENUMERATE
+    if exact:
+        flips = np.array([[(i >> j) & 1 for j in range(k)] for i in range(total)], dtype=float)
+    else:
+        flips = np.random.default_rng(seed).integers(0, 2, size=(MONTE_CARLO_DRAWS, k))
+        flips = flips.astype(float)
+    flipped = flips @ member  # 1 where the period's block is mirrored
+    seqs = np.abs(observed_arms[None, :] - flipped)
+    stats = _statistics(means, seqs)
+    observed = statistic(means, sequence)
+    p = _p_value(observed, stats, add_observed=not exact)
+    if exact:
+        note = f"all {total} allocations (each of {k} blocks as drawn or mirrored) were enumerated"
+    else:
+        note = (
+            f"{MONTE_CARLO_DRAWS} of the {total} allocations (each of {k} blocks as drawn or "
+            f"mirrored) drawn at random (seed {seed}); the observed allocation is counted in"
+        )
+    return RandomizationResult(
+        p, observed, total if exact else MONTE_CARLO_DRAWS, exact, "block mirror", note
     )
-    return result
 
 
 def _check_runs(arms: str, stated: StatedScheme, what: str) -> None:

@@ -112,8 +112,9 @@ def analyze(
         typer.Option(
             "--randomized-by",
             help="CSV data: the unit the study's randomization drew — day (each --time value), "
-            "period (each run of one treatment) or pair (the order within each block of two "
-            "periods). Without it the randomization test is not run (the output says why).",
+            "period (each run of one treatment), pair (the order within each block of two "
+            "periods) or block (each block as drawn or mirrored, e.g. ABBA or BAAB). Without it "
+            "the randomization test is not run (the output says why).",
             show_default=False,
         ),
     ] = None,
