@@ -203,6 +203,10 @@ def test_workspace_json_with_a_fake_sampler(monkeypatch, make_workspace: MakeWor
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["interim"] is True and data["trial_id"] == "migraine-magnesium"
+    assert data["arms"] == {  # named only after the reveal above
+        "A": {"value": "Placebo", "role": "control"},
+        "B": {"value": "Magnesium", "role": "intervention"},
+    }
     o = data["outcomes"]["peak_pain"]
     assert o["verdict"] == "meaningful benefit likely"
     assert o["randomization"]["n_allocations"] == 16
@@ -220,6 +224,7 @@ def test_workspace_table_with_a_fake_sampler(monkeypatch, make_workspace: MakeWo
     assert result.exit_code == 0, result.stderr
     assert "withheld" in result.stdout
     assert "Verdict withheld: the sampler did not converge reliably" in result.stdout
+    assert "Arms: A = 'Placebo' (control), B = 'Magnesium' (intervention)" in result.stdout
     assert "INTERIM" in result.stdout
 
 

@@ -407,3 +407,25 @@ def evolve_control(spec: TableSpec, control: str) -> TableSpec:
     import attrs
 
     return attrs.evolve(spec, control=control)
+
+
+def test_csv_rejects_a_column_name_given_twice(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("day,arm,y,y\n1,A,1,2\n2,B,3,4\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_table(path, TableSpec("y", "arm", "day"))
+    assert str(info.value) == (
+        "--data twice.csv names the column 'y' more than once in its header: rename one, so that "
+        "every column can be told apart"
+    )
+
+
+def test_csv_with_a_nul_byte_is_a_data_error(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"day,arm,y\n1,A\x00,1\n2,B,2\n")
+    with pytest.raises(DataError) as info:
+        read_table(path, TableSpec("y", "arm", "day"))
+    assert str(info.value) == (
+        "--treatment column 'arm' has a control character on nul.csv line 2 ('A\\x00'): labels "
+        "must be plain printable text; remove it from the file"
+    )

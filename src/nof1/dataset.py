@@ -438,6 +438,12 @@ def read_csv(path: str | Path) -> Table:
             f"--data {path.name} is empty: it needs a header line naming the columns and one "
             "row per observation"
         )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"--data {path.name} names the column {repeated[0]!r} more than once in its header: "
+            "rename one, so that every column can be told apart"
+        )
     return Table(tuple(columns), tuple(rows), path.name)
 
 
