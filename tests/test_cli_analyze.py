@@ -432,3 +432,12 @@ def test_report_onto_an_existing_file_is_refused_before_the_analysis(tmp_path):
         result.stderr == f"Error: --report {target} is a file: give a folder for the report files\n"
     )
     assert target.read_text(encoding="utf-8") == "keep"
+
+
+def test_csv_column_options_without_data_are_an_error(started):
+    result = run("analyze", "--trial", str(started), "--control", "0", "--block", "b")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: --block, --control only apply with --data FILE (a workspace takes these from "
+        "protocol.toml)\n"
+    )

@@ -174,8 +174,8 @@ def analyze(
     """
     outcomes = list(outcome or [])
     options = _check_options(
-        data, outcomes, treatment, time, kind, better, trend, threshold, mcid, randomized_by,
-        max_run, report,
+        data, outcomes, treatment, time, block, control, kind, better, trend, threshold, mcid,
+        randomized_by, max_run, report,
     )  # fmt: skip
     check_engine(engine)
     progress = FitProgress(enabled=not quiet)
@@ -272,6 +272,8 @@ def _check_options(
     outcomes: list[str],
     treatment: str | None,
     time: str | None,
+    block: str | None,
+    control: str | None,
     kind: str,
     better: str,
     trend: str,
@@ -323,6 +325,8 @@ def _check_options(
         for name, value in (
             ("--treatment", treatment),
             ("--time", time),
+            ("--block", block),
+            ("--control", control),
             ("--mcid", mcid),
             ("--randomized-by", randomized_by),
             ("--max-run", max_run),
