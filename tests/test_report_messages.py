@@ -24,7 +24,7 @@ from nof1.report.context import (
     verdict_short,
 )
 from nof1.report.plain import patient_summary, verdict_plain
-from nof1.report.sections import methods, sensitivity
+from nof1.report.sections import adherence, methods, sensitivity
 from test_report import SAE, Page, _review, pdf_pages, scenario
 
 T = 0.8
@@ -561,3 +561,13 @@ def test_nan_probabilities_are_never_printed_as_nan() -> None:
     plain = section_text(patient_summary(record, result))
     assert "nan" not in plain.lower()
     assert math.isnan(primary_of(result).probabilities.benefit)
+
+
+def test_adherence_section_does_not_claim_an_adherent_analysis_that_did_not_run() -> None:
+    record, result = scenario()
+    through = record.through(result)
+    assert "is among the sensitivity analyses" in section_text(adherence(record, result, through))
+    none = with_all(result, sensitivity=())
+    text = section_text(adherence(record, none, through))
+    assert "no adherent-days-only analysis was run" in text
+    assert "is among the sensitivity analyses" not in text

@@ -339,6 +339,17 @@ def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> 
             )
         )
     c = adherence_counts(record, through)
+    adherent = [
+        s
+        for o in result.outcomes
+        for s in o.sensitivity
+        if s.label.lower() == "adherent days only" and s.effect is not None
+    ]
+    per_protocol = (
+        "an adherent-days-only analysis is among the sensitivity analyses."
+        if adherent
+        else "no adherent-days-only analysis was run (see Sensitivity analyses)."
+    )
     return Section(
         "adherence",
         "Adherence and data completeness",
@@ -359,8 +370,7 @@ def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> 
             Paragraph(
                 f"Over all treatment-period days so far: taken {c['yes']}, partly {c['partial']}, "
                 f"not taken {c['no']}, not recorded {c['missing']}. The primary analysis uses all "
-                "analysed days as randomized (intention to treat); an adherent-days-only analysis "
-                "is among the sensitivity analyses.",
+                "analysed days as randomized (intention to treat); " + per_protocol,
                 tone="note",
             ),
         ),
