@@ -571,3 +571,19 @@ def test_adherence_section_does_not_claim_an_adherent_analysis_that_did_not_run(
     text = section_text(adherence(record, none, through))
     assert "no adherent-days-only analysis was run" in text
     assert "is among the sensitivity analyses" not in text
+
+
+def test_a_verdict_below_080_is_worded_uncertain_on_page_one_and_for_the_patient() -> None:
+    # a protocol may set the decision threshold below 0.80: the words still follow the mapping
+    _record, result = scenario()
+    o = attrs.evolve(
+        primary_of(result),
+        verdict=rule.BENEFIT,
+        probabilities=S.Probabilities(0.9, 0.75, 0.0, 0.25),
+    )
+    page1 = verdict_sentence(o, "Magnesium", "Placebo", 0.7)
+    plain = verdict_plain(o, "Magnesium", "Placebo", 0.7)
+    assert page1.startswith("Magnesium may have improved headache day") and "75%" in page1
+    assert "Magnesium may have made a difference big enough to matter" in plain
+    assert "probably" not in page1 and "probably" not in plain
+    assert verdict_short(o, 0.7) == "Meaningful benefit uncertain (75%)"
