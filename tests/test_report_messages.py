@@ -531,6 +531,20 @@ def test_methods_say_an_unfitted_outcome_was_not_fitted() -> None:
 # ------------------------------------------------------------------------------------------
 
 
+def test_report_escapes_control_characters_in_outcome_identifiers_and_skip_reasons() -> None:
+    # names from a CSV header reach the report as identifiers, not only as labels
+    record, result = scenario()
+    hostile = "Pain\x07\x1b[2J<b>"
+    result = with_primary(result, name=hostile + "x", label="")
+    result = attrs.evolve(result, skipped=((hostile, "too few days \x1b[31m<i>"),))
+    rendered = render(record, result, figures=True)
+    assert "\x07" not in rendered.html and "\x1b" not in rendered.html
+    assert "<b>" not in rendered.html and "<i>" not in rendered.html
+    assert "\ufffd" in Page(rendered.html).all_text  # shown as visible replacement marks
+    text = " ".join(pdf_pages(rendered.pdf))
+    assert "\x07" not in text and "\x1b" not in text
+
+
 def test_report_escapes_html_and_control_characters_in_outcome_names() -> None:
     record, result = scenario()
     hostile = 'Pain <script>alert("x")</script> &\x07\x1b[31m'

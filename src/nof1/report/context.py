@@ -334,7 +334,7 @@ NO_VERDICT = "No verdict (withheld)"
 
 def withheld_text(outcome: OutcomeResult) -> str:
     """Why the verdict was withheld, without a trailing full stop."""
-    return (outcome.withheld_reason or "the analysis could not support one").rstrip(".")
+    return fmt.clean(outcome.withheld_reason or "the analysis could not support one").rstrip(".")
 
 
 def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: float) -> str:
@@ -685,7 +685,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
             f"Stopping rule met on {fmt.date(entry.met_on)}: {what} ({entry.reason}); {review}."
         )
     for name, reason in result.skipped:
-        notes.append(f"{name} was not analysed: {reason}.")
+        notes.append(f"{fmt.clean(name)} was not analysed: {fmt.clean(reason).rstrip('.')}.")
     amendments = record.amendments()
     if amendments:
         notes.append(

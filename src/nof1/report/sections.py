@@ -483,7 +483,8 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
     if outcome.model_description:
         blocks.append(Paragraph(f"Model: {outcome.model_description}", tone="note"))
     heading = f"Outcome: {title(outcome)}{' (primary)' if outcome.primary else ''}"
-    return Section(f"outcome-{outcome.name}", heading, tuple(blocks), cent="6a, 16, 17")
+    section_id = f"outcome-{fmt.clean(outcome.name)}"
+    return Section(section_id, heading, tuple(blocks), cent="6a, 16, 17")
 
 
 def harms(record: TrialRecord) -> Section:
@@ -543,7 +544,7 @@ ENGINES = {
 def model_line(outcome: OutcomeResult) -> str:
     """The model fitted for one outcome, as the analysis recorded it, and how it was fitted."""
     if not outcome.model_description:
-        reason = outcome.withheld_reason or "no model was fitted"
+        reason = fmt.clean(outcome.withheld_reason or "no model was fitted")
         return f"not fitted: {reason.rstrip('.')}"
     engine = outcome.diagnostics.engine
     return f"{outcome.model_description}; fitted by {ENGINES.get(engine, engine)}"
