@@ -493,8 +493,9 @@ def arm_means(outcome: OutcomeResult) -> dict[str, float | None]:
 
 
 def arm_names(protocol: TrialProtocol) -> tuple[str, str]:
-    """(B, A) names as the report uses them."""
-    return protocol.intervention.name, protocol.comparator.name
+    """(B, A) names as the report uses them (control characters made visible: a report from a
+    CSV may name the arms after the data's values)."""
+    return fmt.clean(protocol.intervention.name), fmt.clean(protocol.comparator.name)
 
 
 def design_line(protocol: TrialProtocol) -> str:
