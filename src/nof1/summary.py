@@ -651,7 +651,11 @@ def sensitivity_result(
     diag: Diagnostics | None = None,
     note: str = "",
 ) -> SensitivityResult:
-    """Summarize one sensitivity analysis and say whether its verdict differs from the primary."""
+    """Summarize one sensitivity analysis and say whether its verdict differs from the primary.
+
+    ``verdict_changes`` is True only when both verdicts were reached: a fit withheld for failed
+    diagnostics (this one or the primary) could not be assessed and never "changes" the verdict.
+    """
     if draws is None or np.asarray(draws).size == 0:
         return SensitivityResult(label, None, None, "not run", False, note)
     probs = probabilities(draws, mcid, better)
@@ -664,6 +668,8 @@ def sensitivity_result(
         effect=summarize_draws(draws, scale),
         probabilities=probs,
         verdict=result,
-        verdict_changes=result != primary_verdict,
+        # A change only between two completed analyses: a withheld fit (either side) could not
+        # be assessed, which is not a different verdict.
+        verdict_changes=WITHHELD not in (result, primary_verdict) and result != primary_verdict,
         note=note,
     )
