@@ -598,7 +598,7 @@ def test_diary_before_start_is_refused_with_the_library_words(workspace: Path) -
 
 def test_diary_refused_after_an_unamended_locked_edit(client: TestClient, started: Path) -> None:
     path = started / "protocol.toml"
-    path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 1.5", 1))
+    path.write_text(path.read_text().replace("mcid = 1.5", "mcid = 2.5", 1))
     response = post_diary_raw(client, HEADACHE_FREE)
     assert response.status_code == 400
     assert "amend" in text_of(response.text)
