@@ -241,6 +241,12 @@ def default_assumptions(protocol: TrialProtocol, outcome: OutcomeSpec, **given: 
         values["sd"] = 2.0 * outcome.mcid if outcome.mcid > 0 else 1.0
         values["baseline"] = 4.0 * values["sd"]
     given = {k: v for k, v in given.items() if v is not None}
+    if "asked_days" in given and not outcome.when_asked:
+        raise PlanError(
+            f'is only for an outcome analysed only when asked (analyse = "when_asked"), and '
+            f"{outcome.name} is analysed on every day: leave it out",
+            "asked_days",
+        )
     check_levels(outcome, given.get("baseline"), given.get("effect"))
     values.update(given)
     assumptions = Assumptions(**values)
