@@ -425,3 +425,38 @@ def test_dataset_builds_pain_from_the_asked_days_only_and_says_so() -> None:
         "start_date": dt.date(2026, 1, 5), "seed": 1}))  # fmt: skip
     filled = from_records(q.outcome("peak_pain"), schedule, trial.observations, protocol=q)
     assert filled.n > data.n and float((filled.y == 0).sum()) == filled.n - data.n
+
+
+def test_a_skipped_day_ends_a_run_of_bad_days_without_a_skipped_value() -> None:
+    """analyse = "when_asked" without skipped_value: a headache-free day has no pain value,
+    yet it still ends a run of pain 9/10 days (the stopping rule errs on no side)."""
+    from nof1.diary_safety import rules_met
+
+    p = protocol_with(PAIN_SKIPPED, "#")
+    assert p.outcome("peak_pain").skipped_value is None
+    day0 = dt.date(2026, 3, 2)
+
+    def diary_of(pattern: str) -> list[Observation]:
+        obs = []
+        for i, kind in enumerate(pattern):
+            date = day0 + dt.timedelta(days=i)
+            obs.append(Observation(date, "headache_day", 1.0 if kind == "9" else 0.0))
+            if kind == "9":
+                obs.append(Observation(date, "peak_pain", 9.0))
+        return obs
+
+    def threshold_met(pattern: str) -> list[dt.date]:
+        met = rules_met(p, diary_of(pattern), [])
+        return [m.met_on for m in met if m.rule.kind == "outcome_threshold"]
+
+    assert threshold_met("99-9") == []
+    assert threshold_met("9-999") == [day0 + dt.timedelta(days=4)]
+
+
+def test_a_bad_skipped_value_with_when_asked_is_one_problem() -> None:
+    assert problems(
+        "skipped_value = 0                 # for the diary", "skipped_value = 11 #"
+    ) == [
+        "outcomes[1].skipped_value is not a value of peak_pain: peak_pain must be a number "
+        "0–10 (got 11)"
+    ]
