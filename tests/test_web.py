@@ -450,7 +450,7 @@ def test_diary_form_shows_questions_scale_date_and_the_condition(client: TestCli
     page = text_of(raw)
     assert TODAY.strftime("%-d %B %Y") in page
     assert "Did you have a headache today?" in page
-    assert "Peak pain: a number 0–10 (e.g. 5)" in page
+    assert "Peak pain on headache days: a number 0–10 (e.g. 5)" in page
     assert "Only if “Headache day” is yes — otherwise leave it empty." in page
     assert 'data-ask-if="headache_day"' in raw
     assert "Did you take Pack" in page  # blinded: the pack code, never the arm
