@@ -186,7 +186,10 @@ def test_csv_count_outcome_without_mcid_is_refused_by_the_completion_too():
 def test_workspace_analysis_is_interim_before_the_schedule_ends(make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
 
-    folder = make_workspace(start=dt.date.today() - dt.timedelta(days=60), start_trial=True)
+    # pain asked every day: on headache days only, 60 days leave too few B days to analyse
+    folder = make_workspace(
+        start=dt.date.today() - dt.timedelta(days=60), start_trial=True, replace=NO_SKIP_LOGIC
+    )
     with Workspace.open(folder) as ws:
         fill(ws)
         result = analyze_workspace(ws, "peak_pain", sensitivity=False, fit=FakeFits())

@@ -448,7 +448,8 @@ def analyze_outcome(
         periods=data.periods,
         n_analysed=data.n,
         effect_draws=effect_draws,
-        model_description=model_spec.describe(),
+        # a two-part outcome says which part it is (e.g. pain on headache days only)
+        model_description=model_spec.describe() + (f"; {data.part}" if data.part else ""),
         notes=data.notes,
     )
 

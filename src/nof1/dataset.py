@@ -125,6 +125,10 @@ class OutcomeData:
     #: Every time unit of a CSV table with its arm, including units without a value of this
     #: outcome: the units a day-level randomization drew (empty for a workspace).
     units: tuple[tuple[float, str], ...] = ()
+    #: Which part of a two-part outcome is analysed, in words for the report (empty: the whole
+    #: outcome on every analysed day), e.g. "intensity when present: analysed only on the 31
+    #: days it was asked (headache_day == yes)".
+    part: str = ""
 
     @property
     def n(self) -> int:
@@ -212,14 +216,18 @@ def from_records(
 
     Used by :func:`from_workspace` and directly with simulated trials. An outcome with skip
     logic (``ask_if``) gets its ``skipped_value`` on the days its condition is false (see
-    :func:`skip_filled`); pass ``protocol`` when a condition outcome is itself conditional.
+    :func:`skip_filled`), or, with ``analyse = "when_asked"``, keeps only the days it was asked
+    (see :func:`asked_only`: intensity when present); pass ``protocol`` when a condition
+    outcome is itself conditional.
     """
     took = {a.date: a.took == "yes" for a in adherence}
     values: dict[dt.date, float] = {}
     for obs in observations:
         if obs.outcome == spec.name and obs.value is not None and math.isfinite(obs.value):
             values[obs.date] = float(obs.value)  # newest wins: records come oldest first
-    if spec.ask_if is not None:
+    if spec.when_asked:
+        values = asked_only(spec, values, observations, protocol)
+    elif spec.ask_if is not None:
         values = skip_filled(spec, values, observations, protocol)
 
     logged: list[LoggedDay] = []
@@ -265,6 +273,11 @@ def from_records(
         notes.append(
             f"{excluded} logged day(s) in run-in, washout or analytic washout are not analysed"
         )
+    part = ""
+    if spec.when_asked:
+        assert spec.ask_if is not None
+        part = when_asked_part(spec, len(analysed))
+        notes.append(part)
     return OutcomeData(
         outcome=spec,
         date=tuple(d.date for d in analysed),
@@ -281,7 +294,57 @@ def from_records(
         time_unit="day",
         source="workspace",
         notes=tuple(notes),
+        part=part,
     )
+
+
+def when_asked_part(spec: OutcomeSpec, days: int) -> str:
+    """The sentence saying which days a ``when_asked`` outcome's analysis uses."""
+    assert spec.ask_if is not None
+    plural = "day" if days == 1 else "days"
+    return (
+        f"intensity when present: analysed only on the {days} {plural} it was asked "
+        f"({spec.ask_if.text}); how often that happens is the outcome {spec.ask_if.outcome}"
+    )
+
+
+def _skipped_dates(
+    spec: OutcomeSpec, observations: Sequence[Any], protocol: TrialProtocol | None
+) -> set[dt.date]:
+    """Dates whose logged answers make ``spec``'s ``ask_if`` condition false."""
+    assert spec.ask_if is not None
+    by_date: dict[dt.date, dict[str, float]] = {}
+    for obs in observations:
+        if obs.value is not None and math.isfinite(obs.value):
+            by_date.setdefault(obs.date, {})[obs.outcome] = float(obs.value)
+    skipped = set()
+    for date, day in by_date.items():
+        if protocol is not None:
+            is_skipped = spec.name in protocol.skipped(day)
+        else:
+            condition = day.get(spec.ask_if.outcome)
+            is_skipped = condition is not None and not spec.ask_if.holds(condition)
+        if is_skipped:
+            skipped.add(date)
+    return skipped
+
+
+def asked_only(
+    spec: OutcomeSpec,
+    values: dict[dt.date, float],
+    observations: Sequence[Any],
+    protocol: TrialProtocol | None = None,
+) -> dict[dt.date, float]:
+    """A ``when_asked`` outcome's values on the days it was asked (intensity when present).
+
+    Peak pain on a headache-free day is not "0 pain on a headache day": the analysis of
+    intensity uses only the days whose logged answers make the condition true. A value logged
+    before a correction made the condition false is dropped; a day without the condition
+    outcome keeps its logged value (the question was evidently asked). The days between are
+    gaps, which the continuous model handles exactly.
+    """
+    skipped = _skipped_dates(spec, observations, protocol)
+    return {date: v for date, v in sorted(values.items()) if date not in skipped}
 
 
 def skip_filled(
@@ -299,19 +362,9 @@ def skip_filled(
     the condition outcome stay as logged (missing if nothing was logged).
     """
     assert spec.ask_if is not None and spec.skipped_value is not None
-    by_date: dict[dt.date, dict[str, float]] = {}
-    for obs in observations:
-        if obs.value is not None and math.isfinite(obs.value):
-            by_date.setdefault(obs.date, {})[obs.outcome] = float(obs.value)
     result = dict(values)
-    for date, day in by_date.items():
-        if protocol is not None:
-            skipped = spec.name in protocol.skipped(day)
-        else:
-            condition = day.get(spec.ask_if.outcome)
-            skipped = condition is not None and not spec.ask_if.holds(condition)
-        if skipped:
-            result[date] = spec.skipped_value
+    for date in _skipped_dates(spec, observations, protocol):
+        result[date] = spec.skipped_value
     return dict(sorted(result.items()))
 
 
