@@ -523,7 +523,7 @@ def test_methods_describe_the_model_recorded_for_each_outcome() -> None:
 def test_methods_say_an_unfitted_outcome_was_not_fitted() -> None:
     record, result = scenario(too_little="peak_pain")
     text = section_text(methods(record, result))
-    assert "Peak pain | not fitted: too few analysed days" in text
+    assert "Peak pain on headache days | not fitted: too few analysed days" in text
 
 
 # ------------------------------------------------------------------------------------------

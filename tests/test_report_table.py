@@ -73,7 +73,7 @@ def test_stated_scheme_is_reported_with_its_p_value():
 def test_withheld_primary_has_no_probability_bar():
     view = build_table_view(result("bad", "bad"), source="m.csv")
     assert view.front.headline.bar is None
-    assert view.front.headline.verdict.startswith("No verdict for mood")
+    assert view.front.headline.verdict.startswith("No verdict (withheld) for mood")
 
 
 def test_no_figure_is_referenced_unless_drawn():
