@@ -171,7 +171,7 @@ def default_prior(outcome: OutcomeSpec, y: np.ndarray | None = None) -> PriorSpe
             trend_sigma=span / 4,
             # SD of the period intercepts (docs/methods-models.md): half the residual SD's
             # scale, so a typical period shift is ~R/12 and one beyond R/4 is improbable
-            latent_sigma_scale=span / 8,
+            latent_sigma_scale=span / 16,
         )
     if kind == "count":
         return PriorSpec(

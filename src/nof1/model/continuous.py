@@ -5,9 +5,10 @@ and the SD of the period intercepts ``latent_sd``, the continuous model is a Gau
 model: ``y = X beta + e`` with ``e`` a gap-exact AR(1) and a Gaussian prior on ``beta`` (level,
 effect, trend, spline hinges ~ N(0, trend_tau**2), one intercept per period ~ N(0,
 latent_sd**2)). The marginal likelihood ``p(y | sigma, rho, trend_tau, latent_sd)`` is then a
-Gaussian integral in closed form, so NUTS only explores the 1–4 variance parameters; ``beta`` is drawn afterwards, exactly, from its Gaussian conditional posterior for
-every draw. The joint draws are exact posterior draws of the full model (``p(theta | y)
-p(beta | theta, y)``), and the effect draws are nearly independent.
+Gaussian integral in closed form, so NUTS only explores the 1–4 variance parameters; ``beta``
+is drawn afterwards, exactly, from its Gaussian conditional posterior for every draw. The joint
+draws are exact posterior draws of the full model (``p(theta | y) p(beta | theta, y)``), and the
+effect draws are nearly independent.
 
 Algebra (whitening ``W``: ``(v_i - a_i v_{i-1}) / c_i`` makes the AR(1) errors iid N(0, sigma^2)):
 with ``r = W y - W X m``, ``A = (WX)'(WX)``, ``b = (WX)' r``, ``P = S^{-1} + A / sigma^2``::

@@ -72,8 +72,8 @@ def _optional_int_array(value: Any) -> np.ndarray | None:
         day = int(np.flatnonzero(bad.reshape(-1))[0])
         raise DataError(
             "model data: period must hold one whole-number period label per day (got "
-            f"{float(numbers.reshape(-1)[day])} on day {day}); give that day its period's number or "
-            "drop the day"
+            f"{float(numbers.reshape(-1)[day])} on day {day}); give that day its period's "
+            "number or drop the day"
         )
     return _int_array(numbers)
 
@@ -198,10 +198,10 @@ class GridInfo:
     ----------
     parameters : the integrated parameters (``sigma``, ``rho``, ``trend_tau``, ``latent_sd``)
     points : grid points of the final grid; ``points_per_axis`` per parameter
-    change : how far the effect's mean and SD moved at the last doubling of the grid, in
+    change : how far the effect's mean and SD moved at the last refinement of the grid, in
         posterior SDs (the integration error is smaller than this)
     edge_mass : share of the posterior mass on the edge of the grid's box (what it may miss)
-    refinements : doublings and widenings done
+    refinements : refinements and widenings done
     """
 
     parameters: tuple[str, ...]
