@@ -11,8 +11,8 @@ is evaluated on a grid, vectorised in one compiled call:
    density is within :data:`LOG_DENSITY_SPAN` of the highest point.
 2. **Refine.** The grid over that box is refined (:data:`GROWTH` times the points per axis)
    until the effect's posterior mean and SD (a mixture of the exact Gaussian conditionals of
-   ``beta``) move by less than :data:`CHANGE_TOL` posterior SDs; the box grows while more than :data:`EDGE_TOL` of the mass
-   sits on its edge.
+   ``beta``) move by less than :data:`CHANGE_TOL` posterior SDs; the box grows while more than
+   :data:`EDGE_TOL` of the mass sits on its edge.
 3. **Draw.** Grid cells are drawn by their mass, a point uniformly inside each drawn cell, then
    the coefficients exactly from their Gaussian conditional (as after NUTS).
 
