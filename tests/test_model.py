@@ -449,3 +449,35 @@ def test_same_seed_gives_the_same_draws() -> None:
     a = fit(data, s, draws=200, tune=200, seed=4)
     b = fit(data, s, draws=200, tune=200, seed=4)
     assert np.array_equal(a.effect, b.effect)
+
+
+def test_replicates_of_the_period_model_draw_new_period_shocks() -> None:
+    """Period intercepts are not in the posterior: replicates draw them from N(0, latent_sd²)."""
+    import arviz_base as azb
+
+    from nof1.model.check import continuous_replicates
+
+    data = simulated("continuous")
+    s = spec("continuous", latent="period")
+    spreads = []
+    for period_sd in (1e-9, 2.0):
+        shape = (1, 400)
+        post = {
+            "intercept": np.full(shape, 5.0),
+            "effect": np.full(shape, -1.0),
+            "sigma": np.full(shape, 0.5),
+            "rho": np.full(shape, 0.3),
+            "latent_sd": np.full(shape, period_sd),
+        }
+        fit_ = Fit(
+            idata=azb.from_dict({"posterior": post}),
+            effect=post["effect"].ravel(),
+            relative=None,
+            latent=None,
+            seconds={},
+        )
+        mu, y_rep = continuous_replicates(fit_, data, s, seed=1)
+        assert mu.shape == y_rep.shape == (400, data.y.size)
+        means = np.stack([(y_rep - mu)[:, data.period == j].mean(axis=1) for j in range(6)], 1)
+        spreads.append(float(means.std(axis=1).mean()))
+    assert spreads[0] < 0.3 < 1.0 < spreads[1]
