@@ -63,6 +63,8 @@ class FakeFits:
             "intercept": rng.normal(5, 0.1, size=(chains, draws)),
             "sigma": np.abs(rng.normal(1.5, 0.05, size=(chains, draws))),
             "rho": rng.uniform(0.3, 0.6, size=(chains, draws)),
+            # SD of the continuous model's period intercepts (with the days' periods known)
+            "latent_sd": np.abs(rng.normal(0.3, 0.05, size=(chains, draws))),
         }
         idata = azb.from_dict(
             {"posterior": post, "sample_stats": {"diverging": np.zeros((chains, draws), bool)}}

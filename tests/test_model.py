@@ -8,7 +8,7 @@ import arviz_stats as azs
 import numpy as np
 import pytensor
 import pytest
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 from scipy.special import logit
 
 from nof1.errors import DataError
@@ -88,7 +88,7 @@ def logp_and_gradient(model, point):  # type: ignore[no-untyped-def]
 GRAPHS = [
     (kind, ac, trend, "ar")
     for kind, ac, trend in itertools.product(KINDS, (False, True), ("none", "linear", "spline"))
-] + [(kind, True, "none", "period") for kind in KINDS[1:]]
+] + [(kind, True, "none", "period") for kind in KINDS]
 
 EXTRA = {"count": "rate_ratio", "binary": "odds_ratio", "ordinal": "latent_effect"}
 
@@ -106,6 +106,7 @@ def test_graph_has_finite_logp_and_gradient_at_start(
     assert ("rho" in names) == (ac and kind == "continuous")
     assert ("latent_rho" in names) == (ac and kind != "continuous" and latent == "ar")
     assert ("period_z" in names) == (latent == "period")
+    assert ("latent_sd" in names) == (ac and (kind != "continuous" or latent == "period"))
     assert ("trend_slope" in names) == (trend != "none")
     assert ("trend_tau" in names) == (trend == "spline")
     assert model["y"].shape.eval()[0] == data.y.size
@@ -143,6 +144,71 @@ def test_collapsed_likelihood_equals_the_dense_gaussian_integral() -> None:
     cov = sigma**2 * rho ** np.abs(t[:, None] - t[None, :]) + x @ np.diag(sds**2) @ x.T
     expected = stats.multivariate_normal(x @ m, cov).logpdf(data.y)
     assert value == pytest.approx(expected, rel=1e-9, abs=1e-7)
+
+
+def _potential(model, values):  # type: ignore[no-untyped-def]
+    [graph] = model.replace_rvs_by_values([model.potentials[0]])
+    return model.compile_fn(graph, point_fn=True, mode=FAST)(values)
+
+
+def test_collapsed_likelihood_with_period_intercepts_equals_the_dense_gaussian_integral() -> None:
+    """With period intercepts u ~ N(0, tau^2 I): cov = sigma^2 R(rho) + X S X' + tau^2 U U'."""
+    data = simulated("continuous")
+    s = spec("continuous", True, "linear", latent="period")
+    model = build_marginal_model(data, s)
+    assert {v.name for v in model.free_RVs} == {"sigma", "rho", "latent_sd"}
+    sigma, rho, tau = 1.3, 0.55, 0.7
+    value = _potential(
+        model,
+        {"sigma_log__": np.log(sigma), "rho_logodds__": logit(rho), "latent_sd_log__": np.log(tau)},
+    )
+    dm = design(data, s)
+    assert dm.periods == 6 and dm.names[-6:] == tuple(f"period_{j}" for j in range(6))
+    fixed = dm.x[:, : dm.fixed]
+    u = (data.period[:, None] == np.arange(6)[None, :]).astype(float)
+    t = data.time
+    cov = (
+        sigma**2 * rho ** np.abs(t[:, None] - t[None, :])
+        + fixed @ np.diag(dm.sds[: dm.fixed] ** 2) @ fixed.T
+        + tau**2 * u @ u.T
+    )
+    expected = stats.multivariate_normal(fixed @ dm.means[: dm.fixed], cov).logpdf(data.y)
+    assert value == pytest.approx(expected, rel=1e-9, abs=1e-7)
+
+
+def test_collapsed_period_likelihood_equals_brute_force_integration_over_the_intercepts() -> None:
+    """A numerical integral over two period intercepts, not the algebra, gives the same value."""
+    rng = np.random.default_rng(3)
+    time = np.array([0.0, 1, 2, 4, 5, 6, 7, 9])  # gaps inside the periods
+    arm = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    period = np.array([0, 0, 0, 0, 1, 1, 1, 1])  # one period per arm: u spans the effect
+    y = 5.0 - arm + rng.normal(0, 1, 8)
+    data = ModelData(y=y, arm=arm, time=time, period=period)
+    s = spec("continuous", True, "none", latent="period")
+    sigma, rho, tau = 1.1, 0.4, 0.9
+    value = _potential(
+        build_marginal_model(data, s),
+        {"sigma_log__": np.log(sigma), "rho_logodds__": logit(rho), "latent_sd_log__": np.log(tau)},
+    )
+    prior = s.prior
+    x = np.column_stack([np.ones(8), arm])
+    m = np.array([prior.intercept_mu, prior.effect_mu])
+    cov = (
+        sigma**2 * rho ** np.abs(time[:, None] - time[None, :])
+        + x @ np.diag([prior.intercept_sigma**2, prior.effect_sigma**2]) @ x.T
+    )
+    given_u = stats.multivariate_normal(x @ m, cov)
+
+    def integrand(u1: float, u0: float) -> float:
+        shift = np.where(period == 0, u0, u1)
+        return float(
+            np.exp(given_u.logpdf(y - shift) - value)
+            * stats.norm.pdf(u0, 0, tau)
+            * stats.norm.pdf(u1, 0, tau)
+        )
+
+    total, _err = integrate.dblquad(integrand, -8 * tau, 8 * tau, -8 * tau, 8 * tau, epsabs=1e-10)
+    assert np.log(total) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_collapsed_coefficient_draws_follow_the_gls_posterior() -> None:
@@ -203,6 +269,56 @@ def test_period_latent_needs_periods() -> None:
     data = ModelData(y=[1.0, 0, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3])
     with pytest.raises(DataError, match="period is missing"):
         build_model(data, spec("count", latent="period"))
+
+
+def test_continuous_period_model_needs_periods() -> None:
+    data = ModelData(y=[1.0, 0, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3])
+    with pytest.raises(DataError, match="period is missing"):
+        build_marginal_model(data, spec("continuous", latent="period"))
+    with pytest.raises(DataError, match="period is missing"):
+        build_model(data, spec("continuous", latent="period"))
+
+
+def test_model_data_rejects_nan_period() -> None:
+    with pytest.raises(DataError, match=r"period must hold one whole-number .*got nan on day 1"):
+        ModelData(y=[1.0, 0, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3], period=[0, np.nan, 1, 1])
+
+
+def test_model_data_rejects_fractional_or_text_period() -> None:
+    with pytest.raises(DataError, match=r"got 0.5 on day 2"):
+        ModelData(y=[1.0, 0, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3], period=[0, 0, 0.5, 1])
+    with pytest.raises(DataError, match="number the periods 0, 1, 2"):
+        ModelData(y=[1.0, 0, 3, 4], arm=[0, 1, 0, 1], time=[0.0, 1, 2, 3], period=list("aabb"))
+
+
+def test_period_labels_non_contiguous_and_unordered_give_the_same_model() -> None:
+    """Labels 70, 3, 12, … (any integers, in any order) mean the same periods as 0..5."""
+    data = simulated("continuous")
+    relabelled = np.array([70, 3, 12, -5, 8, 41])[data.period]
+    other = ModelData(y=data.y, arm=data.arm, time=data.time, knots=KNOTS, period=relabelled)
+    s = spec("continuous", latent="period")
+    point = {"sigma_log__": 0.3, "rho_logodds__": 0.2, "latent_sd_log__": -0.5}
+    assert _potential(build_marginal_model(other, s), point) == pytest.approx(
+        _potential(build_marginal_model(data, s), point), rel=1e-12
+    )
+
+
+def test_period_label_reused_for_two_stretches_shares_one_intercept() -> None:
+    """A label that comes back later (non-contiguous) is one period: one column, not two."""
+    data = simulated("continuous")
+    folded = data.period % 4  # periods 0 and 4 share a label, 1 and 5 too
+    other = ModelData(y=data.y, arm=data.arm, time=data.time, knots=KNOTS, period=folded)
+    dm = design(other, spec("continuous", latent="period"))
+    assert dm.periods == 4 and np.all(dm.x[:, -4:].sum(axis=1) == 1.0)
+    model = build_marginal_model(other, spec("continuous", latent="period"))
+    logp, grad = logp_and_gradient(model, model.initial_point())
+    assert np.isfinite(logp) and np.all(np.isfinite(grad))
+
+
+def test_continuous_describe_says_whether_there_is_a_period_term() -> None:
+    assert "period random intercepts" in spec("continuous", latent="period").describe()
+    text = spec("continuous").describe()
+    assert "no period-level term" in text and "period random" not in text
 
 
 def test_spec_rejects_a_prior_for_another_kind() -> None:
@@ -333,3 +449,35 @@ def test_same_seed_gives_the_same_draws() -> None:
     a = fit(data, s, draws=200, tune=200, seed=4)
     b = fit(data, s, draws=200, tune=200, seed=4)
     assert np.array_equal(a.effect, b.effect)
+
+
+def test_replicates_of_the_period_model_draw_new_period_shocks() -> None:
+    """Period intercepts are not in the posterior: replicates draw them from N(0, latent_sd²)."""
+    import arviz_base as azb
+
+    from nof1.model.check import continuous_replicates
+
+    data = simulated("continuous")
+    s = spec("continuous", latent="period")
+    spreads = []
+    for period_sd in (1e-9, 2.0):
+        shape = (1, 400)
+        post = {
+            "intercept": np.full(shape, 5.0),
+            "effect": np.full(shape, -1.0),
+            "sigma": np.full(shape, 0.5),
+            "rho": np.full(shape, 0.3),
+            "latent_sd": np.full(shape, period_sd),
+        }
+        fit_ = Fit(
+            idata=azb.from_dict({"posterior": post}),
+            effect=post["effect"].ravel(),
+            relative=None,
+            latent=None,
+            seconds={},
+        )
+        mu, y_rep = continuous_replicates(fit_, data, s, seed=1)
+        assert mu.shape == y_rep.shape == (400, data.y.size)
+        means = np.stack([(y_rep - mu)[:, data.period == j].mean(axis=1) for j in range(6)], 1)
+        spreads.append(float(means.std(axis=1).mean()))
+    assert spreads[0] < 0.3 < 1.0 < spreads[1]

@@ -34,6 +34,16 @@ def continuous_data(seed: int = 5) -> ModelData:
     return ModelData(y=y, arm=ARM, time=TIME, period=PERIOD)
 
 
+def period_shock_data(seed: int = 5, shock_sd: float = 0.7) -> ModelData:
+    """The reference trial with a level shock per period on top of the AR(1) days."""
+    rng = np.random.default_rng(seed)
+    y = simulate_outcome(
+        "continuous", ARM, TIME, rng=rng, rho=0.5, baseline=5.0, effect=-1.2, sd=1.5
+    )
+    shock = np.random.default_rng([seed, 9]).normal(0.0, shock_sd, 8)
+    return ModelData(y=y + shock[PERIOD], arm=ARM, time=TIME, period=PERIOD)
+
+
 def count_data(seed: int = 5) -> ModelData:
     rng = np.random.default_rng(seed)
     y = simulate_outcome("count", ARM, TIME, rng=rng, rho=0.3, baseline=10.0, effect=-4.0)
@@ -59,9 +69,11 @@ def spec(kind: str, **prior: float) -> ModelSpec:
 
 
 @pytest.mark.sampling
-def test_grid_matches_long_nuts_within_monte_carlo_error() -> None:
-    data = continuous_data()
-    s = spec("continuous", sigma_scale=3.0)
+@pytest.mark.parametrize("latent", ["ar", "period"])
+def test_grid_matches_long_nuts_within_monte_carlo_error(latent: str) -> None:
+    """Without (``ar``) and with period intercepts: the grid and long NUTS agree."""
+    data = period_shock_data() if latent == "period" else continuous_data()
+    s = evolve(spec("continuous", sigma_scale=3.0), latent=latent)
     grid = fit(data, s, draws=20_000, chains=2, seed=1)
     nuts = fit(data, s, draws=10_000, tune=1000, chains=2, seed=2, engine="nuts")
     assert grid.sampler == "grid" and grid.grid is not None and nuts.grid is None
@@ -82,18 +94,19 @@ def test_grid_matches_long_nuts_within_monte_carlo_error() -> None:
 def test_grid_reports_a_settled_answer_and_negligible_edge_mass() -> None:
     result = fit(continuous_data(), spec("continuous"), draws=500, chains=2, seed=3)
     info = result.grid
-    assert info is not None and info.parameters == ("sigma", "rho")
+    assert info is not None and info.parameters == ("sigma", "rho", "latent_sd")
     assert info.change <= 0.002 and info.edge_mass <= 1e-6
     assert result.effect.shape == (1000,)
     assert set(result.seconds) == {"build", "compile", "sample", "total"}
     post = result.idata.posterior
-    assert {"sigma", "rho", "intercept", "effect", "beta"} <= set(post.data_vars)
+    assert {"sigma", "rho", "latent_sd", "intercept", "effect", "beta"} <= set(post.data_vars)
+    assert not any(name.startswith("period_") for name in post.data_vars)
 
 
 @pytest.mark.sampling
 def test_grid_with_a_spline_trend_integrates_three_parameters() -> None:
     data = evolve(continuous_data(8), knots=(27.5, 55.5, 83.5))
-    s = evolve(spec("continuous"), trend="spline")
+    s = evolve(spec("continuous"), trend="spline", latent="ar")
     result = fit(data, s, draws=500, chains=2, seed=3)
     assert result.grid is not None and result.grid.parameters == ("sigma", "rho", "trend_tau")
     low, high = np.quantile(result.effect, [0.025, 0.975])
@@ -126,12 +139,64 @@ def test_grid_follows_an_outcome_on_a_tiny_or_huge_scale(scale: float) -> None:
         intercept_sigma=10 * scale,
         effect_sigma=5 * scale,
         sigma_scale=5 * scale,
+        latent_sigma_scale=2.5 * scale,
     )
     s = evolve(spec("continuous"), prior=prior)
     result = fit(ModelData(y=y, arm=ARM, time=TIME, period=PERIOD), s, draws=200, seed=1)
     assert result.grid is not None
     assert result.grid.change <= 0.002 and result.grid.edge_mass <= 1e-6
     assert np.all(np.isfinite(result.effect))
+
+
+@pytest.mark.sampling
+def test_period_intercepts_widen_the_interval_under_period_shocks() -> None:
+    data = period_shock_data()
+    with_periods = fit(data, spec("continuous"), draws=1000, seed=4)
+    without = fit(data, evolve(spec("continuous"), latent="ar"), draws=1000, seed=4)
+    assert with_periods.grid is not None and with_periods.grid.change <= 0.002
+    assert with_periods.grid.edge_mass <= 1e-6
+    assert np.std(with_periods.effect) > 1.15 * np.std(without.effect)
+
+
+@pytest.mark.sampling
+def test_period_model_with_one_period_per_arm_settles_on_a_wide_interval() -> None:
+    """Two periods (A then B): the period intercepts span the arm contrast entirely, so only
+    their prior separates a period shock from the effect. The grid still settles; the interval
+    is honestly wide instead of the AR(1)-only model's narrow one."""
+    arm = np.repeat([0, 1], 28)
+    time = np.arange(56.0)
+    y = simulate_outcome(
+        "continuous",
+        arm,
+        time,
+        rng=np.random.default_rng(2),
+        rho=0.3,
+        baseline=5.0,
+        effect=0.0,
+        sd=1.0,
+    )
+    data = ModelData(y=y, arm=arm, time=time, period=np.repeat([0, 1], 28))
+    result = fit(data, spec("continuous"), draws=1000, seed=2)
+    narrow = fit(data, evolve(spec("continuous"), latent="ar"), draws=1000, seed=2)
+    assert result.grid is not None and result.grid.change <= 0.002
+    assert result.grid.edge_mass <= 1e-6 and np.all(np.isfinite(result.effect))
+    assert np.std(result.effect) > 2 * np.std(narrow.effect)
+
+
+@pytest.mark.sampling
+def test_period_model_with_all_days_in_one_period_matches_the_model_without() -> None:
+    """One label for every day: the single period intercept only shifts the level, so the
+    effect's posterior is the one without a period term, and the grid still settles (its
+    ``latent_sd`` axis stays at the prior)."""
+    data = continuous_data()
+    one = evolve(data, period=np.zeros(N_DAYS, dtype=int))
+    result = fit(one, spec("continuous"), draws=4000, seed=6)
+    reference = fit(data, evolve(spec("continuous"), latent="ar"), draws=4000, seed=6)
+    assert result.grid is not None and result.grid.parameters[-1] == "latent_sd"
+    assert result.grid.change <= 0.002 and result.grid.edge_mass <= 1e-6
+    sd = float(np.std(reference.effect))
+    assert abs(np.mean(result.effect) - np.mean(reference.effect)) < 0.05 * sd
+    assert abs(np.std(result.effect) - sd) < 0.03 * sd
 
 
 def test_unknown_engine_is_refused() -> None:

@@ -189,3 +189,44 @@ def test_planner_workers_load_no_pytensor() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="kind must be one of"):
         posterior("rating", np.zeros(5), np.zeros(5), np.arange(5.0), PriorSpec(kind="binary"))
+
+
+def test_continuous_with_periods_matches_the_analysis_model() -> None:
+    """The planner's period intercepts are the analysis model's: same mean and SD of the effect
+    as the grid integration of the collapsed PyMC model, to within the planner's quadrature."""
+    from nof1.model import ModelData, ModelSpec, fit
+
+    period = (T // 14).astype(int)
+    shock = np.random.default_rng(8).normal(0.0, 0.8, period.max() + 1)
+    y = shock[period] + simulate_outcome(
+        "continuous", ARM, T, rng=np.random.default_rng(7), baseline=5, effect=-1.0, sd=1.5, rho=0.4
+    )
+    prior = PriorSpec(
+        kind="continuous",
+        intercept_mu=5,
+        intercept_sigma=5,
+        effect_sigma=2.5,
+        sigma_scale=2.5,
+        latent_sigma_scale=0.625,
+    )
+    approx = posterior("continuous", y, ARM, T, prior, period=period)
+    without = posterior("continuous", y, ARM, T, prior)
+    spec = ModelSpec(
+        kind="continuous", autocorrelation=True, trend="none", prior=prior, latent="period"
+    )
+    exact = fit(ModelData(y=y, arm=ARM, time=T, period=period), spec, draws=4000, seed=3).effect
+    sd = float(np.std(exact))
+    assert abs(approx.mean - float(np.mean(exact))) < 0.1 * sd
+    assert abs(approx.sd - sd) < 0.05 * sd
+    assert approx.sd > 1.1 * without.sd
+
+
+def test_continuous_with_one_period_label_ignores_the_period_term() -> None:
+    """As in the analysis, a single period label (e.g. a table without periods) adds nothing."""
+    y = simulate_outcome(
+        "continuous", ARM, T, rng=np.random.default_rng(9), baseline=5, effect=-1.0, sd=1.5, rho=0.4
+    )
+    prior = PriorSpec(kind="continuous", intercept_mu=5, intercept_sigma=5, effect_sigma=2.5)
+    one = posterior("continuous", y, ARM, T, prior, period=np.zeros(T.size, dtype=int))
+    none = posterior("continuous", y, ARM, T, prior)
+    assert np.array_equal(one.draws, none.draws)

@@ -72,7 +72,8 @@ class PriorSpec:
         Beta prior of the day-to-day autocorrelation ``rho`` in (0, 1).
     latent_sigma_scale : float
         Half-normal scale of the SD of the latent AR(1) process or period intercepts on the
-        linear predictor (count, binary, ordinal with autocorrelation).
+        linear predictor (count, binary, ordinal with autocorrelation), and of the period
+        intercepts of a continuous outcome (outcome units).
     dispersion_scale : float
         Half-normal scale of ``1/alpha``, the negative binomial overdispersion (count only).
     cutpoint_mu : tuple of float
@@ -150,7 +151,8 @@ def default_prior(outcome: OutcomeSpec, y: np.ndarray | None = None) -> PriorSpe
     Notes
     -----
     continuous (range ``R = max - min``): level ~ N(mid-range, R/2), effect ~ N(0, R/4),
-    residual SD ~ HalfNormal(R/4), linear trend ~ N(0, R/4).
+    residual SD ~ HalfNormal(R/4), linear trend ~ N(0, R/4), SD of the period intercepts ~
+    HalfNormal(R/8).
     count: log daily rate ~ N(log baseline, 1.5), log rate ratio ~ N(0, 1), ``1/alpha`` ~
     HalfNormal(1). binary: log-odds ~ N(0, 1.5), log odds ratio ~ N(0, 1). ordinal: cutpoints
     ~ N(logit of equal-probability points, 1.5), latent shift ~ N(0, 1). Autocorrelation
@@ -167,6 +169,9 @@ def default_prior(outcome: OutcomeSpec, y: np.ndarray | None = None) -> PriorSpe
             effect_sigma=span / 4,
             sigma_scale=span / 4,
             trend_sigma=span / 4,
+            # SD of the period intercepts (docs/methods-models.md): half the residual SD's
+            # scale, so a typical period shift is ~R/12 and one beyond R/4 is improbable
+            latent_sigma_scale=span / 16,
         )
     if kind == "count":
         return PriorSpec(

@@ -20,7 +20,7 @@ from pytensor.tensor.variable import TensorVariable as _TensorVariable
 
 from nof1.errors import DataError
 from nof1.model.spec import ModelData, ModelSpec, check_y
-from nof1.model.terms import GH_NODES, GH_WEIGHTS, gaps, trend_basis
+from nof1.model.terms import GH_NODES, GH_WEIGHTS, gaps, period_index, period_term, trend_basis
 from nof1.prior import PriorSpec
 
 if TYPE_CHECKING:
@@ -60,6 +60,14 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         alpha = pm.Normal("intercept", mu=prior.intercept_mu, sigma=prior.intercept_sigma)
         sigma = pm.HalfNormal("sigma", sigma=prior.sigma_scale)
         mu = alpha + beta * arm + trend
+        if period_term(data, spec):
+            # period intercepts u_p ~ N(0, latent_sd^2), non-centred; the collapsed model
+            # (nof1.model.continuous) integrates them out with the other coefficients
+            assert data.period is not None
+            index = period_index(data.period)
+            latent_sd = pm.HalfNormal("latent_sd", sigma=prior.latent_sigma_scale)
+            period_z = pm.Normal("period_z", 0.0, 1.0, shape=int(index.max()) + 1)
+            mu = mu + latent_sd * period_z[index]
         if spec.autocorrelation:
             rho = pm.Beta("rho", alpha=prior.rho_alpha, beta=prior.rho_beta)
             a, c = ar_coefficients(rho, gaps(data.time))

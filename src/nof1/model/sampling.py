@@ -199,7 +199,7 @@ def _add_coefficients(idata: Any, data: ModelData, spec: ModelSpec, seed: int) -
     from nof1.model.continuous import draw_coefficients
 
     post = idata.posterior
-    names = ["sigma"] + [n for n in ("rho", "trend_tau") if n in post]
+    names = ["sigma"] + [n for n in ("rho", "trend_tau", "latent_sd") if n in post]
     values = {n: post[n].values for n in names}
     rng = np.random.default_rng([seed, 1])
     coefficients = draw_coefficients(data, spec, values, rng)

@@ -58,7 +58,24 @@ def _float_tuple(values: Any) -> tuple[float, ...]:
 
 
 def _optional_int_array(value: Any) -> np.ndarray | None:
-    return None if value is None else _int_array(value)
+    if value is None:
+        return None
+    try:
+        numbers = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(
+            "model data: period must hold one whole-number period label per day "
+            f"(got values of type {np.asarray(value).dtype}); number the periods 0, 1, 2, …"
+        ) from None
+    bad = ~np.isfinite(numbers) | (numbers != np.round(numbers))
+    if np.any(bad):
+        day = int(np.flatnonzero(bad.reshape(-1))[0])
+        raise DataError(
+            "model data: period must hold one whole-number period label per day (got "
+            f"{float(numbers.reshape(-1)[day])} on day {day}); give that day its period's "
+            "number or drop the day"
+        )
+    return _int_array(numbers)
 
 
 @frozen(eq=False)
@@ -160,6 +177,10 @@ class ModelSpec:
         if self.autocorrelation:
             if self.kind == "continuous":
                 parts.append("AR(1) residuals (gap-exact)")
+                if self.latent == "period":
+                    parts.append("period random intercepts (their SD integrated out)")
+                else:
+                    parts.append("no period-level term (periods unknown, or only one)")
             elif self.latent == "ar":
                 parts.append("latent AR(1) day effects")
             else:
@@ -175,12 +196,12 @@ class GridInfo:
 
     Attributes
     ----------
-    parameters : the integrated parameters (``sigma``, ``rho``, ``trend_tau``)
+    parameters : the integrated parameters (``sigma``, ``rho``, ``trend_tau``, ``latent_sd``)
     points : grid points of the final grid; ``points_per_axis`` per parameter
-    change : how far the effect's mean and SD moved at the last doubling of the grid, in
+    change : how far the effect's mean and SD moved at the last refinement of the grid, in
         posterior SDs (the integration error is smaller than this)
     edge_mass : share of the posterior mass on the edge of the grid's box (what it may miss)
-    refinements : doublings and widenings done
+    refinements : refinements and widenings done
     """
 
     parameters: tuple[str, ...]

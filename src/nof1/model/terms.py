@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from attrs import frozen
 
+from nof1.errors import DataError
+
 if TYPE_CHECKING:
     from nof1.model.spec import ModelData, ModelSpec
     from nof1.prior import PriorSpec
@@ -76,9 +78,11 @@ def gaps(time: np.ndarray) -> np.ndarray:
 
 @frozen(eq=False)
 class DesignMatrix:
-    """Columns ``[1, arm, trend...]`` of a linear predictor and the Gaussian prior on them.
+    """Columns ``[1, arm, trend..., hinges..., periods...]`` of a linear predictor and their prior.
 
-    ``sds`` is NaN for spline hinges, whose scale ``tau`` is a parameter of the model.
+    ``sds`` is NaN for spline hinges, whose scale ``trend_tau`` is a parameter of the model,
+    and for the period indicators (one per distinct period label, last), whose scale
+    ``latent_sd`` is one too: the period intercepts ``u_p ~ N(0, latent_sd**2)``.
     """
 
     x: np.ndarray  # (n, p)
@@ -86,6 +90,12 @@ class DesignMatrix:
     sds: np.ndarray  # (p,)
     hinges: int
     names: tuple[str, ...]
+    periods: int = 0
+
+    @property
+    def fixed(self) -> int:
+        """How many leading columns have a fixed prior SD (level, effect, linear trend)."""
+        return int(self.x.shape[1] - self.hinges - self.periods)
 
 
 def design_matrix(
@@ -94,8 +104,16 @@ def design_matrix(
     trend: str,
     knots: tuple[float, ...],
     prior: PriorSpec,
+    period: np.ndarray | None = None,
 ) -> DesignMatrix:
-    """The design matrix of level, effect and trend, with prior means and SDs."""
+    """The design matrix of level, effect and trend, with prior means and SDs.
+
+    ``period`` (one integer label per day; any labels, in any order) adds one indicator
+    column per distinct label: the period intercepts. They span the level and, as the arm is
+    constant within a period, the arm contrast too; their Gaussian prior (scale
+    ``latent_sd``) is what keeps the effect identified, and it widens the effect's interval
+    by the between-period variation, as it should.
+    """
     basis, hinges = trend_basis(time, trend, knots)
     n = np.asarray(arm).size
     columns = [np.ones(n), np.asarray(arm, dtype=float)]
@@ -112,14 +130,45 @@ def design_matrix(
             names.append(f"trend_knot_{j}")
             means.append(0.0)
             sds.append(np.nan)
+    periods = 0
+    if period is not None:
+        index = period_index(period)
+        periods = int(index.max()) + 1 if index.size else 0
+        for j in range(periods):
+            columns.append((index == j).astype(float))
+            names.append(f"period_{j}")
+            means.append(0.0)
+            sds.append(np.nan)
     return DesignMatrix(
-        np.column_stack(columns), np.array(means), np.array(sds), hinges, tuple(names)
+        np.column_stack(columns), np.array(means), np.array(sds), hinges, tuple(names), periods
     )
 
 
+def period_index(period: np.ndarray) -> np.ndarray:
+    """0-based index of each day's period among the distinct labels (labels may skip, repeat)."""
+    return np.asarray(np.unique(np.asarray(period), return_inverse=True)[1].reshape(-1), dtype=int)
+
+
+def period_term(data: ModelData, spec: ModelSpec) -> bool:
+    """Whether the continuous model has period intercepts (``latent="period"`` with clustering).
+
+    As for the other kinds, the period term belongs to the day-level clustering: it is on when
+    ``spec.autocorrelation`` and ``spec.latent == "period"``, and needs ``data.period``.
+    """
+    if not (spec.autocorrelation and spec.latent == "period"):
+        return False
+    if data.period is None:
+        raise DataError(
+            "model data: period is missing but ModelSpec.latent = 'period' needs the period "
+            "index of each day (or use latent = 'ar')"
+        )
+    return True
+
+
 def design(data: ModelData, spec: ModelSpec) -> DesignMatrix:
-    """:func:`design_matrix` of a model's data and specification."""
-    return design_matrix(data.arm, data.time, spec.trend, data.knots, spec.prior)
+    """:func:`design_matrix` of a model's data and specification (with its period term)."""
+    period = data.period if period_term(data, spec) else None
+    return design_matrix(data.arm, data.time, spec.trend, data.knots, spec.prior, period)
 
 
 @frozen

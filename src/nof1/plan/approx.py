@@ -11,8 +11,10 @@ continuous — exact up to quadrature
     the coefficients integrate out in closed form (the algebra of
     :mod:`nof1.model.continuous`, with the same :class:`~nof1.model.terms.GapMoments`). ``rho``
     is integrated on a 50-point grid over (0, 1) and ``log sigma`` by 9-point Gauss–Hermite
-    quadrature around its conditional mode; the effect's posterior is the resulting mixture of
-    normals. No sampling error beyond the quadrature.
+    quadrature around its conditional mode; with period intercepts (``period`` given, as the
+    analysis does) their SD ``latent_sd`` is integrated over 8 equal-mass points of its
+    half-normal prior. The effect's posterior is the resulting mixture of normals. No sampling
+    error beyond the quadrature.
 
 count, binary, ordinal — Laplace with an AR(1) sandwich
     The population-averaged (marginal) negative binomial / logistic / ordered-logistic model is
@@ -34,7 +36,7 @@ from collections.abc import Callable
 import numpy as np
 from attrs import frozen
 from scipy import optimize
-from scipy.special import expit, gammaln, ndtr
+from scipy.special import expit, gammaln, ndtr, ndtri
 
 from nof1.model.terms import GapMoments, design_matrix
 from nof1.prior import PriorSpec
@@ -47,6 +49,9 @@ _RHO_GRID = np.linspace(0.01, 0.99, 50)
 _GH_Z, _GH_W = np.polynomial.hermite_e.hermegauss(9)
 _SIGMA_OFFSETS = _GH_Z
 _SIGMA_LOG_WEIGHTS = np.log(_GH_W) + _GH_Z**2 / 2.0
+#: The SD of the period intercepts at the midpoints of 8 equal-mass slices of its half-normal
+#: prior, in units of the prior's scale (each node carries prior mass 1/8).
+_PERIOD_SD_NODES = ndtri(0.5 + 0.5 * (np.arange(8) + 0.5) / 8)
 
 
 @frozen(eq=False)
@@ -88,19 +93,29 @@ def continuous_posterior(
     autocorrelation: bool = True,
     trend: str = "none",
     knots: tuple[float, ...] = (),
+    period: np.ndarray | None = None,
     n_draws: int = N_DRAWS,
 ) -> ApproxPosterior:
-    """Posterior of the difference in means, integrating (rho, sigma[, tau]) on a grid.
+    """Posterior of the difference in means, integrating (rho, sigma[, latent_sd]) on a grid.
 
     Spline hinges (random knot slopes) use their prior SD ``trend_sigma`` (their own scale
-    ``tau`` is fixed at its prior scale rather than integrated).
+    ``tau`` is fixed at its prior scale rather than integrated). ``period`` (one label per day)
+    adds the analysis model's period intercepts; as there, they belong to the day-level
+    clustering and are left out without ``autocorrelation``.
     """
     y = np.asarray(y, dtype=float)
     t = np.asarray(time, dtype=float)
-    dm = design_matrix(np.asarray(arm), t, trend, knots, prior)
+    with_periods = period is not None and autocorrelation
+    dm = design_matrix(
+        np.asarray(arm), t, trend, knots, prior, np.asarray(period) if with_periods else None
+    )
     x, m = dm.x, dm.means
     sds = np.where(np.isnan(dm.sds), prior.trend_sigma, dm.sds)
-    var = sds**2
+    # one row of prior variances per node of the period SD (a single row without periods)
+    period_sd = prior.latent_sigma_scale * _PERIOD_SD_NODES if dm.periods else np.ones(1)
+    var = np.tile(sds**2, (period_sd.size, 1))
+    if dm.periods:
+        var[:, -dm.periods :] = period_sd[:, None] ** 2
     n, p = x.shape
     rho = _RHO_GRID if autocorrelation else np.array([0.0])
     # the same per-gap sums as the analysis model (nof1.model.continuous): whitened X'X, X'r, r'r
@@ -119,17 +134,21 @@ def continuous_posterior(
     fitted = np.einsum("gp,gp->g", b, np.linalg.solve(ridge, b[..., None])[..., 0])
     s_hat = np.sqrt(np.maximum((rr - fitted) / max(n - p, 1), 1e-12))
     log_sigma = np.log(s_hat)[:, None] + _SIGMA_OFFSETS[None, :] / np.sqrt(2.0 * n)
-    s2 = np.exp(2.0 * log_sigma)  # (G, K)
-    precision = np.diag(1.0 / var)[None, None] + gram[:, None] / s2[..., None, None]
+    s2 = np.exp(2.0 * log_sigma)[..., None]  # (G, K, 1): the last axis is the period SD node
+    # (G, K, L, p, p): rho node, sigma node, period-SD node
+    precision = (np.eye(p) / var[:, None, :])[None, None] + gram[:, None, None] / s2[
+        ..., None, None
+    ]
     chol = np.linalg.cholesky(precision)
-    solved = np.linalg.solve(precision, b[:, None, :, None])[..., 0]  # P^{-1} b
+    inverse = np.linalg.inv(precision)
+    solved = np.einsum("gklpr,gr->gklp", inverse, b)  # P^{-1} b
     logdet = (
         n * np.log(s2)
-        + np.sum(np.log(var))
+        + np.sum(np.log(var), axis=1)[None, None]
         + 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
     )
-    quad = rr[:, None] / s2 - np.einsum("gkp,gp->gk", solved, b) / s2**2
-    loglik = -0.5 * (logdet + quad) + log_jac[:, None]
+    quad = rr[:, None, None] / s2 - np.einsum("gklp,gp->gkl", solved, b) / s2**2
+    loglik = -0.5 * (logdet + quad) + log_jac[:, None, None]
     sigma = np.exp(log_sigma)
     log_prior = -0.5 * (sigma / prior.sigma_scale) ** 2 + log_sigma  # HalfNormal, d log sigma
     if autocorrelation:
@@ -137,11 +156,12 @@ def continuous_posterior(
             log_prior
             + ((prior.rho_alpha - 1) * np.log(rho) + (prior.rho_beta - 1) * np.log1p(-rho))[:, None]
         )
-    logw = loglik + log_prior + _SIGMA_LOG_WEIGHTS[None, :]
+    # the period-SD nodes carry equal prior mass: no prior term of their own
+    logw = (log_prior + _SIGMA_LOG_WEIGHTS[None, :])[..., None] + loglik
     w = np.exp(logw - logw.max())
     w /= w.sum()
     mean = m[1] + solved[..., 1] / s2
-    cov = np.linalg.inv(precision)[..., 1, 1]
+    cov = inverse[..., 1, 1]
     return ApproxPosterior(
         _mixture_quantiles(w.ravel(), mean.ravel(), np.sqrt(cov.ravel()), n_draws), "exact-grid"
     )
@@ -423,13 +443,17 @@ def posterior(
     trend: str = "none",
     knots: tuple[float, ...] = (),
     n_categories: int | None = None,
+    period: np.ndarray | None = None,
     seed: int = 0,
     n_draws: int = N_DRAWS,
 ) -> ApproxPosterior:
     """Approximate posterior of the verdict-scale effect for any outcome kind.
 
     Parameters mirror :class:`nof1.model.ModelData` and :class:`nof1.model.ModelSpec`: ``y``,
-    ``arm`` (0 = A, 1 = B) and ``time`` are the analysed, non-missing days.
+    ``arm`` (0 = A, 1 = B), ``time`` and ``period`` are the analysed, non-missing days.
+    ``period`` adds period intercepts to the continuous model, as the analysis does when the
+    days' periods are known (more than one); the other kinds' approximations carry day-level
+    dependence through their AR(1) sandwich.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
@@ -442,6 +466,7 @@ def posterior(
             autocorrelation=autocorrelation,
             trend=trend,
             knots=knots,
+            period=period if period is not None and len(np.unique(period)) > 1 else None,
             n_draws=n_draws,
         )
     return glm_posterior(

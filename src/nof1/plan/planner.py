@@ -438,6 +438,25 @@ def _layout(
     return result
 
 
+def _period_of_days(
+    protocol: TrialProtocol, option: DesignOption, cache: dict[str, Any]
+) -> np.ndarray:
+    """Period number of each day of the design (-1 outside periods): the same for any sequence."""
+    if "period" not in cache:
+        design = attrs.evolve(
+            protocol.design,
+            blocks=option.blocks,
+            period_days=option.period_days,
+            analytic_washout_days=option.analytic_washout_days,
+            start_date=_START,
+            seed=0,  # any sequence: the periods' days do not depend on it
+        )
+        days = build_schedule(attrs.evolve(protocol, design=design)).days()
+        cache["period"] = np.array([-1 if d.period is None else d.period for d in days])
+    period: np.ndarray = cache["period"]
+    return period
+
+
 def _simulation_inputs(outcome: OutcomeSpec, a: Assumptions) -> dict[str, Any]:
     """simulate_outcome keywords for the assumptions (ordinal: to the latent scale)."""
     kw: dict[str, Any] = {"baseline": a.baseline, "effect": a.effect}
@@ -508,6 +527,8 @@ def _run(job: _Job) -> np.ndarray:
                 trend=analysis.trend,
                 knots=knots,
                 n_categories=len(outcome.categories) or None,
+                # the analysis model's period intercepts (continuous outcomes)
+                period=_period_of_days(protocol, job.option, cache)[keep],
                 seed=seed,
                 n_draws=2000,
             )
