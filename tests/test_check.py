@@ -504,3 +504,10 @@ def test_model_data_of_an_outcome_feeds_the_check():
     spec = make_spec("binary")
     pc = check.run(make_fit(posterior("binary", md, spec)), md, spec, 26)
     assert pc.draws == 300
+
+
+def test_p_value_compares_a_per_draw_statistic_draw_by_draw():
+    observed = np.array([1.0, 2.0, 3.0, 4.0])
+    assert check.p_value(observed, observed + 0.5) == 1.0
+    assert check.p_value(observed, observed - 0.5) == 0.0
+    assert check.p_value(observed, np.array([2.0, 1.0, np.nan, 4.0])) == pytest.approx(0.5)

@@ -422,15 +422,21 @@ def lag1_autocorrelation(residuals: np.ndarray, time: np.ndarray | None = None) 
     return scaled
 
 
-def p_value(observed: float, replicated: np.ndarray) -> float:
-    """P(replicated > observed) + ½ P(replicated = observed) (mid-p: ties count half)."""
+def p_value(observed: float | np.ndarray, replicated: np.ndarray) -> float:
+    """P(replicated > observed) + ½ P(replicated = observed) (mid-p: ties count half).
+
+    ``observed`` is one number, or one per draw (a statistic of the data that depends on the
+    draw's fitted values, compared draw by draw); pairs with a non-finite value are skipped.
+    """
     rep = np.asarray(replicated, dtype=float)
-    rep = rep[np.isfinite(rep)]
-    if rep.size == 0 or not math.isfinite(observed):
+    obs = np.broadcast_to(np.asarray(observed, dtype=float), rep.shape)
+    ok = np.isfinite(rep) & np.isfinite(obs)
+    if not ok.any():
         return math.nan
-    tol = 1e-9 * max(1.0, abs(observed))
-    above = float(np.mean(rep > observed + tol))
-    tie = float(np.mean(np.abs(rep - observed) <= tol))
+    rep, obs = rep[ok], obs[ok]
+    tol = 1e-9 * np.maximum(1.0, np.abs(obs))
+    above = float(np.mean(rep > obs + tol))
+    tie = float(np.mean(np.abs(rep - obs) <= tol))
     return min(1.0, max(0.0, above + 0.5 * tie))
 
 
@@ -459,23 +465,40 @@ def predictive_check(
     Statistics: the share of zeros (continuous: of days ≤ 0; ordinal: the lowest category); the
     SD of the per-period means of the residuals (needs :data:`MIN_PERIODS` periods); the lag-1
     autocorrelation of the residuals over consecutive days (needs :data:`MIN_PAIRS` pairs); the
-    mean on A days and on B days. Residuals are the data minus the posterior mean fitted value.
+    mean on A days and on B days. Residuals are the data minus each draw's fitted value (the
+    expected value, averaged over the latent term), compared draw by draw with the residuals of
+    that draw's replicate; ``observed`` is then the median over the draws.
     """
     y = np.asarray(y, dtype=float)
     arm = np.asarray(arm)
     time = np.asarray(time, dtype=float)
     y_rep = np.asarray(reps.y_rep, dtype=float)
-    fitted = np.mean(reps.fitted, axis=0)
-    r_obs, r_rep = y - fitted, y_rep - fitted[None, :]
+    fitted = np.asarray(reps.fitted, dtype=float)
+    # Residuals from each draw's own fitted values, for the data and that draw's replicate
+    # (realized discrepancies): the data's residuals are not shrunk by the fit that the
+    # replicates' are not, so a good model gives p-values spread over (0, 1).
+    r_obs, r_rep = y[None, :] - fitted, y_rep - fitted
     ran: list[CheckRun] = []
     not_run: list[CheckNotRun] = []
 
-    def add(name: str, observed: float, replicated: np.ndarray) -> None:
+    def median(x: np.ndarray) -> float:
+        x = np.asarray(x, dtype=float)
+        x = x[np.isfinite(x)]
+        return float(np.median(x)) if x.size else math.nan
+
+    def add(name: str, observed: float | np.ndarray, replicated: np.ndarray) -> None:
         p = p_value(observed, replicated)
         flagged = math.isfinite(p) and (p < FLAG_LOW or p > FLAG_HIGH)
-        rep = replicated[np.isfinite(replicated)]
-        median = float(np.median(rep)) if rep.size else math.nan
-        ran.append(CheckRun(name, check_label(name, kind), observed, median, p, flagged))
+        ran.append(
+            CheckRun(
+                name,
+                check_label(name, kind),
+                median(np.atleast_1d(observed)),
+                median(replicated),
+                p,
+                flagged,
+            )
+        )
 
     def skip(name: str, reason: str) -> None:
         not_run.append(CheckNotRun(name, check_label(name, kind), reason))
@@ -488,7 +511,7 @@ def predictive_check(
     n_periods = 0 if period is None else len(np.unique(period))
     if n_periods >= MIN_PERIODS:
         assert period is not None
-        add("period_means", float(_period_sd(r_obs, period)), _period_sd(r_rep, period))
+        add("period_means", _period_sd(r_obs, period), _period_sd(r_rep, period))
     else:
         skip(
             "period_means",
@@ -499,7 +522,7 @@ def predictive_check(
     if pairs >= MIN_PAIRS:
         add(
             "autocorrelation",
-            float(lag1_autocorrelation(r_obs, time)),
+            lag1_autocorrelation(r_obs, time),
             lag1_autocorrelation(r_rep, time),
         )
     else:
