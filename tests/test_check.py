@@ -194,12 +194,12 @@ def test_a_period_z_in_the_posterior_is_ignored():
     np.testing.assert_array_equal(a.y_rep, b.y_rep)
 
 
-def test_continuous_replicates_add_period_intercepts_when_the_posterior_has_tau_period():
+def test_continuous_replicates_add_period_intercepts_when_the_posterior_has_latent_sd():
     data = make_data("continuous")
     spec = make_spec("continuous")
     post = posterior("continuous", data, spec, rho=0.0)
     plain = check.replicates(make_fit(post), data, spec, seed=7)
-    post["tau_period"] = np.full((2, 150), 3.0)
+    post["latent_sd"] = np.full((2, 150), 3.0)
     shocked = check.replicates(make_fit(post), data, spec, seed=7)
 
     def spread(y_rep):
@@ -511,3 +511,30 @@ def test_p_value_compares_a_per_draw_statistic_draw_by_draw():
     assert check.p_value(observed, observed + 0.5) == 1.0
     assert check.p_value(observed, observed - 0.5) == 0.0
     assert check.p_value(observed, np.array([2.0, 1.0, np.nan, 4.0])) == pytest.approx(0.5)
+
+
+def test_continuous_replicates_redraw_period_columns_of_the_design(monkeypatch):
+    """A continuous design with period-intercept columns (``period_j``, not in the posterior):
+    they are drawn anew from ``latent_sd``, never looked up."""
+    from nof1.model import terms
+
+    def with_periods(data, spec):
+        dm = terms.design(data, spec)
+        index = np.unique(data.period, return_inverse=True)[1]
+        cols = [(index == j).astype(float) for j in range(index.max() + 1)]
+        names = tuple(f"period_{j}" for j in range(len(cols)))
+        return terms.DesignMatrix(
+            np.column_stack([dm.x, *cols]),
+            np.concatenate([dm.means, np.zeros(len(cols))]),
+            np.concatenate([dm.sds, np.full(len(cols), np.nan)]),
+            dm.hinges,
+            dm.names + names,
+        )
+
+    monkeypatch.setattr(check, "design", with_periods)
+    data = make_data("continuous")
+    spec = make_spec("continuous")
+    post = posterior("continuous", data, spec)
+    post["latent_sd"] = np.full((2, 150), 0.5)
+    reps = check.replicates(make_fit(post), data, spec, seed=27)
+    assert reps.y_rep.shape == (300, data.y.size) and np.isfinite(reps.y_rep).all()

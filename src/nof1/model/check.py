@@ -8,7 +8,8 @@ the replicates (``docs/methods.md``). :func:`run` does both; the analysis record
 Replicates, per posterior draw (``docs/methods-models.md``):
 
 * continuous — ``X β`` plus a gap-exact AR(1) residual with the draw's ``sigma`` and ``rho``
-  (plus new period intercepts ``N(0, tau_period²)`` when the posterior has ``tau_period``);
+  (plus new period intercepts ``N(0, latent_sd²)`` when the model has them: the posterior has
+  ``latent_sd``);
 * binary — Bernoulli with ``logit p = intercept + beta·arm + trend + latent``;
 * count — negative binomial with ``mu = exp(intercept + beta·arm + trend + latent)`` and
   ``alpha = 1 / inv_dispersion``;
@@ -312,15 +313,20 @@ def replicates(
     n = data.y.size
     if kind == "continuous":
         dm = design(data, spec)
-        coef = np.concatenate([post.get(name, 1) for name in dm.names], axis=1)
+        # Period-intercept columns (``period_j``), when the model has them, are not in the
+        # posterior: they are drawn anew below from ``latent_sd``.
+        fixed = [j for j, name in enumerate(dm.names) if not name.startswith("period_")]
+        coef = np.concatenate([post.get(dm.names[j], 1) for j in fixed], axis=1)
         sigma = post.get("sigma", 1)[:, 0]
         rho = post.get("rho", 1)[:, 0] if spec.autocorrelation else np.zeros_like(sigma)
-        tau = post.get("tau_period", 1)[:, 0] if "tau_period" in post.post else None
+        period_sd = post.get("latent_sd", 1)[:, 0] if "latent_sd" in post.post else None
         take = post.keep(n_draws, rng)
-        fitted = coef[take] @ dm.x.T
+        fitted = coef[take] @ dm.x[:, fixed].T
         level = fitted
-        if tau is not None:
-            level = level + _period_intercepts(rng, tau[take], data.period, "tau_period")
+        if period_sd is not None:
+            level = level + _period_intercepts(
+                rng, np.abs(period_sd[take]), data.period, "latent_sd (period intercepts)"
+            )
         y_rep = level + _ar_path(rng, sigma[take], rho[take], data.time)
         return Replicates(fitted=fitted, y_rep=y_rep)
 
