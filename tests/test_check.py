@@ -538,3 +538,12 @@ def test_continuous_replicates_redraw_period_columns_of_the_design(monkeypatch):
     post["latent_sd"] = np.full((2, 150), 0.5)
     reps = check.replicates(make_fit(post), data, spec, seed=27)
     assert reps.y_rep.shape == (300, data.y.size) and np.isfinite(reps.y_rep).all()
+
+
+def test_check_rejects_a_period_latent_without_periods():
+    data = make_data("binary")
+    data = model.ModelData(y=data.y, arm=data.arm, time=data.time)
+    spec = make_spec("binary")
+    post = posterior("binary", make_data("binary"), spec)
+    with pytest.raises(AnalysisError, match="needs the period of each day"):
+        check.replicates(make_fit(post), data, spec, seed=28)
