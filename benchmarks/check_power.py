@@ -17,6 +17,9 @@ Scenarios (the data generator is written here, independently of ``nof1.simulate`
     same period intercepts): the NB model has no zero inflation. (With rate 4 its free
     dispersion reproduced the share of zeros well enough not to be flagged: not every zero
     inflation is a misfit the check can see; docs/methods-models.md.)
+``count-no-zeros``
+    every day has at least one event: 1 + Poisson(2) (with the same period intercepts), e.g. a
+    daily baseline dose plus extra ones; the NB model (at best a Poisson) expects zero days.
 ``binary-ok``
     Bernoulli days (p = 0.3) with period intercepts N(0, 0.5²): the model is the generating one.
 ``continuous-ok``
@@ -54,6 +57,7 @@ SCENARIOS = (
     "continuous-semicontinuous",
     "count-ok",
     "count-zero-inflated",
+    "count-no-zeros",
     "binary-ok",
 )
 
@@ -86,6 +90,8 @@ def simulate(scenario: str, seed: int) -> tuple[object, bool]:
         alpha = 4.0
         if scenario == "count-zero-inflated":
             y = np.where(rng.random(n) < 0.5, 0, rng.poisson(6.0 * mean / 1.5))
+        elif scenario == "count-no-zeros":
+            y = 1 + rng.poisson(2.0 * mean / 1.5)
         else:
             y = rng.poisson(rng.gamma(alpha, mean / alpha))
         spec = OutcomeSpec(name="doses", kind="count", question="Doses?", better="lower", mcid=2.0)
