@@ -43,7 +43,16 @@ def template_text(name: str = "migraine-magnesium") -> str:
 #: simulate independent outcomes (``simulate_trial(linked=False)``) and must get them back.
 NO_SKIP_LOGIC = [
     ('ask_if = "headache_day == yes"   # asked only on headache days\n', ""),
-    ("skipped_value = 0                 # a headache-free day has no headache pain: 0\n", ""),
+    (
+        'analyse = "when_asked"            # intensity when present: analysed on headache days '
+        "only\n",
+        "",
+    ),
+    (
+        "skipped_value = 0                 # for the diary and the stopping rule: a headache-free "
+        "day has\n",
+        "",
+    ),  # fmt: skip
     ('ask_if = "headache_day == yes"\n', ""),
     ('skipped_value = "none"            # a headache-free day is severity "none"\n', ""),
 ]

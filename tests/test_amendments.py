@@ -286,7 +286,7 @@ def test_amend_lists_every_problem_at_once(started: Path) -> None:
 def test_amend_ignores_values_already_invalid(started: Path) -> None:
     # a value written outside nof1 is not this amendment's doing: it does not block it
     insert_entries(started, [(START.isoformat(), "peak_pain", 42.0, "2026-01-01T00:00:00+00:00")])
-    edit(started, "mcid = 1.0\nmin = 0", "mcid = 1.5\nmin = 0")
+    edit(started, "mcid = 1.5\nmin = 0", "mcid = 1.2\nmin = 0")
     with Workspace.open(started) as ws:
         ws.amend("larger MCID")
 
@@ -409,7 +409,7 @@ def test_amend_sees_a_value_logged_after_it_opened_the_workspace(started: Path) 
 
 
 def test_amend_twice_from_stale_workspaces_records_one(started: Path) -> None:
-    edit(started, "mcid = 1.0\nmin = 0", "mcid = 1.5\nmin = 0")
+    edit(started, "mcid = 1.5\nmin = 0", "mcid = 1.2\nmin = 0")
     first, second = Workspace.open(started), Workspace.open(started)
     try:
         assert first.changed_sections() == second.changed_sections() == ["outcomes"]
@@ -448,3 +448,52 @@ def _first_arm(seed: int) -> str:
         set_design_values(text, {"start_date": START, "seed": seed}), source="t"
     )
     return build_schedule(protocol).periods[0].arm
+
+
+# -- which days an outcome is analysed on (analyse = "when_asked" / "every_day") --------------
+
+PAIN_PART = (
+    'analyse = "when_asked"            # intensity when present: analysed on headache days only\n'  # noqa: E501
+)
+
+
+def test_amend_refuses_switching_pain_to_every_day_after_values_are_stored(started: Path) -> None:
+    log_days(started, 3)
+    edit(started, PAIN_PART, "")
+    message = refusal(started)
+    assert message == (
+        "this amendment cannot be recorded, nothing was changed (1 problem):\n"
+        "  - it changes which days peak_pain is analysed on, from only the days it is asked "
+        '(analyse = "when_asked", headache_day == yes) to every day (0 when skipped), after 3 '
+        "stored values: what its verdict is about (mean over every day, or intensity when "
+        "present) must be fixed before the data are seen. Undo the analyse/ask_if/skipped_value "
+        "edit (a new question needs a new outcome name)"
+    )
+
+
+def test_amend_refuses_switching_severity_to_when_asked_after_values_are_stored(
+    started: Path,
+) -> None:
+    log_days(started, 2)
+    edit(started, 'skipped_value = "none"', 'analyse = "when_asked"\nskipped_value = "none"')
+    message = refusal(started)
+    assert "it changes which days severity is analysed on, from every day ('none' when " in message
+    assert "after 2 stored values" in message
+
+
+def test_amend_refuses_dropping_ask_if_from_a_when_asked_outcome_with_values(
+    started: Path,
+) -> None:
+    log_days(started, 1)
+    edit(started, 'ask_if = "headache_day == yes"   # asked only on headache days\n', "")
+    edit(started, PAIN_PART, "")
+    edit(started, "skipped_value = 0                 # for the diary", "# for the diary")
+    message = refusal(started)
+    assert "from only the days it is asked" in message and "to every day, after 1 stored" in message
+
+
+def test_amend_may_change_analysed_days_before_any_value_of_that_outcome(started: Path) -> None:
+    edit(started, PAIN_PART, "")
+    with Workspace.open(started) as ws:
+        ws.amend("pain over every day, decided before any pain was logged")
+        assert not ws.protocol.outcome("peak_pain").when_asked

@@ -157,25 +157,39 @@ def test_too_few_days_is_a_clear_error(pain):
         analyze_outcome(few, Settings())
 
 
-def test_csv_without_mcid_uses_half_the_sd_for_continuous_outcomes():
-    data = read_table(MELATONIN, TableSpec("mood", "melatonin", "study_day", better="higher"))
+def test_csv_without_mcid_is_an_error_never_a_default_from_the_data():
+    spec = TableSpec("mood", "melatonin", "study_day", better="higher")
+    with pytest.raises(DataError) as info:
+        analysis.analyze_table(MELATONIN, spec, fit=FakeFits())
+    assert str(info.value) == (
+        "--mcid is needed for outcome 'mood': give the smallest difference that would matter "
+        "(B − A in the outcome's units; per 28 days for count and binary), chosen before looking "
+        "at the data — e.g. --mcid 5, or per outcome --outcome mood:continuous:5:higher"
+    )
+
+
+def test_csv_outcome_gets_a_scale_but_keeps_its_stated_mcid():
+    data = read_table(MELATONIN, TableSpec("mood", "melatonin", "study_day", mcid=5.0))
     completed = analysis._complete_table_outcome(data)
-    assert completed.outcome.mcid == pytest.approx(0.5 * np.std(data.y, ddof=1), abs=1e-3)
+    assert completed.outcome.mcid == 5.0
     assert completed.outcome.minimum < data.y.min() and completed.outcome.maximum > data.y.max()
-    assert any("half the SD" in n for n in completed.notes)
+    assert not any("SD" in n for n in completed.notes)
 
 
-def test_csv_count_outcome_needs_an_mcid():
+def test_csv_count_outcome_without_mcid_is_refused_by_the_completion_too():
     data = read_table(MELATONIN, TableSpec("mood", "melatonin", "study_day"))
     data = evolve(data, outcome=evolve(data.outcome, kind="count"))
-    with pytest.raises(DataError, match="--mcid is needed for --kind count"):
+    with pytest.raises(DataError, match="--mcid is needed for outcome 'mood'"):
         analysis._complete_table_outcome(data)
 
 
 def test_workspace_analysis_is_interim_before_the_schedule_ends(make_workspace: MakeWorkspace):
     from nof1.workspace import Workspace
 
-    folder = make_workspace(start=dt.date.today() - dt.timedelta(days=60), start_trial=True)
+    # pain asked every day: on headache days only, 60 days leave too few B days to analyse
+    folder = make_workspace(
+        start=dt.date.today() - dt.timedelta(days=60), start_trial=True, replace=NO_SKIP_LOGIC
+    )
     with Workspace.open(folder) as ws:
         fill(ws)
         result = analyze_workspace(ws, "peak_pain", sensitivity=False, fit=FakeFits())

@@ -77,7 +77,7 @@ def test_start_lists_problems(make_workspace: MakeWorkspace) -> None:
 
 def test_amend_without_reason(started: Path) -> None:
     path = started / "protocol.toml"
-    path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 2.0"))
+    path.write_text(path.read_text().replace("mcid = 1.5", "mcid = 2.0"))
     result = run(started, "amend")
     assert_error(
         result, 'an amendment needs a reason: nof1 amend --reason "why the protocol changed"'
@@ -86,7 +86,7 @@ def test_amend_without_reason(started: Path) -> None:
 
 def test_amend_with_reason(started: Path) -> None:
     path = started / "protocol.toml"
-    path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 2.0"))
+    path.write_text(path.read_text().replace("mcid = 1.5", "mcid = 2.0"))
     result = run(started, "amend", "--reason", "clinician asked")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Amendment recorded (outcomes): clinician asked")
@@ -283,7 +283,7 @@ def test_log_outside_a_workspace(tmp_path: Path) -> None:
 
 def _edit_locked(folder: Path) -> None:
     path = folder / "protocol.toml"
-    path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 2.0"))
+    path.write_text(path.read_text().replace("mcid = 1.5", "mcid = 2.0"))
 
 
 def test_log_refused_after_unamended_locked_edit(started: Path) -> None:

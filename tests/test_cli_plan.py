@@ -36,6 +36,12 @@ def test_plan_template_prints_a_table() -> None:
     assert "3 simulated trials per design" in result.stdout
 
 
+def test_plan_for_pain_on_headache_days_says_on_how_many_days() -> None:
+    result = _run("--template", "migraine-magnesium", *FAST, "--asked-days", "10")
+    assert result.exit_code == 0, result.output
+    assert "analysed only when asked: on 10 of 28 days" in result.stdout
+
+
 def test_plan_json_is_machine_readable() -> None:
     result = _run("--template", "migraine-magnesium", *FAST, "--json")
     assert result.exit_code == 0, result.output
@@ -84,6 +90,15 @@ def test_plan_plot_writes_a_png(tmp_path: Path) -> None:
             "Error: --effect -9 takes headache_day from 8 to -1 per 28 days, outside 0–28",
         ),
         (["--write"], "Error: --write needs a workspace (--trial DIR), not --template"),
+        (
+            ["--outcome", "peak_pain", "--asked-days", "0"],
+            "Error: --asked-days must be between 1 and 28 (got 0)",
+        ),
+        (
+            ["--outcome", "headache_day", "--asked-days", "8"],
+            "Error: --asked-days is only for an outcome analysed only when asked (analyse = "
+            '"when_asked"), and headache_day is analysed on every day: leave it out',
+        ),
     ],
 )
 def test_bad_input_gives_one_clear_error(args: list[str], message: str) -> None:

@@ -160,7 +160,8 @@ def test_gaps_in_time_are_kept_and_missing_values_skipped():
         (
             TableSpec("y", "arm", "day"),
             [{"day": "1", "arm": "0", "y": "1"}],
-            "--treatment column 'arm' must have exactly 2 different values (got 1: 0)",
+            "--treatment column 'arm' must have exactly 2 different values (got 1: 0): the file "
+            "must hold the rows of both treatments, and only those",
         ),
         (
             TableSpec("y", "arm", "day"),
@@ -201,3 +202,230 @@ def test_csv_problems_name_the_column_row_and_fix(spec, rows, message):
 def test_missing_file_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="--data file not found"):
         read_table(tmp_path / "nope.csv", SPEC)
+
+
+# -- hostile tables ---------------------------------------------------------------------------
+
+
+def two_arms(**extra: str) -> list[dict[str, str]]:
+    rows = [{"day": str(t), "arm": "AB"[t % 2], "y": "1"} for t in range(1, 7)]
+    return [{**row, **extra} for row in rows]
+
+
+def message(rows, spec, columns=None) -> str:
+    with pytest.raises(DataError) as info:
+        table_from_rows(rows, columns or list(rows[0]), spec)
+    return str(info.value)
+
+
+def test_csv_rejects_infinite_value():
+    rows = two_arms()
+    rows[2]["y"] = "inf"
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--outcome column 'y' has 'inf' on data line 4: give a finite number, or leave the cell "
+        "empty for a missed rating"
+    )
+
+
+def test_csv_rejects_huge_value():
+    rows = two_arms()
+    rows[0]["y"] = "1e300"
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--outcome column 'y' has '1e300' on data line 2, beyond ±1e+12: rescale the column "
+        "(e.g. to thousands)"
+    )
+
+
+def test_csv_rejects_huge_time_index():
+    rows = two_arms()
+    rows[0]["day"] = "1e300"
+    assert "--time column 'day' must be a whole-number day or week index" in message(
+        rows, TableSpec("y", "arm", "day", control="A")
+    )
+
+
+def test_csv_rejects_nan_time():
+    rows = two_arms()
+    rows[0]["day"] = "nan"
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--time column 'day' must be a whole-number day or week index; data line 2 has 'nan'"
+    )
+
+
+def test_csv_nan_outcome_is_a_missed_rating_and_said_so():
+    rows = two_arms()
+    rows[0]["y"] = "NaN"
+    data = table_from_rows(rows, list(rows[0]), TableSpec("y", "arm", "day", control="A"))
+    assert data.n == 5
+    assert "1 row(s) without a value of 'y' (empty or NA) left out" in data.notes
+
+
+def test_csv_rejects_outcome_column_that_is_all_nan():
+    rows = two_arms(y="NaN")
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--outcome column 'y' has no values in data (every row is empty or NA): check the "
+        "column name"
+    )
+
+
+def test_csv_rejects_control_character_in_treatment_label():
+    rows = two_arms()
+    rows[1]["arm"] = "B\x1b[31m"
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--treatment column 'arm' has a control character on data line 3 ('B\\x1b[31m'): labels "
+        "must be plain printable text; remove it from the file"
+    )
+
+
+def test_csv_rejects_control_character_in_outcome_column_name():
+    rows = [{"day": "1", "arm": "A", "y\x07": "1"}]
+    assert message(rows, TableSpec("y\x07", "arm", "day")) == (
+        "--outcome column 'y\\x07' has a control character: column names must be plain printable "
+        "text"
+    )
+
+
+def test_csv_rejects_only_one_arm():
+    rows = two_arms(arm="A")
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--treatment column 'arm' must have exactly 2 different values (got 1: A): the file "
+        "must hold the rows of both treatments, and only those"
+    )
+
+
+def test_csv_rejects_duplicate_time_with_two_treatments():
+    rows = two_arms()
+    rows[1]["day"] = "1"
+    assert message(rows, TableSpec("y", "arm", "day", control="A")) == (
+        "--treatment column 'arm' changes within time 1 ('B' on line 2, 'A' on line 3): one "
+        "treatment per time unit"
+    )
+
+
+def test_csv_duplicate_time_for_a_binary_outcome_is_refused():
+    rows = two_arms()
+    rows[1]["day"] = "1"
+    rows[1]["arm"] = "B"
+    assert message(rows, TableSpec("y", "arm", "day", kind="binary", control="A")) == (
+        "--time column 'day' repeats for a binary outcome (e.g. time 1): averaging is only done "
+        "for continuous outcomes; give one row per time unit"
+    )
+
+
+def test_csv_rejects_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_table(path, SPEC)
+    assert str(info.value) == (
+        "--data empty.csv is empty: it needs a header line naming the columns and one row per "
+        "observation"
+    )
+
+
+def test_csv_rejects_header_without_rows(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("study_day,melatonin,mood\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_table(path, SPEC)
+    assert str(info.value) == (
+        "header.csv has no data rows: add one row per observation under the header"
+    )
+
+
+def test_csv_rejects_a_folder_as_data(tmp_path):
+    with pytest.raises(DataError) as info:
+        read_table(tmp_path, SPEC)
+    assert str(info.value) == f"--data {tmp_path} is a folder: give a CSV file"
+
+
+@pytest.mark.parametrize("mcid", [0.0, -1.0, float("nan"), float("inf")])
+def test_table_spec_rejects_mcid_that_is_not_a_finite_positive_number(mcid):
+    with pytest.raises(DataError, match=r"--mcid for outcome 'y' must be a finite number > 0"):
+        TableSpec("y", "arm", "day", mcid=mcid)
+
+
+def test_missed_rating_never_merges_two_periods():
+    # The B day without a value still separates the two A runs: three periods, not one.
+    rows = [
+        {"day": "1", "arm": "A", "y": "1"},
+        {"day": "2", "arm": "B", "y": ""},
+        {"day": "3", "arm": "A", "y": "2"},
+        {"day": "4", "arm": "B", "y": "5"},
+    ]
+    data = table_from_rows(rows, list(rows[0]), TableSpec("y", "arm", "day", control="A"))
+    assert data.sequence == "ABAB"
+    assert [p.mean for p in data.periods] == [1.0, None, 2.0, 5.0]
+    assert data.units == ((1.0, "A"), (2.0, "B"), (3.0, "A"), (4.0, "B"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mood", ("mood", "continuous", 5.0, "lower")),
+        ("mood:continuous:2:higher", ("mood", "continuous", 2.0, "higher")),
+        ("pain::1.5:", ("pain", "continuous", 1.5, "lower")),
+        ("days:binary:3:lower", ("days", "binary", 3.0, "lower")),
+    ],
+)
+def test_outcome_option_long_and_short_forms(text, expected):
+    spec = TableSpec.from_option(text, treatment="arm", time="day", mcid=5.0)
+    assert (spec.outcome, spec.kind, spec.mcid, spec.better) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("a:b", "--outcome 'a:b' must be NAME or NAME:KIND:MCID:BETTER"),
+        (":continuous:5:higher", "--outcome ':continuous:5:higher' must be NAME or"),
+        ("mood:counts:5:higher", "--outcome 'mood:counts:5:higher': KIND must be continuous, "),
+        ("mood:continuous:nan:higher", "--outcome 'mood:continuous:nan:higher': MCID must be a "),
+        ("mood:continuous:-2:higher", "MCID must be a finite number > 0 (got '-2')"),
+        ("mood:continuous:inf:higher", "MCID must be a finite number > 0 (got 'inf')"),
+        ("mood:continuous:5:up", "--outcome 'mood:continuous:5:up': BETTER must be lower or "),
+    ],
+)
+def test_outcome_option_rejects_malformed_spec(text, error):
+    with pytest.raises(DataError) as info:
+        TableSpec.from_option(text, treatment="arm", time="day")
+    assert error in str(info.value)
+
+
+def test_melatonin_units_reproduce_the_published_allocation():
+    """The real series' own allocation file (examples/melatonin, MIT, © Miura Meng) says day by
+    day what the randomization drew; the CSV path must read exactly that, at most 2 in a row."""
+    import json
+
+    schedule = json.loads((MELATONIN.parent / "melatonin_schedule.json").read_text("utf-8"))
+    data = read_table(MELATONIN, evolve_control(SPEC, "0"))
+    drawn = "".join("B" if schedule[str(day)] else "A" for day in range(1, 71))
+    assert "".join(arm for _, arm in data.units) == drawn
+    assert "AAA" not in drawn and "BBB" not in drawn  # the stated --max-run 2 fits
+
+
+def evolve_control(spec: TableSpec, control: str) -> TableSpec:
+    import attrs
+
+    return attrs.evolve(spec, control=control)
+
+
+def test_csv_rejects_a_column_name_given_twice(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("day,arm,y,y\n1,A,1,2\n2,B,3,4\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_table(path, TableSpec("y", "arm", "day"))
+    assert str(info.value) == (
+        "--data twice.csv names the column 'y' more than once in its header: rename one, so that "
+        "every column can be told apart"
+    )
+
+
+def test_csv_with_a_nul_byte_is_a_data_error(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"day,arm,y\n1,A\x00,1\n2,B,2\n")
+    with pytest.raises(DataError) as info:
+        read_table(path, TableSpec("y", "arm", "day"))
+    assert str(info.value) == (
+        "--treatment column 'arm' has a control character on nul.csv line 2 ('A\\x00'): labels "
+        "must be plain printable text; remove it from the file"
+    )

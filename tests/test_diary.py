@@ -203,7 +203,7 @@ def test_logging_before_start_is_refused(workspace: Path) -> None:
 
 def test_logging_with_unamended_locked_edit_is_refused(ws: Workspace, started: Path) -> None:
     path = started / "protocol.toml"
-    path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 2.5"))
+    path.write_text(path.read_text().replace("mcid = 1.5", "mcid = 2.5"))
     with Workspace.open(started) as edited, pytest.raises(LockError, match="nof1 amend"):
         diary.log_day(edited, RUN_IN_DAY, FULL)
 

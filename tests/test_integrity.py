@@ -286,7 +286,7 @@ def test_rewriting_the_locked_protocol_text_is_detected(trial: Path) -> None:
     with Workspace.open(trial) as ws:
         lock = ws.store.lock()
         assert lock is not None
-        text = lock.protocol_text.replace("mcid = 1.0", "mcid = 3.0").replace("'", "''")
+        text = lock.protocol_text.replace("mcid = 1.5", "mcid = 3.0").replace("'", "''")
     shell(
         trial,
         f"DROP TRIGGER lock_no_update; UPDATE lock SET protocol_text = '{text}';"

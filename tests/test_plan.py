@@ -41,7 +41,53 @@ def test_default_effect_is_one_and_a_half_mcids_in_the_better_direction(
     a = default_assumptions(protocol, protocol.outcome("headache_day"))
     assert a.effect == -3.0 and a.baseline == 8.0 and a.lag_days == 3.0
     pain = default_assumptions(protocol, protocol.outcome("peak_pain"), sd=2.0)
-    assert pain.sd == 2.0 and pain.baseline == 4.0
+    # intensity when present: 60% up the scale on headache days, as the simulator draws it
+    assert pain.sd == 2.0 and pain.baseline == 6.0
+
+
+def test_pain_is_planned_on_the_expected_headache_days(protocol: TrialProtocol) -> None:
+    assert default_assumptions(protocol, protocol.outcome("peak_pain")).asked_days == 8.0
+    assert default_assumptions(protocol, protocol.outcome("headache_day")).asked_days == 28.0
+    given = default_assumptions(protocol, protocol.outcome("peak_pain"), asked_days=12)
+    assert given.asked_days == 12.0
+
+
+def test_asked_days_follow_the_condition(protocol: TrialProtocol) -> None:
+    from nof1.plan.planner import asked_days
+
+    text = open(TEMPLATE, encoding="utf-8").read()
+    free = TrialProtocol.from_text(
+        text.replace('ask_if = "headache_day == yes"   #', 'ask_if = "headache_day == no"   #', 1)
+    )
+    assert asked_days(free, free.outcome("peak_pain")) == 20.0
+    on_pain = TrialProtocol.from_text(
+        text.replace(
+            'ask_if = "headache_day == yes"\nskipped_value = "none"',
+            'ask_if = "peak_pain >= 7"\nanalyse = "when_asked"',
+            1,
+        )
+    )
+    share = asked_days(on_pain, on_pain.outcome("severity"))
+    assert 1.0 <= share < 28.0  # simulated from peak pain's default level
+
+
+def test_asked_days_is_refused_for_an_outcome_analysed_every_day(protocol: TrialProtocol) -> None:
+    with pytest.raises(PlanError) as caught:
+        default_assumptions(protocol, protocol.outcome("headache_day"), asked_days=8)
+    assert str(caught.value) == (
+        'asked_days is only for an outcome analysed only when asked (analyse = "when_asked"), '
+        "and headache_day is analysed on every day: leave it out"
+    )
+
+
+def test_fewer_asked_days_give_a_wider_interval(protocol: TrialProtocol) -> None:
+    outcome = protocol.outcome("peak_pain")
+    every = Assumptions(effect=-2.0, baseline=6.0, sd=1.5, rho=0.3, lag_days=0)
+    headache = attrs.evolve(every, asked_days=8.0)
+    option = design_of(protocol.design)
+    wide = simulate_design(protocol, outcome, option, headache, simulations=6, seed=2, jobs=1)
+    narrow = simulate_design(protocol, outcome, option, every, simulations=6, seed=2, jobs=1)
+    assert wide.ci_width > 1.4 * narrow.ci_width  # about sqrt(28 / 8) = 1.9 times
 
 
 def test_alternative_designs_include_the_protocol_and_are_sorted_by_length(
@@ -113,8 +159,8 @@ def test_planner_and_protocol_share_the_analysed_days_rule(protocol: TrialProtoc
 def test_large_effect_is_found_and_no_effect_rarely_gives_benefit(
     protocol: TrialProtocol,
 ) -> None:
-    outcome = protocol.outcome("peak_pain")
-    a = Assumptions(effect=-2.0, baseline=4.0, sd=1.0, rho=0.3, lag_days=0)
+    outcome = protocol.outcome("peak_pain")  # every day here (asked_days 28); MCID 1.5
+    a = Assumptions(effect=-3.0, baseline=5.0, sd=1.0, rho=0.3, lag_days=0)
     result = simulate_design(
         protocol, outcome, design_of(protocol.design), a, simulations=12, seed=3, jobs=1
     )
@@ -170,6 +216,9 @@ def test_bad_target_is_refused(protocol: TrialProtocol) -> None:
         ({"missing_rate": 0.95}, "missing_rate must be between 0 and 0.9 (got 0.95)"),
         ({"sd": 0.0}, "sd must be > 0 (got 0)"),
         ({"effect": float("inf")}, "effect must be a finite number (got inf)"),
+        ({"asked_days": 0.0}, "asked_days must be between 1 and 28 (got 0)"),
+        ({"asked_days": 29.0}, "asked_days must be between 1 and 28 (got 29)"),
+        ({"asked_days": float("nan")}, "asked_days must be between 1 and 28 (got nan)"),
     ],
 )
 def test_assumptions_value_refuses_impossible_settings(

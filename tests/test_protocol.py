@@ -190,8 +190,8 @@ RULES = [
     (
         set_("outcomes.0.scale", "x"),
         "outcomes[0].scale is not a known key: remove it or check the spelling (known: "
-        "ask_if, better, categories, kind, label, max, mcid, min, name, primary, question, "
-        "skipped_value, units)",
+        "analyse, ask_if, better, categories, kind, label, max, mcid, min, name, primary, "
+        "question, skipped_value, units)",
     ),
     (
         set_("analysis.decision_threshold", 0.4),
@@ -283,7 +283,7 @@ def test_all_problems_are_reported_at_once_with_the_file_name(tmp_path: Path) ->
     text = (
         MAGNESIUM.replace("period_days = 28", "period_days = 0")
         .replace('scheme = "pairwise"', 'scheme = "random"')
-        .replace("mcid = 1.0", "mcid = -1.0")
+        .replace("mcid = 1.5", "mcid = -1.0")
         .replace("[analysis]", "[analysis]\ncolour = 1")
     )
     path = tmp_path / "protocol.toml"

@@ -331,17 +331,26 @@ def test_probability_just_below_the_threshold_is_not_rounded_up_to_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("verdict", "expected"),
+    ("verdict", "probs", "expected"),
     [
-        (rule.BENEFIT, "Magnesium probably improved headache day"),
-        (rule.HARM, "Headache day was probably worse on Magnesium"),
-        (rule.NEGLIGIBLE, "probably smaller than the smallest difference that matters"),
-        (rule.INCONCLUSIVE, "Inconclusive for headache day"),
+        (rule.BENEFIT, (0.97, 0.85, 0.01, 0.14), "Magnesium probably improved headache day"),
+        (rule.BENEFIT, (0.99, 0.96, 0.0, 0.04), "Magnesium very likely improved headache day"),
+        (rule.HARM, (0.02, 0.0, 0.9, 0.1), "Headache day was probably worse on Magnesium"),
+        (
+            rule.NEGLIGIBLE,
+            (0.5, 0.05, 0.05, 0.9),
+            "probably smaller than the smallest difference that matters",
+        ),
+        (rule.INCONCLUSIVE, (0.9, 0.5, 0.0, 0.5), "Inconclusive for headache day"),
     ],
 )
-def test_verdict_sentence_names_the_arms_and_the_mcid(verdict: str, expected: str) -> None:
+def test_verdict_sentence_names_the_arms_and_the_mcid(
+    verdict: str, probs: tuple[float, float, float, float], expected: str
+) -> None:
     _record, result = scenario()
-    primary = attrs.evolve(result.outcomes[0], verdict=verdict)
+    primary = attrs.evolve(
+        result.outcomes[0], verdict=verdict, probabilities=S.Probabilities(*probs)
+    )
     sentence = verdict_sentence(primary, "Magnesium", "Placebo", 0.8)
     assert expected in sentence
     assert "2.0 days per 28 days" in sentence
@@ -390,7 +399,7 @@ def test_html_page_one_shows_title_effect_verdict_and_arms(final: Any) -> None:
     assert "Meaningful benefit" in text and "Meaningful harm" in text
     assert "Magnesium probably improved headache day" in text
     assert "P-001" in text
-    assert "No meaningful difference likely" in text  # secondary outcome, short verdict
+    assert re.search(r"No meaningful difference (very )?likely", text)  # secondary, short verdict
     assert "not medical advice" in text and "never recommends a dose" in text
     assert "was revealed for this analysis" in text  # blinded trial names the arms
     # the sceptical prior halves the effect: the verdict changes, and page 1 says so
@@ -460,11 +469,11 @@ def test_withheld_verdict_renders_with_its_reason() -> None:
     record, result = scenario(withheld=True)
     rendered = render(record, result, figures=False)
     page1 = pdf_pages(rendered.pdf)[0]
-    assert "No verdict for headache day" in page1
+    assert "No verdict (withheld) for headache day" in page1
     assert "did not converge" in page1
     assert "Unreliable estimate" in page1
     assert "Meaningful benefit:" not in page1  # no probability bar for a withheld verdict
-    assert "No verdict for headache day" in Page(rendered.html).all_text
+    assert "No verdict (withheld) for headache day" in Page(rendered.html).all_text
 
 
 def test_outcome_with_too_little_data_renders() -> None:

@@ -185,7 +185,8 @@ def test_simulated_trial_headache_rate_and_effect_are_realistic() -> None:
     # two trials of 19 blocks: one of 40 blocks would pass the 3-year limit on a trial's length
     protocol = _protocol(blocks=19)
     values: dict[str, list[float]] = {"A": [], "B": []}
-    for seed in (3, 30):
+    # eight trials: one trial's headache rate varies by about ±1 day per 28 (autocorrelation)
+    for seed in (3, 30, 300, 3000, 4, 40, 400, 4000):
         trial = simulate_trial(
             protocol, build_schedule(protocol), seed=seed, effects={"headache_day": -3}
         )
@@ -197,6 +198,41 @@ def test_simulated_trial_headache_rate_and_effect_are_realistic() -> None:
     rate_b = 28 * np.mean(values["B"])
     assert 6.5 < rate_a < 9.5
     assert abs((rate_b - rate_a) + 3) < 1.0
+
+
+def _pain_by_arm(effects: dict[str, float], seeds: range) -> dict[str, list[float]]:
+    protocol = _protocol(blocks=19)
+    schedule = build_schedule(protocol)
+    arms = {d.date: d.arm for d in schedule.days() if d.analysed}
+    pain: dict[str, list[float]] = {"A": [], "B": []}
+    for seed in seeds:
+        trial = simulate_trial(
+            protocol, schedule, seed=seed, effects=effects, missing_rate=0.0, adherence=1.0
+        )
+        headache = {o.date for o in trial.observations if o.outcome == "headache_day" and
+                    o.value == 1}  # fmt: skip
+        for o in trial.observations:
+            if o.outcome == "peak_pain" and o.date in arms:
+                assert o.date in headache  # pain is absent on headache-free days
+                pain[str(arms[o.date])].append(o.value)
+    return pain
+
+
+def test_simulated_pain_intensity_does_not_carry_the_frequency_effect() -> None:
+    """Fewer headache days on B must not make the remaining headache days worse (or better):
+    the frequency effect lives in headache_day alone, so it is never counted twice. (With the
+    pain drawn from the headache's own latent series the difference was +0.54 points.)"""
+    pain = _pain_by_arm({"headache_day": -6.0}, range(8))
+    assert len(pain["B"]) < 0.5 * len(pain["A"])  # far fewer headache days on B
+    assert abs(np.mean(pain["B"]) - np.mean(pain["A"])) < 0.25
+
+
+def test_simulated_pain_effect_acts_on_intensity_on_headache_days_only() -> None:
+    pain = _pain_by_arm({"peak_pain": -1.5}, range(4))
+    # on headache days, a little less than -1.5: pain is at least 1 on a headache day
+    assert -1.8 < np.mean(pain["B"]) - np.mean(pain["A"]) < -1.0
+    # and no effect on how often: about as many headache days on each arm
+    assert 0.8 < len(pain["B"]) / len(pain["A"]) < 1.25
 
 
 def test_simulated_trial_missing_days_adherence_and_events() -> None:

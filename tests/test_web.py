@@ -450,7 +450,7 @@ def test_diary_form_shows_questions_scale_date_and_the_condition(client: TestCli
     page = text_of(raw)
     assert TODAY.strftime("%-d %B %Y") in page
     assert "Did you have a headache today?" in page
-    assert "Peak pain: a number 0–10 (e.g. 5)" in page
+    assert "Peak pain on headache days: a number 0–10 (e.g. 5)" in page
     assert "Only if “Headache day” is yes — otherwise leave it empty." in page
     assert 'data-ask-if="headache_day"' in raw
     assert "Did you take Pack" in page  # blinded: the pack code, never the arm
@@ -598,7 +598,7 @@ def test_diary_before_start_is_refused_with_the_library_words(workspace: Path) -
 
 def test_diary_refused_after_an_unamended_locked_edit(client: TestClient, started: Path) -> None:
     path = started / "protocol.toml"
-    path.write_text(path.read_text().replace("mcid = 1.0", "mcid = 1.5", 1))
+    path.write_text(path.read_text().replace("mcid = 1.5", "mcid = 2.5", 1))
     response = post_diary_raw(client, HEADACHE_FREE)
     assert response.status_code == 400
     assert "amend" in text_of(response.text)

@@ -144,7 +144,7 @@ def test_unlocked_section_edit_warns_but_is_allowed(started: Path) -> None:
 
 
 def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
-    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.5", "mcid = 3.0")
     with Workspace.open(started) as ws:
         with pytest.raises(LockError) as info:
             ws.guard()
@@ -155,14 +155,14 @@ def test_locked_section_edit_is_refused_by_guard(started: Path) -> None:
 
 
 def test_locked_section_edit_does_not_reach_analysis(started: Path) -> None:
-    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.5", "mcid = 3.0")
     with Workspace.open(started) as ws:
-        assert ws.protocol.outcome("peak_pain").mcid == 1.0
+        assert ws.protocol.outcome("peak_pain").mcid == 1.5
         assert "locked section outcomes changed" in ws.warnings()[0]
 
 
 def test_amend_requires_a_reason(started: Path) -> None:
-    edit_protocol(started, "mcid = 1.0", "mcid = 3.0")
+    edit_protocol(started, "mcid = 1.5", "mcid = 3.0")
     with Workspace.open(started) as ws, pytest.raises(LockError, match="needs a reason"):
         ws.amend("   ")
 
@@ -178,20 +178,20 @@ def test_amend_before_start_is_refused(workspace: Path) -> None:
 
 
 def test_amend_records_new_locked_hash(started: Path) -> None:
-    edit_protocol(started, "mcid = 1.0", "mcid = 1.5")
+    edit_protocol(started, "mcid = 1.5", "mcid = 2.5")
     with Workspace.open(started) as ws:
-        amendment = ws.amend("clinician prefers 1.5 points")
+        amendment = ws.amend("clinician prefers 2.5 points")
         assert amendment.sections == ("outcomes",)
         assert ws.warnings() == []
         ws.guard()
-        assert ws.protocol.outcome("peak_pain").mcid == 1.5
+        assert ws.protocol.outcome("peak_pain").mcid == 2.5
         info = ws.lock_info()
         assert info is not None
         assert info.current_locked_hash == ws.file_protocol.locked_fingerprint()
-        assert info.amendments[0].reason == "clinician prefers 1.5 points"
+        assert info.amendments[0].reason == "clinician prefers 2.5 points"
     with Workspace.open(started) as ws:  # persists
-        assert ws.protocol.outcome("peak_pain").mcid == 1.5
-        assert ws.deviations()[0].endswith("(outcomes): clinician prefers 1.5 points")
+        assert ws.protocol.outcome("peak_pain").mcid == 2.5
+        assert ws.deviations()[0].endswith("(outcomes): clinician prefers 2.5 points")
 
 
 def test_amend_cannot_reassign_past_days(started: Path) -> None:

@@ -9,11 +9,12 @@ It is the same as::
 
     nof1 analyze --data examples/melatonin/melatonin_ema.csv --outcome mood \
         --treatment melatonin --control 0 --time study_day --better higher --mcid 5 \
-        --trend linear
+        --trend linear --randomized-by day --max-run 2
 
-Up to three mood ratings a day (0–100) are averaged per study day; the days were randomized
-with at most two consecutive days in the same condition, so the randomization test uses the day
-as its unit. See README.md beside this file for what it finds.
+Up to three mood ratings a day (0–100) are averaged per study day; the study randomized days
+with at most two consecutive days in the same condition, and says so (``--randomized-by day
+--max-run 2``), so the randomization test uses the day as its unit. See README.md beside this
+file for what it finds.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ ARGS = [
     "--better", "higher",
     "--mcid", "5",
     "--trend", "linear",
+    "--randomized-by", "day",
+    "--max-run", "2",
 ]  # fmt: skip
 
 if __name__ == "__main__":

@@ -5,13 +5,15 @@ This is what `make demo` runs. It plays a whole blinded trial as a person would:
 1. ``nof1 init``     — a workspace from the ``migraine-magnesium`` template (fixed seed);
 2. ``nof1 start``    — lock the protocol and the randomized schedule;
 3. the diary         — 238 days of realistic simulated data from :mod:`nof1.simulate` (this
-   person's headache days fall by about 3 per 28 days on magnesium), written in the documented
-   tidy format and loaded with ``nof1 import``; adverse events with ``nof1 event``;
-4. ``nof1 status``   — the trial's state. This simulated person had three days in a row of pain
-   9/10 in August, which meets the protocol's stopping rule: status says so loudly;
-5. ``nof1 review``   — the supervising clinician reviewed that rule and decided to continue (in a
-   real trial this happens when the rule is met; the demo loads the diary in one go, so the review
-   is recorded afterwards and the report's stopping-rule timeline shows both dates);
+   person's headache days fall by about 3 per 28 days on magnesium, and the pain of a headache
+   day by 0.8 points: two separate effects, frequency and intensity when present, so neither is
+   counted twice), written in the documented tidy format and loaded with ``nof1 import``;
+   adverse events with ``nof1 event``;
+4. ``nof1 status``   — the trial's state; a stopping rule the diary meets (e.g. pain 9/10 or
+   worse on three logged days in a row) is shown loudly. With this seed none is met;
+5. ``nof1 review``   — for each rule met, the supervising clinician's review (decision: continue;
+   in a real trial this happens when the rule is met; the demo loads the diary in one go, so the
+   review is recorded afterwards and the report's stopping-rule timeline shows both dates);
 6. ``nof1 allocation --reveal --by … --reason … --yes`` — the pharmacist unblinds the allocation
    after the last day (recorded: who, when, why);
 7. ``nof1 report``   — analysis and the HTML + PDF + JSON report in ``workspace/reports/``.
@@ -37,7 +39,8 @@ from example_support import (  # noqa: E402
 
 SEED = 20261201
 #: True effects on the verdict scale (B minus A): headache days and acute-medication doses per
-#: 28 days, pain points, expected severity category.
+#: 28 days, peak pain points on headache days (intensity when present: the frequency effect is
+#: headache_day's alone), expected severity category.
 EFFECTS = {"headache_day": -3.0, "peak_pain": -0.8, "severity": -0.3, "acute_med_days": -2.5}
 
 

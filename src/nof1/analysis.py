@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ from attrs import evolve, frozen
 
 from nof1 import __version__
 from nof1 import verdict as verdict_rule
-from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_table
+from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_csv, table_from_rows
 from nof1.errors import AnalysisError, DataError
 from nof1.model import Fit, ModelData, ModelSpec
 from nof1.model.check import PredictiveCheck
@@ -46,10 +46,10 @@ from nof1.model.check import run as run_checks
 from nof1.model.sampling import fit as sample_posterior
 from nof1.protocol import Design, OutcomeSpec
 from nof1.randomization import (
-    is_unit_randomized,
+    StatedScheme,
     paired_comparison,
     randomization_test,
-    unit_randomization_test,
+    table_randomization_test,
 )
 from nof1.summary import (
     WITHHELD,
@@ -107,6 +107,8 @@ class Settings:
     sensitivity: bool = True
     sampler: str | None = None
     engine: str = "auto"
+    #: CSV data: how the treatments were randomized, as stated (``None``: no randomization test).
+    randomized_by: StatedScheme | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,6 +201,7 @@ def analyze_workspace(
         protocol_hash=_locked_hash(ws) or protocol.fingerprint(),
         created_at=_now(),
         skipped=tuple(skipped),
+        arms=(("A", protocol.comparator.name), ("B", protocol.intervention.name)),
     )
 
 
@@ -210,9 +213,10 @@ def _locked_hash(ws: Any) -> str | None:
 
 def analyze_table(
     path: str | Path | None,
-    spec: TableSpec,
+    spec: TableSpec | Sequence[TableSpec],
     *,
-    data: OutcomeData | None = None,
+    data: OutcomeData | Sequence[OutcomeData] | None = None,
+    randomized_by: StatedScheme | None = None,
     autocorrelation: bool = True,
     trend: str = "none",
     threshold: float = 0.8,
@@ -225,23 +229,38 @@ def analyze_table(
     fit: Fitter = sample_posterior,
     engine: str = "auto",
 ) -> AnalysisResult:
-    """Analyse one outcome of a CSV file (or of ``data`` already read with ``read_table``).
+    """Analyse one or several outcomes of a CSV file (or ``data`` already read).
 
-    Without ``--mcid``, a continuous outcome uses half the SD of its time-unit values (a common
-    rule of thumb for a minimal important difference) and says so; other kinds need ``mcid``.
-    Without a declared scale, a continuous outcome's priors are scaled to twice its observed
-    range (see ``docs/methods.md``).
+    Nothing about the verdict is chosen after seeing the data: every outcome needs its MCID
+    (``spec.mcid``), and the randomization test runs only over the stated scheme
+    (``randomized_by``; ``None`` reports it as not run, with the reason). Without a declared
+    scale, a continuous outcome's priors are scaled to twice its observed range (see
+    ``docs/methods.md``); that is the prior's width, never the effect's location.
+
+    Parameters
+    ----------
+    path : the CSV file (read once for all outcomes); ``None`` with ``data``.
+    spec : one :class:`~nof1.dataset.TableSpec` per outcome; they share the treatment, time,
+        block and control columns. The first is the primary outcome.
+    data : the outcomes already read (``read_table``), in the order of ``spec``.
+    randomized_by : the stated randomization unit and run limit (``--randomized-by``).
 
     Raises
     ------
     DataError
         Naming the column, row or option to fix.
     """
+    specs = [spec] if isinstance(spec, TableSpec) else list(spec)
+    _check_table_specs(specs)
     if data is None:
         if path is None:
             raise DataError("--data FILE is needed")
-        data = read_table(path, spec)
-    data = _complete_table_outcome(data)
+        table = read_csv(path)
+        outcomes = [
+            table_from_rows(table.rows, table.columns, s, source=table.source) for s in specs
+        ]
+    else:
+        outcomes = [data] if isinstance(data, OutcomeData) else list(data)
     settings = Settings(
         autocorrelation=autocorrelation,
         trend=trend,
@@ -253,39 +272,74 @@ def analyze_table(
         seed=seed,
         sensitivity=sensitivity,
         engine=engine,
+        randomized_by=randomized_by,
     )
-    result = analyze_outcome(data, settings, design=None, progress=progress, fit=fit)
+    completed = [
+        _complete_table_outcome(d, primary=i == 0, scheme=randomized_by)
+        for i, d in enumerate(outcomes)
+    ]
+    for d in completed:
+        _check_enough(d)
+    results = tuple(
+        analyze_outcome(d, settings, design=None, progress=progress, fit=fit) for d in completed
+    )
+    source = Path(str(path)).name if path is not None else "data"
+    names = ", ".join(d.outcome.name for d in completed)
+    labels = completed[0].arm_labels
     return AnalysisResult(
-        trial_id=Path(str(path)).stem if path is not None else data.outcome.name,
-        title=f"{data.outcome.name} in {Path(str(path)).name if path is not None else 'data'}",
+        trial_id=Path(str(path)).stem if path is not None else completed[0].outcome.name,
+        title=f"{names} in {source}",
         interim=False,
         analysed_through=None,
-        outcomes=(result,),
+        outcomes=results,
         software_version=__version__,
         protocol_hash=None,
         created_at=_now(),
+        arms=(("A", labels[0]), ("B", labels[1])) if len(labels) == 2 else (),
     )
 
 
-def _complete_table_outcome(data: OutcomeData) -> OutcomeData:
-    """Fill in what a CSV outcome lacks: the MCID (continuous default) and the scale."""
-    spec = data.outcome
-    notes = list(data.notes)
-    changes: dict[str, Any] = {}
-    if not math.isfinite(spec.mcid):
-        if spec.kind != "continuous":
+def _check_table_specs(specs: Sequence[TableSpec]) -> None:
+    """Every outcome has a stated MCID; the outcomes share one treatment structure."""
+    if not specs:
+        raise DataError("--outcome is needed: name the outcome column(s) of the file")
+    seen: set[str] = set()
+    for s in specs:
+        if s.outcome in seen:
+            raise DataError(f"--outcome {s.outcome!r} is given twice: give each outcome once")
+        seen.add(s.outcome)
+        if s.mcid is None:
             raise DataError(
-                f"--mcid is needed for --kind {spec.kind}: give the smallest difference that "
-                "would matter, on the verdict scale (events or days per 28 days, or categories)"
+                f"--mcid is needed for outcome {s.outcome!r}: give the smallest difference that "
+                "would matter (B − A in the outcome's units; per 28 days for count and binary), "
+                "chosen before looking at the data — e.g. --mcid 5, or per outcome "
+                f"--outcome {s.outcome}:{s.kind}:5:{s.better}"
             )
-        sd = float(np.std(data.y, ddof=1)) if data.n > 1 else 0.0
-        if not sd > 0:
-            raise DataError("--mcid is needed: the outcome does not vary, so no default exists")
-        changes["mcid"] = round(0.5 * sd, 3)
-        notes.append(
-            f"no --mcid given: using half the SD of the outcome ({changes['mcid']:g}); "
-            "give --mcid for a clinically chosen value"
+    first = specs[0]
+    for s in specs[1:]:
+        if (s.treatment, s.time, s.block, s.control) != (
+            first.treatment,
+            first.time,
+            first.block,
+            first.control,
+        ):
+            raise DataError(
+                "every --outcome of one file shares --treatment, --time, --block and --control"
+            )
+
+
+def _complete_table_outcome(
+    data: OutcomeData, *, primary: bool = True, scheme: StatedScheme | None = None
+) -> OutcomeData:
+    """Fill in what a CSV outcome lacks: its role and its scale; check the stated MCID."""
+    spec = data.outcome
+    if not (math.isfinite(spec.mcid) and spec.mcid > 0):
+        raise DataError(
+            f"--mcid is needed for outcome {spec.name!r}: give the smallest difference that "
+            "would matter, chosen before looking at the data"
         )
+    notes = list(data.notes)
+    changes: dict[str, Any] = {"primary": primary}
     if spec.kind == "continuous" and (spec.minimum is None or spec.maximum is None):
         low, high = float(data.y.min()), float(data.y.max())
         span = max(high - low, 1e-6)
@@ -298,8 +352,10 @@ def _complete_table_outcome(data: OutcomeData) -> OutcomeData:
     if spec.kind == "ordinal" and len(spec.categories) < 3:
         k = max(3, int(data.y.max()) + 1)
         changes["categories"] = tuple(str(i) for i in range(k))
-    if not changes:
-        return data
+    if scheme is None:
+        notes.append("randomization scheme not stated: no randomization test")
+    else:
+        notes.append(f"stated design: {scheme.describe()}")
     return evolve(data, outcome=evolve(spec, **changes), notes=tuple(notes))
 
 
@@ -393,7 +449,9 @@ def analyze_outcome(
         periods=data.periods,
         n_analysed=data.n,
         effect_draws=effect_draws,
-        model_description=model_spec.describe(),
+        # a two-part outcome says which part it is (e.g. pain on headache days only)
+        model_description=model_spec.describe() + (f"; {data.part}" if data.part else ""),
+        notes=data.notes,
     )
 
 
@@ -578,36 +636,9 @@ def _cross_checks(
     if design is not None:
         rand = randomization_test(means, "".join(arms), design, scale=factor, seed=seed)
         return rand, paired
-    unit_arms = "".join("B" if a == 1 else "A" for a in data.arm)
-    if is_unit_randomized(unit_arms):
-        rand = unit_randomization_test(data.y, unit_arms, scale=factor, seed=seed)
-    else:
-        blocks_n = max(blocks)
-        if sorted(arms) and all(
-            sorted(a for a, b in zip(arms, blocks, strict=True) if b == blk) == ["A", "B"]
-            for blk in range(1, blocks_n + 1)
-        ):
-            rand = randomization_test(
-                means,
-                "".join(arms),
-                Design(scheme="pairwise", blocks=blocks_n),
-                scale=factor,
-                seed=seed,
-            )
-            rand = evolve(
-                rand,
-                note=rand.note + "; assumes the order within each block was randomized",
-            )
-        else:
-            rand = RandomizationResult(
-                None,
-                float("nan"),
-                0,
-                False,
-                "unknown",
-                "the randomization scheme of this table is unknown (periods longer than 2 time "
-                "units and blocks not AB/BA pairs): no randomization test",
-            )
+    rand = table_randomization_test(
+        data, settings.randomized_by, period_means=means, scale=factor, seed=seed
+    )
     return rand, paired
 
 

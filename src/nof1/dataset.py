@@ -120,6 +120,15 @@ class OutcomeData:
     time_unit: str = "day"
     source: str = "workspace"
     notes: tuple[str, ...] = ()
+    #: The values of the treatment column that are A and B (CSV data; empty for a workspace).
+    arm_labels: tuple[str, ...] = ()
+    #: Every time unit of a CSV table with its arm, including units without a value of this
+    #: outcome: the units a day-level randomization drew (empty for a workspace).
+    units: tuple[tuple[float, str], ...] = ()
+    #: Which part of a two-part outcome is analysed, in words for the report (empty: the whole
+    #: outcome on every analysed day), e.g. "intensity when present: analysed only on the 31
+    #: days it was asked (headache_day == yes)".
+    part: str = ""
 
     @property
     def n(self) -> int:
@@ -207,14 +216,18 @@ def from_records(
 
     Used by :func:`from_workspace` and directly with simulated trials. An outcome with skip
     logic (``ask_if``) gets its ``skipped_value`` on the days its condition is false (see
-    :func:`skip_filled`); pass ``protocol`` when a condition outcome is itself conditional.
+    :func:`skip_filled`), or, with ``analyse = "when_asked"``, keeps only the days it was asked
+    (see :func:`asked_only`: intensity when present); pass ``protocol`` when a condition
+    outcome is itself conditional.
     """
     took = {a.date: a.took == "yes" for a in adherence}
     values: dict[dt.date, float] = {}
     for obs in observations:
         if obs.outcome == spec.name and obs.value is not None and math.isfinite(obs.value):
             values[obs.date] = float(obs.value)  # newest wins: records come oldest first
-    if spec.ask_if is not None:
+    if spec.when_asked:
+        values = asked_only(spec, values, observations, protocol)
+    elif spec.ask_if is not None:
         values = skip_filled(spec, values, observations, protocol)
 
     logged: list[LoggedDay] = []
@@ -260,6 +273,11 @@ def from_records(
         notes.append(
             f"{excluded} logged day(s) in run-in, washout or analytic washout are not analysed"
         )
+    part = ""
+    if spec.when_asked:
+        assert spec.ask_if is not None
+        part = when_asked_part(spec, len(analysed))
+        notes.append(part)
     return OutcomeData(
         outcome=spec,
         date=tuple(d.date for d in analysed),
@@ -276,7 +294,57 @@ def from_records(
         time_unit="day",
         source="workspace",
         notes=tuple(notes),
+        part=part,
     )
+
+
+def when_asked_part(spec: OutcomeSpec, days: int) -> str:
+    """The sentence saying which days a ``when_asked`` outcome's analysis uses."""
+    assert spec.ask_if is not None
+    plural = "day" if days == 1 else "days"
+    return (
+        f"intensity when present: analysed only on the {days} {plural} it was asked "
+        f"({spec.ask_if.text}); how often that happens is the outcome {spec.ask_if.outcome}"
+    )
+
+
+def _skipped_dates(
+    spec: OutcomeSpec, observations: Sequence[Any], protocol: TrialProtocol | None
+) -> set[dt.date]:
+    """Dates whose logged answers make ``spec``'s ``ask_if`` condition false."""
+    assert spec.ask_if is not None
+    by_date: dict[dt.date, dict[str, float]] = {}
+    for obs in observations:
+        if obs.value is not None and math.isfinite(obs.value):
+            by_date.setdefault(obs.date, {})[obs.outcome] = float(obs.value)
+    skipped = set()
+    for date, day in by_date.items():
+        if protocol is not None:
+            is_skipped = spec.name in protocol.skipped(day)
+        else:
+            condition = day.get(spec.ask_if.outcome)
+            is_skipped = condition is not None and not spec.ask_if.holds(condition)
+        if is_skipped:
+            skipped.add(date)
+    return skipped
+
+
+def asked_only(
+    spec: OutcomeSpec,
+    values: dict[dt.date, float],
+    observations: Sequence[Any],
+    protocol: TrialProtocol | None = None,
+) -> dict[dt.date, float]:
+    """A ``when_asked`` outcome's values on the days it was asked (intensity when present).
+
+    Peak pain on a headache-free day is not "0 pain on a headache day": the analysis of
+    intensity uses only the days whose logged answers make the condition true. A value logged
+    before a correction made the condition false is dropped; a day without the condition
+    outcome keeps its logged value (the question was evidently asked). The days between are
+    gaps, which the continuous model handles exactly.
+    """
+    skipped = _skipped_dates(spec, observations, protocol)
+    return {date: v for date, v in sorted(values.items()) if date not in skipped}
 
 
 def skip_filled(
@@ -294,19 +362,9 @@ def skip_filled(
     the condition outcome stay as logged (missing if nothing was logged).
     """
     assert spec.ask_if is not None and spec.skipped_value is not None
-    by_date: dict[dt.date, dict[str, float]] = {}
-    for obs in observations:
-        if obs.value is not None and math.isfinite(obs.value):
-            by_date.setdefault(obs.date, {})[obs.outcome] = float(obs.value)
     result = dict(values)
-    for date, day in by_date.items():
-        if protocol is not None:
-            skipped = spec.name in protocol.skipped(day)
-        else:
-            condition = day.get(spec.ask_if.outcome)
-            skipped = condition is not None and not spec.ask_if.holds(condition)
-        if skipped:
-            result[date] = spec.skipped_value
+    for date in _skipped_dates(spec, observations, protocol):
+        result[date] = spec.skipped_value
     return dict(sorted(result.items()))
 
 
@@ -315,9 +373,27 @@ def skip_filled(
 # --------------------------------------------------------------------------------------------
 
 
+#: Largest magnitude accepted for an outcome value: beyond it sums of squares overflow.
+MAX_VALUE = 1e12
+#: Largest magnitude accepted for a --time index (a day number, a Julian day, a week, ...).
+MAX_TIME = 1e7
+
+
+def _finite_mcid(instance: Any, attribute: Any, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise DataError(
+            f"--mcid for outcome {instance.outcome!r} must be a finite number > 0 (got {value:g}): "
+            "give the smallest difference that would matter"
+        )
+
+
 @frozen
 class TableSpec:
-    """What the user told ``nof1 analyze --data`` about the CSV columns and the outcome."""
+    """What the user told ``nof1 analyze --data`` about the CSV columns and one outcome.
+
+    ``mcid`` must be stated (a finite number > 0) before the analysis: it is never derived from
+    the data. ``None`` is accepted here so that the analysis can say which outcome lacks one.
+    """
 
     outcome: str
     treatment: str
@@ -326,8 +402,102 @@ class TableSpec:
     control: str | None = None
     kind: str = "continuous"
     better: str = "lower"
-    mcid: float | None = None
+    mcid: float | None = field(default=None, validator=_finite_mcid)
     categories: tuple[str, ...] = ()
+
+    @classmethod
+    def from_option(
+        cls,
+        text: str,
+        *,
+        treatment: str,
+        time: str,
+        block: str | None = None,
+        control: str | None = None,
+        kind: str = "continuous",
+        better: str = "lower",
+        mcid: float | None = None,
+    ) -> TableSpec:
+        """One ``--outcome`` value: ``NAME``, or ``NAME:KIND:MCID:BETTER``.
+
+        An empty field of the long form takes the value of ``--kind``, ``--mcid`` or
+        ``--better`` (given here as ``kind``, ``mcid``, ``better``), e.g. ``pain::1.5:``.
+        """
+        parts = text.split(":")
+        if len(parts) not in (1, 4) or not parts[0].strip():
+            raise DataError(
+                f"--outcome {text!r} must be NAME or NAME:KIND:MCID:BETTER (e.g. "
+                "mood:continuous:5:higher; leave a field empty to use --kind, --mcid or "
+                "--better); a column whose name holds ':' must be renamed"
+            )
+        name = parts[0].strip()
+        if len(parts) == 4:
+            kind_text, mcid_text, better_text = (part.strip() for part in parts[1:])
+            kind = kind_text or kind
+            better = better_text or better
+            if mcid_text:
+                try:
+                    mcid = float(mcid_text)
+                except ValueError:
+                    mcid = float("nan")
+                if not (math.isfinite(mcid) and mcid > 0):
+                    raise DataError(
+                        f"--outcome {text!r}: MCID must be a finite number > 0 (got "
+                        f"{mcid_text!r}): give the smallest difference that would matter"
+                    )
+            if kind not in KINDS:
+                raise DataError(f"--outcome {text!r}: KIND must be {words(KINDS)} (got {kind!r})")
+            if better not in DIRECTIONS:
+                raise DataError(
+                    f"--outcome {text!r}: BETTER must be {words(DIRECTIONS)} (got {better!r})"
+                )
+        return cls(
+            outcome=name,
+            treatment=treatment,
+            time=time,
+            block=block,
+            control=control,
+            kind=kind,
+            better=better,
+            mcid=mcid,
+        )
+
+
+@frozen
+class Table:
+    """A CSV file as read: its column names and rows (dicts of text), and its name."""
+
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, str], ...]
+    source: str
+
+
+def read_csv(path: str | Path) -> Table:
+    """Read a CSV file (UTF-8, optional BOM) as text rows; problems raise :class:`DataError`."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            rows = list(reader)
+    except FileNotFoundError:
+        raise DataError(f"--data file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"--data {path} is a folder: give a CSV file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"--data {path.name} is not a readable UTF-8 CSV file ({exc})") from None
+    if not columns:
+        raise DataError(
+            f"--data {path.name} is empty: it needs a header line naming the columns and one "
+            "row per observation"
+        )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"--data {path.name} names the column {repeated[0]!r} more than once in its header: "
+            "rename one, so that every column can be told apart"
+        )
+    return Table(tuple(columns), tuple(rows), path.name)
 
 
 def read_table(path: str | Path, spec: TableSpec) -> OutcomeData:
@@ -338,17 +508,22 @@ def read_table(path: str | Path, spec: TableSpec) -> OutcomeData:
     DataError
         Naming the file, column and row, and how to fix it.
     """
-    path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = list(reader.fieldnames or [])
-            rows = list(reader)
-    except FileNotFoundError:
-        raise DataError(f"--data file not found: {path}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"--data {path.name} is not a readable UTF-8 CSV file ({exc})") from None
-    return table_from_rows(rows, columns, spec, source=path.name)
+    table = read_csv(path)
+    return table_from_rows(table.rows, table.columns, spec, source=table.source)
+
+
+def _control_character(text: str) -> bool:
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def _clean(text: str, what: str, where: str) -> str:
+    """``text`` stripped; a control character (a terminal escape, a line break) is refused."""
+    if _control_character(text):
+        raise DataError(
+            f"{what} has a control character on {where} ({text!r}): labels must be plain "
+            "printable text; remove it from the file"
+        )
+    return text.strip()
 
 
 def table_from_rows(
@@ -357,7 +532,12 @@ def table_from_rows(
     spec: TableSpec,
     source: str = "data",
 ) -> OutcomeData:
-    """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`."""
+    """Build :class:`OutcomeData` from CSV rows (dicts of text); see :func:`read_table`.
+
+    The treatment structure (time units, periods, blocks) comes from every row, including rows
+    without a value for this outcome, so every outcome of one file shares it and a missed rating
+    never merges two periods.
+    """
     if spec.kind not in KINDS:
         raise DataError(f"--kind must be one of {', '.join(KINDS)} (got {spec.kind!r})")
     if spec.better not in DIRECTIONS:
@@ -368,85 +548,98 @@ def table_from_rows(
         ("--time", spec.time),
         ("--block", spec.block),
     ):
-        if column is not None and column not in columns:
+        if column is None:
+            continue
+        if _control_character(column):
+            raise DataError(
+                f"{option} column {column!r} has a control character: column names must be "
+                "plain printable text"
+            )
+        if column not in columns:
+            shown = ", ".join(repr(c) if _control_character(c) else c for c in columns)
             raise DataError(
                 f"{option} column {column!r} is not in {source} "
-                f"(columns: {', '.join(columns) or 'none'}): check the spelling"
+                f"(columns: {shown or 'none'}): check the spelling"
             )
     if not rows:
-        raise DataError(f"{source} has no data rows")
+        raise DataError(f"{source} has no data rows: add one row per observation under the header")
 
-    # Parse each row; a row without an outcome value is skipped (a missed rating).
-    parsed: list[tuple[float, str, float, str | None, int]] = []
+    # Every row places its time unit on the treatment structure; a row without an outcome value
+    # (a missed rating) adds no value.
+    units: dict[float, dict[str, Any]] = {}
+    missing = 0
     for i, row in enumerate(rows, start=2):  # line 1 is the header
         where = f"{source} line {i}"
         time_text = (row.get(spec.time) or "").strip()
         try:
             time = float(time_text)
         except ValueError:
-            raise DataError(
-                f"--time column {spec.time!r} must be a whole-number day or week index; "
-                f"{where} has {time_text!r}"
-            ) from None
-        if not math.isfinite(time) or not time.is_integer():
+            time = float("nan")
+        if not math.isfinite(time) or not time.is_integer() or abs(time) > MAX_TIME:
             raise DataError(
                 f"--time column {spec.time!r} must be a whole-number day or week index; "
                 f"{where} has {time_text!r}"
             )
-        arm_text = (row.get(spec.treatment) or "").strip()
+        arm_text = _clean(
+            row.get(spec.treatment) or "", f"--treatment column {spec.treatment!r}", where
+        )
         if not arm_text:
             raise DataError(
                 f"--treatment column {spec.treatment!r} is empty on {where}: every row needs "
                 "its treatment"
             )
-        value_text = (row.get(spec.outcome) or "").strip()
-        if value_text == "" or value_text.lower() in ("na", "nan", "null"):
-            continue
-        value = _parse_value(value_text, spec, where)
-        block_text = (row.get(spec.block) or "").strip() if spec.block else None
-        parsed.append((time, arm_text, value, block_text, i))
-    if not parsed:
-        raise DataError(f"--outcome column {spec.outcome!r} has no values in {source}")
-
-    labels = sorted({p[1] for p in parsed})
-    if len(labels) != 2:
-        raise DataError(
-            f"--treatment column {spec.treatment!r} must have exactly 2 different values "
-            f"(got {len(labels)}: {', '.join(labels[:6])})"
+        block_text = (
+            _clean(row.get(spec.block) or "", f"--block column {spec.block!r}", where)
+            if spec.block
+            else None
         )
-    control = _control_label(labels, spec.control, spec.treatment)
-    intervention = labels[1] if labels[0] == control else labels[0]
-
-    # Average repeated rows per time unit; treatment (and block) must agree within a unit.
-    units: dict[float, dict[str, Any]] = {}
-    for time, arm_text, value, block_text, line in parsed:
         unit = units.setdefault(
-            time, {"arm": arm_text, "values": [], "block": block_text, "line": line}
+            time, {"arm": arm_text, "values": [], "block": block_text, "line": i}
         )
         if unit["arm"] != arm_text:
             raise DataError(
                 f"--treatment column {spec.treatment!r} changes within time {_fmt(time)} "
-                f"({unit['arm']!r} on line {unit['line']}, {arm_text!r} on line {line}): "
+                f"({unit['arm']!r} on line {unit['line']}, {arm_text!r} on line {i}): "
                 "one treatment per time unit"
             )
         if unit["block"] != block_text:
             raise DataError(
                 f"--block column {spec.block!r} changes within time {_fmt(time)} "
-                f"(line {unit['line']} and line {line})"
+                f"(line {unit['line']} and line {i})"
             )
-        unit["values"].append(value)
+        value_text = (row.get(spec.outcome) or "").strip()
+        if value_text == "" or value_text.lower() in ("na", "nan", "null"):
+            missing += 1
+            continue
+        unit["values"].append(_parse_value(value_text, spec, where))
+    if not any(u["values"] for u in units.values()):
+        raise DataError(
+            f"--outcome column {spec.outcome!r} has no values in {source} (every row is empty "
+            "or NA): check the column name"
+        )
+
+    labels = sorted({u["arm"] for u in units.values()})
+    if len(labels) != 2:
+        shown = ", ".join(labels[:6])
+        raise DataError(
+            f"--treatment column {spec.treatment!r} must have exactly 2 different values "
+            f"(got {len(labels)}: {shown}): the file must hold the rows of both treatments, and "
+            "only those"
+        )
+    control = _control_label(labels, spec.control, spec.treatment)
+    intervention = labels[1] if labels[0] == control else labels[0]
+
     times = sorted(units)
-    repeated = sum(len(units[t]["values"]) > 1 for t in times)
-    values = [float(np.mean(units[t]["values"])) for t in times]
+    repeated = [t for t in times if len(units[t]["values"]) > 1]
     if spec.kind != "continuous" and repeated:
         raise DataError(
             f"--time column {spec.time!r} repeats for a {spec.kind} outcome (e.g. time "
-            f"{_fmt(next(t for t in times if len(units[t]['values']) > 1))}): averaging is only "
-            "done for continuous outcomes; give one row per time unit"
+            f"{_fmt(repeated[0])}): averaging is only done for continuous outcomes; give one "
+            "row per time unit"
         )
     arms = ["B" if units[t]["arm"] == intervention else "A" for t in times]
 
-    # Periods are runs of the same treatment (split where a --block changes).
+    # Periods are runs of the same treatment (split where a --block changes), over every unit.
     raw_blocks = _blocks_from_column(times, units, spec.block) if spec.block else None
     period_of: list[int] = []
     for j, arm in enumerate(arms):
@@ -457,18 +650,21 @@ def table_from_rows(
     n_periods = period_of[-1]
     block_of = raw_blocks if raw_blocks is not None else [(p + 1) // 2 for p in period_of]
     sequence = "".join(arms[period_of.index(p)] for p in range(1, n_periods + 1))
+    value_of = {t: float(np.mean(units[t]["values"])) for t in times if units[t]["values"]}
+    used = [j for j, t in enumerate(times) if t in value_of]
 
     periods = []
     for p in range(1, n_periods + 1):
         idx = [j for j in range(len(times)) if period_of[j] == p]
+        with_value = [value_of[times[j]] for j in idx if times[j] in value_of]
         periods.append(
             PeriodSummary(
                 period=p,
                 block=block_of[idx[0]],
                 arm=arms[idx[0]],
-                days_logged=len(idx),
-                days_analysed=len(idx),
-                mean=float(np.mean([values[j] for j in idx])),
+                days_logged=len(with_value),
+                days_analysed=len(with_value),
+                mean=float(np.mean(with_value)) if with_value else None,
             )
         )
     knots = tuple(
@@ -485,20 +681,25 @@ def table_from_rows(
         primary=True,
         categories=spec.categories,
     )
+    n_values = sum(len(units[t]["values"]) for t in times)
     notes = [
-        f"treatment: {control!r} is A (control), {intervention!r} is B (intervention)",
-        f"{len(times)} time units, {n_periods} periods (runs of the same treatment)",
+        f"treatment column {spec.treatment!r}: A = {control!r} (control), "
+        f"B = {intervention!r} (intervention)",
+        f"{len(times)} time units, {n_periods} periods (runs of the same treatment); "
+        f"{len(used)} time units have a value of {spec.outcome!r}",
     ]
     if repeated:
         notes.append(
-            f"{len(parsed)} values averaged to one per time unit ({repeated} time units had "
+            f"{n_values} values averaged to one per time unit ({len(repeated)} time units had "
             "more than one value)"
         )
+    if missing:
+        notes.append(f"{missing} row(s) without a value of {spec.outcome!r} (empty or NA) left out")
     logged = tuple(
         LoggedDay(
             date=None,
             time=times[j],
-            value=values[j],
+            value=value_of[times[j]],
             phase="period",
             period=period_of[j],
             block=block_of[j],
@@ -506,17 +707,17 @@ def table_from_rows(
             analysed=True,
             n_ratings=len(units[times[j]]["values"]),
         )
-        for j in range(len(times))
+        for j in used
     )
     return OutcomeData(
         outcome=outcome,
-        date=tuple(None for _ in times),
-        time=times,
-        y=values,
-        arm=[1 if a == "B" else 0 for a in arms],
-        period=period_of,
-        block=block_of,
-        adherent=[True] * len(times),
+        date=tuple(None for _ in used),
+        time=[times[j] for j in used],
+        y=[value_of[times[j]] for j in used],
+        arm=[1 if arms[j] == "B" else 0 for j in used],
+        period=[period_of[j] for j in used],
+        block=[block_of[j] for j in used],
+        adherent=[True] * len(used),
         all_days=logged,
         knots=knots,
         periods=tuple(periods),
@@ -524,6 +725,8 @@ def table_from_rows(
         time_unit="unit",
         source="csv",
         notes=tuple(notes),
+        arm_labels=(control, intervention),
+        units=tuple(zip(times, arms, strict=True)),
     )
 
 
@@ -542,7 +745,15 @@ def _parse_value(text: str, spec: TableSpec, where: str) -> float:
             f"{where} has {text!r}"
         ) from None
     if not math.isfinite(value):
-        raise DataError(f"--outcome column {spec.outcome!r} has {text!r} on {where}")
+        raise DataError(
+            f"--outcome column {spec.outcome!r} has {text!r} on {where}: give a finite number, "
+            "or leave the cell empty for a missed rating"
+        )
+    if abs(value) > MAX_VALUE:
+        raise DataError(
+            f"--outcome column {spec.outcome!r} has {text!r} on {where}, beyond ±{MAX_VALUE:g}: "
+            "rescale the column (e.g. to thousands)"
+        )
     if spec.kind == "binary" and value not in (0.0, 1.0):
         raise DataError(
             f"--outcome column {spec.outcome!r} must be 0 or 1 for --kind binary; "

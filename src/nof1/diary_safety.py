@@ -17,6 +17,7 @@ Stdlib + attrs only: this is the daily path.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -170,14 +171,20 @@ def _answers(
     protocol: TrialProtocol, outcome: str, observations: Sequence[Observation]
 ) -> list[tuple[dt.date, float]]:
     """An outcome's values per logged day; a question its ``ask_if`` skipped that day counts
-    as its ``skipped_value`` (a headache-free day has pain 0: it ends a run of bad days)."""
+    as its ``skipped_value`` (a headache-free day has pain 0: it ends a run of bad days), or as
+    NaN when it has none (``analyse = "when_asked"``): a skipped day still ends a run."""
     if protocol.outcome(outcome).ask_if is None:
         return [(o.date, o.value) for o in observations if o.outcome == outcome]
     days: dict[dt.date, dict[str, float]] = {}
     for o in observations:
         days.setdefault(o.date, {})[o.outcome] = o.value
-    answers = ((date, protocol.effective(values)) for date, values in days.items())
-    return [(date, values[outcome]) for date, values in answers if outcome in values]
+    result = []
+    for date, values in days.items():
+        if outcome in protocol.skipped(values):
+            result.append((date, protocol.effective(values).get(outcome, math.nan)))
+        elif outcome in values:
+            result.append((date, values[outcome]))
+    return result
 
 
 @frozen

@@ -210,6 +210,15 @@ class Blinding:
     allocation_holder: str = ""
 
 
+#: Which days an ``ask_if`` outcome's analysis uses (``analyse = ...`` in its [[outcomes]] table).
+#: ``every_day``: every day, a skipped day taking ``skipped_value`` (e.g. pain 0 on a
+#: headache-free day: the mean over all days mixes how often and how bad). ``when_asked``: only
+#: the days the question was asked (intensity when present: peak pain on headache days, with
+#: how often living in the condition outcome).
+ANALYSE_EVERY_DAY = "every_day"
+ANALYSE_WHEN_ASKED = "when_asked"
+ANALYSE_CHOICES = (ANALYSE_EVERY_DAY, ANALYSE_WHEN_ASKED)
+
 #: Operators of an ``ask_if`` condition, longest first (so ``>=`` is not read as ``>``).
 ASK_IF_OPERATORS = ("==", "!=", ">=", "<=", ">", "<")
 _ASK_IF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*([=!<>~]+)\s*(.*?)\s*$")
@@ -245,7 +254,11 @@ class OutcomeSpec:
     ``mcid`` is on the scale the verdict uses: outcome units for continuous outcomes, days (or
     events) per 28 days for binary and count outcomes, expected category for ordinal outcomes.
     ``ask_if`` (skip logic): the question is asked only when the condition holds; on other days
-    it is *skipped* and the analysis uses ``skipped_value`` (e.g. pain 0 on a headache-free day).
+    it is *skipped*. ``analyse`` says which days the analysis uses: ``"every_day"`` (a skipped
+    day counts as ``skipped_value``, e.g. pain 0 on a headache-free day) or ``"when_asked"``
+    (only the days it was asked: intensity when present, e.g. peak pain on headache days).
+    ``skipped_value`` is what a skipped day *is* for the diary and the stopping rules; it is
+    required with ``every_day`` and optional with ``when_asked``.
     """
 
     name: str
@@ -261,6 +274,12 @@ class OutcomeSpec:
     categories: tuple[str, ...] = ()
     ask_if: Condition | None = None
     skipped_value: float | None = None
+    analyse: str = field(default=ANALYSE_EVERY_DAY, validator=one_of(ANALYSE_CHOICES))
+
+    @property
+    def when_asked(self) -> bool:
+        """Analysed only on the days it was asked (intensity when present)."""
+        return self.ask_if is not None and self.analyse == ANALYSE_WHEN_ASKED
 
     @property
     def title(self) -> str:
@@ -470,13 +489,16 @@ class TrialProtocol:
         }
 
     def effective(self, values: Mapping[str, float]) -> dict[str, float]:
-        """One day's values as the analysis reads them: skipped questions get their
-        ``skipped_value`` (a value logged for a question the day's answers skip is replaced)."""
+        """One day's values as the diary and stopping rules read them: skipped questions get their
+        ``skipped_value`` (a value logged for a question the day's answers skip is replaced);
+        a skipped ``when_asked`` outcome without a ``skipped_value`` has no value that day."""
         result = dict(values)
         for o in self.outcomes:  # conditions refer to earlier outcomes (checked on reading)
             if o.ask_if is not None and not self._asked(o, result):
-                assert o.skipped_value is not None
-                result[o.name] = o.skipped_value
+                if o.skipped_value is None:
+                    result.pop(o.name, None)
+                else:
+                    result[o.name] = o.skipped_value
         return result
 
     @staticmethod
@@ -530,6 +552,8 @@ class TrialProtocol:
                 del outcome["ask_if"], outcome["skipped_value"]
             elif outcome["ask_if"] is not None:
                 outcome["ask_if"] = outcome["ask_if"]["text"]
+            if outcome["analyse"] == ANALYSE_EVERY_DAY:
+                del outcome["analyse"]  # the default before `analyse` existed: same fingerprint
         return data
 
     def fingerprint(self) -> str:
@@ -976,6 +1000,7 @@ class _Reader:
                 "categories",
                 "ask_if",
                 "skipped_value",
+                "analyse",
             },
         )
         before = len(self.problems)
@@ -1045,26 +1070,33 @@ class _Reader:
         for i, table in enumerate(raw):
             name = table.get("name")
             spec = by_name.get(name) if isinstance(name, str) else None
-            if spec is None or ("ask_if" not in table and "skipped_value" not in table):
+            keys = ("ask_if", "skipped_value", "analyse")
+            if spec is None or not any(key in table for key in keys):
                 if spec is not None:
                     result.append(spec)
                 continue
             p = f"outcomes[{i}]"
+            analyse = self.read_analyse(p, table)
             text = self.text(table, p, "ask_if")
             if "ask_if" not in table:
+                used = [key for key in ("skipped_value", "analyse") if key in table]
                 self.problem(
-                    f"{p}.skipped_value is only used with ask_if: add ask_if = "
-                    f'"{outcomes[0].name} == {_example(outcomes[0])}" or remove skipped_value'
+                    f"{p}.{' and '.join(used)} {'is' if len(used) == 1 else 'are'} only used with "
+                    f'ask_if: add ask_if = "{outcomes[0].name} == {_example(outcomes[0])}" or '
+                    f"remove {' and '.join(used)}"
                 )
                 continue
             if not isinstance(table["ask_if"], str):
                 continue  # reported by self.text: one problem per mistake
             condition = self.read_condition(p, text, spec, by_name, known)
-            skipped = self.read_skipped_value(p, table, spec)
-            if condition is None or skipped is None:
+            optional = analyse == ANALYSE_WHEN_ASKED
+            skipped = self.read_skipped_value(p, table, spec, optional=optional)
+            if condition is None or analyse is None or (skipped is None and not optional):
                 continue
+            if optional and "skipped_value" in table and skipped is None:
+                continue  # a bad skipped_value: reported
             refers[spec.name] = condition.outcome
-            result.append(evolve(spec, ask_if=condition, skipped_value=skipped))
+            result.append(evolve(spec, ask_if=condition, skipped_value=skipped, analyse=analyse))
         for i, table in enumerate(raw):
             start = table.get("name")
             if not isinstance(start, str) or start not in refers:
@@ -1130,16 +1162,36 @@ class _Reader:
             return None
         return Condition(outcome=name, operator=operator, value=value, text=text.strip())
 
+    def read_analyse(self, p: str, table: Mapping[str, Any]) -> str | None:
+        """``analyse``: which days an ``ask_if`` outcome's analysis uses (None: reported)."""
+        if "analyse" not in table:
+            return ANALYSE_EVERY_DAY
+        raw = table["analyse"]
+        if raw in ANALYSE_CHOICES:
+            return str(raw)
+        if isinstance(raw, str):  # repr shows control characters escaped
+            shown = repr(raw) if len(raw) <= 40 else f"{raw[:40]!r}…"
+        else:
+            shown = _kind(raw)
+        self.problem(
+            f'{p}.analyse must be "when_asked" (only the days the question was asked: '
+            'intensity when present, e.g. pain on headache days) or "every_day" (every day, a '
+            f"skipped day counting as skipped_value) (got {shown})"
+        )
+        return None
+
     def read_skipped_value(
-        self, p: str, table: Mapping[str, Any], spec: OutcomeSpec
+        self, p: str, table: Mapping[str, Any], spec: OutcomeSpec, *, optional: bool = False
     ) -> float | None:
         raw = table.get("skipped_value")
         if raw is None:
-            self.problem(
-                f"{p}.skipped_value is missing: with ask_if, say what a skipped day means for "
-                f"the analysis, e.g. skipped_value = {_example(spec, skipped=True)} "
-                "(pain 0 on a headache-free day)"
-            )
+            if not optional:
+                self.problem(
+                    f"{p}.skipped_value is missing: with ask_if, say what a skipped day means "
+                    f"for the analysis, e.g. skipped_value = {_example(spec, skipped=True)} "
+                    '(pain 0 on a headache-free day), or add analyse = "when_asked" to '
+                    "analyse only the days it was asked (intensity when present)"
+                )
             return None
         try:
             if isinstance(raw, bool) or not isinstance(raw, str | int | float):

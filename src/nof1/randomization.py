@@ -10,11 +10,16 @@ recomputed for every sequence the schedule's own scheme could have drawn
 allocations whose |statistic| is at least the observed one. A ``fixed`` (non-randomized)
 design has no randomization distribution: no test, and the note says so.
 
-*Data without a schedule (CSV).* When treatments were randomized by day (median run of the same
-treatment ≤ 2 time units, as in the melatonin study) the unit is the time unit: the reference set
-is every arrangement of the observed numbers of A and B units with no run longer than the
-longest observed run (the "restricted" scheme at unit level). Otherwise the unit is the period
-and each block's two periods are taken as randomly ordered (pairwise scheme, 2^blocks).
+*Data without a schedule (CSV).* The scheme is never guessed from the data: the test runs only
+over the scheme the user states with ``--randomized-by`` (:class:`StatedScheme`), else it is
+reported as not run, with the reason. ``day``: each time unit was randomized; the reference set
+is every arrangement of the observed numbers of A and B units (with no run longer than
+``--max-run`` when the randomization limited runs). ``period``: the same over periods (runs of one
+treatment). ``pair``: each block of two periods was AB or BA at random (2^blocks allocations).
+``block``: each block was drawn as its observed pattern or its mirror image (AB/BA, ABBA/BAAB:
+the pairwise and counterbalanced schemes), independently (2^blocks allocations).
+A stated scheme that could not have produced the observed sequence (a run longer than
+``--max-run``, a block that is not one A and one B period) is an error, not a test.
 
 *Paired comparison.* Per block, the B period mean minus the A period mean; their mean with a
 t interval (n_blocks − 1 degrees of freedom) and a two-sided one-sample t-test p-value.
@@ -24,9 +29,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
+from attrs import field, frozen
 
+from nof1.dataset import OutcomeData
+from nof1.errors import DataError
 from nof1.protocol import Design
 from nof1.schedule import allowed_sequences, completions, count_sequences
 from nof1.summary import PairedComparison, RandomizationResult
@@ -132,6 +141,12 @@ def _sample_scheme(design: Design, rng: np.random.Generator, size: int) -> list[
 
 def count_restricted(n_a: int, n_b: int, max_run: int) -> int:
     """Number of sequences of ``n_a`` A and ``n_b`` B with no run longer than ``max_run``."""
+    # Fill the cache from the small states up, so the cached recursion never goes deep.
+    for ia in range(n_a + 1):
+        for ib in range(n_b + 1):
+            for last in "AB":
+                for run in range(1, min(max_run, max(n_a, n_b)) + 1):
+                    completions(ia, ib, last, run, max_run)
     return completions(n_a, n_b, "", 0, max_run)
 
 
@@ -158,13 +173,7 @@ def _random_restricted_array(
     equally likely. Vectorized over the ``size`` sequences (counts held as floats: only their
     ratios matter).
     """
-    # table[a, b, last, run]: completions; last 0 = A, 1 = B
-    table = np.zeros((n_a + 1, n_b + 1, 2, max_run + 1))
-    for ia in range(n_a + 1):
-        for ib in range(n_b + 1):
-            for il in (0, 1):
-                for ir in range(1, max_run + 1):
-                    table[ia, ib, il, ir] = float(completions(ia, ib, "AB"[il], ir, max_run))
+    table = _completion_table(n_a, n_b, max_run)
     a_left = np.full(size, n_a)
     b_left = np.full(size, n_b)
     last = np.full(size, -1)
@@ -192,62 +201,113 @@ def _random_restricted_array(
     return out
 
 
-def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
-    out: list[str] = []
+@lru_cache(maxsize=4)
+def _completion_table(n_a: int, n_b: int, max_run: int) -> np.ndarray:
+    """``table[a, b, last, run]``: completions after the state (last 0 = A, 1 = B), as floats."""
+    count_restricted(n_a, n_b, max_run)  # fills the cache from the small states up
+    table = np.zeros((n_a + 1, n_b + 1, 2, max_run + 1))
+    for ia in range(n_a + 1):
+        for ib in range(n_b + 1):
+            for il in (0, 1):
+                for ir in range(1, max_run + 1):
+                    table[ia, ib, il, ir] = float(completions(ia, ib, "AB"[il], ir, max_run))
+    table.flags.writeable = False
+    return table
 
-    def walk(prefix: str, a_left: int, b_left: int, last: str, run: int) -> None:
+
+def _restricted_all(n_a: int, n_b: int, max_run: int) -> list[str]:
+    """Every sequence counted by :func:`count_restricted` (iterative: no recursion limit)."""
+    out: list[str] = []
+    stack: list[tuple[str, int, int, str, int]] = [("", n_a, n_b, "", 0)]
+    while stack:
+        prefix, a_left, b_left, last, run = stack.pop()
         if a_left == 0 and b_left == 0:
             out.append(prefix)
-            return
-        for arm, left in (("A", a_left), ("B", b_left)):
+            continue
+        for arm, left in (("B", b_left), ("A", a_left)):
             if left == 0 or (arm == last and run >= max_run):
                 continue
-            walk(
-                prefix + arm,
-                a_left - (arm == "A"),
-                b_left - (arm == "B"),
-                arm,
-                run + 1 if arm == last else 1,
+            stack.append(
+                (
+                    prefix + arm,
+                    a_left - (arm == "A"),
+                    b_left - (arm == "B"),
+                    arm,
+                    run + 1 if arm == last else 1,
+                )
             )
-
-    walk("", n_a, n_b, "", 0)
     return out
 
 
+#: Largest number of units a unit-level test takes (beyond it the reference-set counts leave
+#: floating point, and the run-limited sampler's tables grow too large).
+MAX_UNITS = 1000
+#: Monte Carlo allocations drawn and evaluated at a time.
+CHUNK = 2000
+#: Largest run-limited sampler table, (n_a + 1)(n_b + 1) × max run.
+MAX_TABLE = 4_000_000
+
+
 def unit_randomization_test(
-    values: Sequence[float] | np.ndarray,
+    values: Sequence[float | None] | np.ndarray,
     arms: str,
     *,
     max_run: int | None = None,
     scale: float = 1.0,
     seed: int = MC_SEED,
+    unit: str = "time unit",
 ) -> RandomizationResult:
-    """Randomization test with the time unit (day) as the unit, for day-level randomization.
+    """Randomization test over arrangements of units, for randomization unit by unit.
 
-    The reference set: every arrangement of the observed numbers of A and B units with no run
-    longer than ``max_run`` (default: the longest observed run). Used for data without a
-    schedule, e.g. a CSV file from a study randomized by day.
+    The reference set: every arrangement of the observed numbers of A and B units, with no run
+    longer than ``max_run`` when given (``None``: no limit, complete randomization with fixed
+    numbers). ``values`` may hold ``None``/NaN for units without data (they take part in every
+    arrangement and are left out of every statistic). ``unit`` names the unit in the note.
     """
-    x = np.asarray(values, dtype=float) * scale
+    x = np.array([np.nan if v is None else v for v in values], dtype=float) * scale
     n_a, n_b = arms.count("A"), arms.count("B")
-    observed_run = _longest_run(arms)
-    max_run = observed_run if max_run is None else max_run
+    limit = max(n_a, n_b, 1) if max_run is None else max_run
     observed = statistic(x, arms)
-    total = count_restricted(n_a, n_b, max_run)
-    scheme = f"unit-level restricted (max run {max_run})"
+    size = (n_a + 1) * (n_b + 1) * min(limit, max(n_a, n_b, 1))
+    if n_a + n_b > MAX_UNITS or (max_run is not None and size > MAX_TABLE):
+        return RandomizationResult(
+            None,
+            observed,
+            0,
+            False,
+            f"{unit}-level",
+            f"not run: {n_a + n_b} {unit}s are more than this test handles (at most {MAX_UNITS}, "
+            "and fewer with a long --max-run); the paired comparison of blocks still applies",
+        )
+    total = math.comb(n_a + n_b, n_a) if max_run is None else count_restricted(n_a, n_b, limit)
+    rule = "" if max_run is None else f" with no run over {max_run}"
+    scheme = f"{unit}-level, " + (
+        "complete" if max_run is None else f"restricted (max run {max_run})"
+    )
     if total <= MAX_ENUMERATE:
-        stats = _statistics(x, _encode(_restricted_all(n_a, n_b, max_run)))
+        stats = _statistics(x, _encode(_restricted_all(n_a, n_b, limit)))
         p = _p_value(observed, stats, add_observed=False)
-        note = f"all {total} arrangements of {n_a} A and {n_b} B units were enumerated"
+        note = (
+            f"unit = one {unit}; all {total} arrangements of {n_a} A and {n_b} B units{rule} "
+            "were enumerated"
+        )
         return RandomizationResult(p, observed, total, True, scheme, note)
     rng = np.random.default_rng(seed)
-    seqs = _random_restricted_array(n_a, n_b, max_run, rng, MONTE_CARLO_DRAWS)
-    stats = _statistics(x, seqs.astype(float))
+    base = np.array([0] * n_a + [1] * n_b, dtype=np.int8)
+    parts = []
+    for start in range(0, MONTE_CARLO_DRAWS, CHUNK):  # in chunks: memory stays ~ CHUNK × units
+        size = min(CHUNK, MONTE_CARLO_DRAWS - start)
+        if max_run is None:
+            seqs = rng.permuted(np.tile(base, (size, 1)), axis=1)
+        else:
+            seqs = _random_restricted_array(n_a, n_b, limit, rng, size)
+        parts.append(_statistics(x, seqs.astype(float)))
+    stats = np.concatenate(parts)
     p = _p_value(observed, stats, add_observed=True)
     note = (
-        f"unit = one time unit; {MONTE_CARLO_DRAWS} of the {total} arrangements of {n_a} A and "
-        f"{n_b} B units with no run over {max_run} drawn at random (seed {seed}); the observed "
-        "arrangement is counted in"
+        f"unit = one {unit}; {MONTE_CARLO_DRAWS} of the {total:.3g} arrangements of {n_a} A and "
+        f"{n_b} B units{rule} drawn at random (seed {seed}); the observed arrangement is "
+        "counted in"
     )
     return RandomizationResult(p, observed, MONTE_CARLO_DRAWS, False, scheme, note)
 
@@ -262,19 +322,170 @@ def _longest_run(arms: str) -> int:
     return best
 
 
-def is_unit_randomized(arms: str) -> bool:
-    """Whether a treatment series looks randomized by time unit (median run length ≤ 2)."""
-    runs = []
-    run, last = 0, ""
-    for arm in arms:
-        if arm == last:
-            run += 1
-        else:
-            if run:
-                runs.append(run)
-            run, last = 1, arm
-    runs.append(run)
-    return bool(np.median(runs) <= 2)
+#: The randomization units ``nof1 analyze --data`` accepts with ``--randomized-by``.
+RANDOMIZED_BY = ("day", "period", "pair", "block")
+
+
+def _check_unit(instance: StatedScheme, attribute: object, value: str) -> None:
+    if value not in RANDOMIZED_BY:
+        raise DataError(
+            f"--randomized-by must be day, period, pair or block (got {value!r}): state the unit "
+            "the study's randomization actually drew (day: each time unit; period: each run of "
+            "one treatment; pair: the order within each block of two periods; block: each block "
+            "or its mirror image, e.g. ABBA or BAAB)"
+        )
+
+
+def _check_max_run(instance: StatedScheme, attribute: object, value: int | None) -> None:
+    if value is None:
+        return
+    if instance.unit in ("pair", "block"):
+        raise DataError(
+            f"--max-run applies only with --randomized-by day or period (got --randomized-by "
+            f"{instance.unit}, whose blocks fix the runs)"
+        )
+    if value < 1:
+        raise DataError(f"--max-run must be ≥ 1 (got {value})")
+
+
+@frozen
+class StatedScheme:
+    """How a table's treatments were randomized, as the user states it (never guessed).
+
+    ``unit`` is one of :data:`RANDOMIZED_BY`; ``max_run`` is the longest run of one treatment the
+    randomization allowed (``day`` and ``period`` only; ``None``: no limit).
+    """
+
+    unit: str = field(validator=_check_unit)
+    max_run: int | None = field(default=None, validator=_check_max_run)
+
+    def describe(self) -> str:
+        limit = "" if self.max_run is None else f", at most {self.max_run} in a row"
+        return f"randomized by {self.unit}{limit}"
+
+
+NOT_STATED = (
+    "not run: how the treatments were randomized was not stated; give --randomized-by day, "
+    "period, pair or block as the study's protocol says (a test over a scheme guessed from the "
+    "data would not be design-based)"
+)
+
+
+def table_randomization_test(
+    data: OutcomeData,
+    stated: StatedScheme | None,
+    *,
+    period_means: Sequence[float | None],
+    scale: float = 1.0,
+    seed: int = MC_SEED,
+) -> RandomizationResult:
+    """The randomization test of a CSV table over the stated scheme, or why it was not run.
+
+    Parameters
+    ----------
+    data : the table's outcome (its ``units`` and ``periods``).
+    stated : what ``--randomized-by`` (and ``--max-run``) said; ``None``: not run.
+    period_means : each period's mean (``None`` when it has too few values), in period order.
+
+    Raises
+    ------
+    DataError
+        When the stated scheme could not have produced the observed sequence.
+    """
+    if stated is None:
+        return RandomizationResult(None, float("nan"), 0, False, "not stated", NOT_STATED)
+    if stated.unit == "day":
+        value_of = dict(zip(data.time.tolist(), data.y.tolist(), strict=True))
+        arms = "".join(arm for _, arm in data.units)
+        _check_runs(arms, stated, "time units (--time values)")
+        values = [value_of.get(t) for t, _ in data.units]
+        return unit_randomization_test(
+            values, arms, max_run=stated.max_run, scale=scale, seed=seed, unit="time unit"
+        )
+    sequence = data.sequence
+    if stated.unit == "period":
+        _check_runs(sequence, stated, "periods")
+        return unit_randomization_test(
+            period_means, sequence, max_run=stated.max_run, scale=scale, seed=seed, unit="period"
+        )
+    blocks = [p.block for p in data.periods]
+    for blk in sorted(set(blocks)):
+        in_block = "".join(p.arm for p in data.periods if p.block == blk)
+        if stated.unit == "pair" and sorted(in_block) != ["A", "B"]:
+            raise DataError(
+                f"--randomized-by pair needs every block to be one A and one B period; block "
+                f"{blk} is {in_block}: give a --block column that marks the pairs, or state the "
+                "unit that was randomized"
+            )
+        if set(in_block) != {"A", "B"}:
+            raise DataError(
+                f"--randomized-by block needs both treatments in every block; block {blk} is "
+                f"{in_block}: give a --block column that marks the blocks, or state the unit that "
+                "was randomized"
+            )
+    if stated.unit == "pair":
+        return randomization_test(
+            period_means,
+            sequence,
+            Design(scheme="pairwise", blocks=len(set(blocks))),
+            scale=scale,
+            seed=seed,
+        )
+    return mirror_randomization_test(period_means, sequence, blocks, scale=scale, seed=seed)
+
+
+def mirror_randomization_test(
+    period_means: Sequence[float | None],
+    sequence: str,
+    blocks: Sequence[int],
+    *,
+    scale: float = 1.0,
+    seed: int = MC_SEED,
+) -> RandomizationResult:
+    """Randomization test when each block was its pattern or its mirror image, independently.
+
+    Covers the pairwise (AB/BA) and counterbalanced (ABBA/BAAB) schemes and any block pattern:
+    2^blocks allocations, enumerated up to :data:`MAX_ENUMERATE`, else a seeded sample.
+    """
+    means = np.array([np.nan if m is None else m for m in period_means], dtype=float) * scale
+    observed_arms = np.array([c == "B" for c in sequence], dtype=float)
+    block_ids = sorted(set(blocks))
+    member = np.array([[b == blk for b in blocks] for blk in block_ids], dtype=float)
+    k = len(block_ids)
+    total = 1 << k
+    exact = total <= MAX_ENUMERATE
+    if exact:
+        flips = np.array([[(i >> j) & 1 for j in range(k)] for i in range(total)], dtype=float)
+    else:
+        flips = np.random.default_rng(seed).integers(0, 2, size=(MONTE_CARLO_DRAWS, k))
+        flips = flips.astype(float)
+    flipped = flips @ member  # 1 where the period's block is mirrored
+    seqs = np.abs(observed_arms[None, :] - flipped)
+    stats = _statistics(means, seqs)
+    observed = statistic(means, sequence)
+    p = _p_value(observed, stats, add_observed=not exact)
+    if exact:
+        note = f"all {total} allocations (each of {k} blocks as drawn or mirrored) were enumerated"
+    else:
+        note = (
+            f"{MONTE_CARLO_DRAWS} of the {total} allocations (each of {k} blocks as drawn or "
+            f"mirrored) drawn at random (seed {seed}); the observed allocation is counted in"
+        )
+    return RandomizationResult(
+        p, observed, total if exact else MONTE_CARLO_DRAWS, exact, "block mirror", note
+    )
+
+
+def _check_runs(arms: str, stated: StatedScheme, what: str) -> None:
+    if stated.max_run is None:
+        return
+    longest = _longest_run(arms)
+    if longest > stated.max_run:
+        raise DataError(
+            f"--max-run {stated.max_run} cannot be right: the data have {longest} {what} in a "
+            f"row on one treatment, which that randomization could not draw; check --max-run "
+            "and --randomized-by"
+        )
 
 
 def paired_comparison(

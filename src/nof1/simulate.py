@@ -458,8 +458,12 @@ def simulate_trial(
     through : last date to simulate (an interim trial); default the schedule's end.
     linked : make intensity outcomes (``better = "lower"`` ordinal, count, and 0-based bounded
         continuous outcomes) 0 on days without the protocol's binary "bad event" outcome, as
-        pain and severity are 0 on headache-free days. Questions the protocol's ``ask_if``
-        skips on a day are left out of that day's observations, as the diary leaves them out.
+        pain and severity are 0 on headache-free days. Such a two-part outcome's intensity is
+        generated on event days only, from a latent series independent of the event's, and its
+        ``effects`` entry acts on the intensity only: the frequency effect is the event
+        outcome's own entry, so no effect is counted twice. Questions the protocol's ``ask_if``
+        skips on a day are left out of that day's observations, as the diary leaves them out
+        (so peak pain asked only on headache days is absent on headache-free days).
     settings : override :func:`default_setting` per outcome name.
 
     Returns
@@ -489,6 +493,11 @@ def simulate_trial(
 
     gate = _gate(protocol) if linked else None
     shared = ar1_latent(time, rho, rng)
+    # Intensity outcomes (on event days only) share their own bad-day series, independent of the
+    # event's: if they shared the event's latent, a treatment that makes events rarer would leave
+    # only the most extreme days as event days and raise their intensity, so the frequency effect
+    # would leak into "intensity when present" and be counted twice.
+    shared_intensity = ar1_latent(time, rho, rng) if gate is not None else shared
     resolved: dict[str, OutcomeSetting] = {}
     values: dict[str, np.ndarray] = {}
     order = sorted(protocol.outcomes, key=lambda o: gate is None or o.name != gate.name)
@@ -502,7 +511,8 @@ def simulate_trial(
         setting = (settings or {}).get(outcome.name) or default_setting(outcome, effect, gated_by)
         resolved[outcome.name] = setting
         own = ar1_latent(time, rho, rng)
-        latent = np.sqrt(_SHARED) * shared + np.sqrt(1.0 - _SHARED) * own
+        common = shared_intensity if setting.gated_by else shared
+        latent = np.sqrt(_SHARED) * common + np.sqrt(1.0 - _SHARED) * own
         n_categories = len(outcome.categories) - (1 if setting.gated_by else 0)
         step = None
         if outcome.kind == "continuous" and outcome.minimum is not None:

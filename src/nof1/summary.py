@@ -259,6 +259,8 @@ class OutcomeResult:
     n_analysed: int
     effect_draws: np.ndarray = field(eq=False, repr=False)
     model_description: str = ""
+    #: What the data preparation did (averaging, values left out, the stated design), in words.
+    notes: tuple[str, ...] = ()
 
     @property
     def withheld(self) -> bool:
@@ -288,6 +290,7 @@ class OutcomeResult:
             "paired": None if self.paired is None else self.paired.to_dict(),
             "sensitivity": [s.to_dict() for s in self.sensitivity],
             "periods": [p.to_dict() for p in self.periods],
+            "notes": list(self.notes),
         }
 
 
@@ -314,6 +317,9 @@ class AnalysisResult:
     created_at: str
     #: Secondary outcomes left out for too little data: (outcome name, reason).
     skipped: tuple[tuple[str, str], ...] = ()
+    #: Which arm is A and which B: (("A", name), ("B", name)) — the protocol's arm names, or
+    #: the treatment column's values for CSV data; empty when unknown.
+    arms: tuple[tuple[str, str], ...] = ()
 
     def outcome(self, name: str) -> OutcomeResult:
         for result in self.outcomes:
@@ -336,6 +342,14 @@ class AnalysisResult:
             "created_at": self.created_at,
             "outcomes": {o.name: o.to_dict() for o in self.outcomes},
             "skipped": [{"outcome": name, "reason": reason} for name, reason in self.skipped],
+            "arms": (
+                {
+                    arm: {"value": value, "role": "control" if arm == "A" else "intervention"}
+                    for arm, value in self.arms
+                }
+                if self.arms
+                else None
+            ),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -538,7 +552,11 @@ def sensitivity_result(
     diag: Diagnostics | None = None,
     note: str = "",
 ) -> SensitivityResult:
-    """Summarize one sensitivity analysis and say whether its verdict differs from the primary."""
+    """Summarize one sensitivity analysis and say whether its verdict differs from the primary.
+
+    ``verdict_changes`` is True only when both verdicts were reached: a fit withheld for failed
+    diagnostics (this one or the primary) could not be assessed and never "changes" the verdict.
+    """
     if draws is None or np.asarray(draws).size == 0:
         return SensitivityResult(label, None, None, "not run", False, note)
     probs = probabilities(draws, mcid, better)
@@ -551,6 +569,8 @@ def sensitivity_result(
         effect=summarize_draws(draws, scale),
         probabilities=probs,
         verdict=result,
-        verdict_changes=result != primary_verdict,
+        # A change only between two completed analyses: a withheld fit (either side) could not
+        # be assessed, which is not a different verdict.
+        verdict_changes=WITHHELD not in (result, primary_verdict) and result != primary_verdict,
         note=note,
     )

@@ -7,7 +7,9 @@ An amendment is refused, with every problem listed at once, when it would
 * change a day already past or logged: its plan (phase, period, day of period, analytic washout)
   or what its arm *is* (letter, pack code, name, dose, timing, category);
 * make stored values invalid (outcome removed, kind changed, category removed or renamed, range
-  narrowed).
+  narrowed);
+* change which days an outcome's analysis uses (``analyse``: every day or only when asked) once
+  values of it are stored: what its verdict is about would be chosen after seeing data.
 
 While a blinded trial is unrevealed, neither the texts nor whether an amendment is refused may
 depend on which pack is which arm: every text then depends only on protocol.toml and on dates and
@@ -20,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Set
 
-from nof1.protocol import TrialProtocol
+from nof1.protocol import OutcomeSpec, TrialProtocol
 from nof1.schedule import Day, Schedule
 from nof1.store import Entry
 
@@ -53,7 +55,48 @@ def amendment_problems(
             old, old_schedule, new, new_schedule, blind=blind, logged=logged, today=today
         ),
         *invalidated_values(old, new, entries),
+        *analysed_days_changes(old, new, entries),
     ]
+
+
+def analysed_days_changes(
+    old: TrialProtocol, new: TrialProtocol, entries: Iterable[Entry]
+) -> list[str]:
+    """Outcomes with stored values whose ``analyse`` (which days the analysis uses) changes.
+
+    Switching peak pain between "every day, 0 when skipped" and "headache days only" changes
+    the question its verdict answers (mean pain vs intensity when present): decided before the
+    data, like the outcome's kind. Texts depend only on protocol.toml and stored counts.
+    """
+    stored: dict[str, int] = {}
+    for entry in entries:
+        stored[entry.outcome] = stored.get(entry.outcome, 0) + 1
+    found = []
+    for spec in new.outcomes:
+        try:
+            before = old.outcome(spec.name)
+        except KeyError:
+            continue
+        if before.when_asked == spec.when_asked or not stored.get(spec.name):
+            continue
+        was, now = (_analysed_days(o) for o in (before, spec))
+        found.append(
+            f"it changes which days {_clip(spec.name)} is analysed on, from {was} to {now}, "
+            f"after {_count(stored[spec.name], 'stored value')}: what its verdict is about "
+            "(mean over every day, or intensity when present) must be fixed before the data "
+            "are seen. Undo the analyse/ask_if/skipped_value edit (a new question needs a new "
+            "outcome name)"
+        )
+    return found
+
+
+def _analysed_days(spec: OutcomeSpec) -> str:
+    if spec.when_asked:
+        assert spec.ask_if is not None
+        return f'only the days it is asked (analyse = "when_asked", {spec.ask_if.text})'
+    if spec.ask_if is not None:
+        return f"every day ({shown_value_of(spec, spec.skipped_value)} when skipped)"
+    return "every day"
 
 
 def blinding_exposures(
@@ -292,6 +335,15 @@ def shown_value(protocol: TrialProtocol, outcome: str, value: float) -> str:
         return f"{value:g}"
     if spec.kind == "ordinal" and float(value).is_integer() and 0 <= value < len(spec.categories):
         return f"{value:g} ({spec.categories[int(value)]})"
+    return f"{value:g}"
+
+
+def shown_value_of(spec: OutcomeSpec, value: float | None) -> str:
+    """A value of ``spec`` for people (category name for ordinal outcomes)."""
+    if value is None:
+        return "no value"
+    if spec.kind == "ordinal" and float(value).is_integer() and 0 <= value < len(spec.categories):
+        return repr(spec.categories[int(value)])
     return f"{value:g}"
 
 

@@ -31,6 +31,7 @@ OPTIONS = {
     "missing_rate": "--missing",
     "adherence": "--adherence",
     "lag_days": "--lag-days",
+    "asked_days": "--asked-days",
     "simulations": "--sims",
     "target": "--target",
     "jobs": "--jobs",
@@ -81,7 +82,12 @@ def _table(result: PlanResult) -> str:
         + (f", day-to-day SD {a.sd:g}" if result.kind == "continuous" else "")
         + (f", dispersion {a.dispersion:g}" if result.kind == "count" else "")
         + f", autocorrelation {a.rho:g}, missing days {_pct(a.missing_rate)}, "
-        f"adherence {_pct(a.adherence)}, onset/offset lag {a.lag_days:g} d",
+        f"adherence {_pct(a.adherence)}, onset/offset lag {a.lag_days:g} d"
+        + (
+            f", analysed only when asked: on {a.asked_days:g} of 28 days"
+            if a.asked_days < 28
+            else ""
+        ),
         f"{result.results[0].simulations} simulated trials per design; {result.method}; "
         f"{result.seconds:.1f} s",
         "",
@@ -181,6 +187,15 @@ def plan_command(
             "(default: half the analytic washout).",
         ),
     ] = None,
+    asked_days: Annotated[
+        float | None,
+        typer.Option(
+            "--asked-days",
+            help="Days per 28 the outcome is asked and analysed, for an outcome analysed only "
+            'when asked (analyse = "when_asked", e.g. peak pain on headache days; default: '
+            "the expected headache days, 8).",
+        ),
+    ] = None,
     sims: Annotated[int, typer.Option("--sims", help="Simulated trials per design.")] = 500,
     target: Annotated[
         float, typer.Option("--target", help="Probability of finding the benefit to aim for.")
@@ -245,6 +260,7 @@ def plan_command(
         "missing_rate": missing,
         "adherence": adherence,
         "lag_days": lag_days,
+        "asked_days": asked_days,
     }
     try:
         assumptions = planner.default_assumptions(protocol, spec, **given)

@@ -94,7 +94,7 @@ def report_command(
     check_engine(engine)
     from nof1.analysis import analyze_workspace
     from nof1.report import write_report
-    from nof1.report.context import TrialRecord, effect_text, title, verdict_class
+    from nof1.report.context import TrialRecord, effect_text, title, verdict_short
     from nof1.workspace import Workspace
 
     with Workspace.open(trial) as ws:
@@ -123,8 +123,10 @@ def report_command(
                 files = write_report(ws, result, out, record=record, force=force)
         finally:
             progress.close()
+    threshold = record.protocol.analysis.decision_threshold
     for o in result.outcomes:
-        err(f"{title(o)}: {effect_text(o)} – {verdict_class(o)}")
+        # the words of page 1's table (one probability mapping; "No verdict (withheld)")
+        err(f"{title(o)}: {effect_text(o)} – {verdict_short(o, threshold)}")
     if result.interim:
         err("INTERIM report: the trial is not finished.")
     if record.integrity is not None and not record.integrity.ok:

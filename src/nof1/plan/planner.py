@@ -35,7 +35,13 @@ from nof1.errors import PlanError
 from nof1.plan.approx import posterior
 from nof1.protocol import Design, OutcomeSpec, TrialProtocol, design_problems
 from nof1.schedule import build_schedule
-from nof1.simulate import default_cutpoints, ordinal_expected, ordinal_shift, simulate_outcome
+from nof1.simulate import (
+    default_cutpoints,
+    default_setting,
+    ordinal_expected,
+    ordinal_shift,
+    simulate_outcome,
+)
 from nof1.vocab import BINARY, EXPOSURE_DAYS, ORDINAL, PER_EXPOSURE_KINDS
 
 #: How much larger than the MCID the default expected effect is (an effect of exactly the MCID
@@ -55,6 +61,7 @@ _RANGES = (
     ("missing_rate", 0.0, 0.9, "between 0 and 0.9"),
     ("adherence", 0.05, 1.0, "between 0.05 and 1"),
     ("lag_days", 0.0, 365.0, "between 0 and 365"),
+    ("asked_days", 1.0, float(EXPOSURE_DAYS), f"between 1 and {EXPOSURE_DAYS}"),
 )
 
 
@@ -73,6 +80,10 @@ class Assumptions:
     adherence : share of period days the assigned treatment is taken.
     lag_days : days the effect takes to appear and to wear off (carryover).
     trend_per_day : slow drift (link scale; SDs per day for continuous outcomes).
+    asked_days : days per 28 on which the outcome is asked and analysed: 28 for an outcome
+        asked every day; for ``analyse = "when_asked"`` (intensity when present, e.g. peak
+        pain on headache days) the expected number of headache days per 28, the same on both
+        arms.
     """
 
     effect: float
@@ -84,6 +95,7 @@ class Assumptions:
     adherence: float = 0.95
     lag_days: float = 0.0
     trend_per_day: float = 0.0
+    asked_days: float = float(EXPOSURE_DAYS)
 
     def __attrs_post_init__(self) -> None:
         for name, low, high, text in _RANGES:
@@ -204,13 +216,17 @@ def default_assumptions(protocol: TrialProtocol, outcome: OutcomeSpec, **given: 
     Default effect: 1.5 MCIDs in the better direction. Baselines as in
     :func:`nof1.simulate.default_setting` (binary 8 days per 28, count 6 per 28, ordinal
     expected category 1, continuous 40% up the range with SD 15% of the range). Lag: half the
-    analytic washout.
+    analytic washout. An outcome analysed only when asked (``analyse = "when_asked"``, e.g.
+    peak pain on headache days) is planned on the days it is expected to be asked
+    (:func:`asked_days`), at 60% up its range as the simulator's intensity on event days.
     """
     sign = -1.0 if outcome.better == "lower" else 1.0
     values: dict[str, Any] = {
         "effect": sign * DEFAULT_EFFECT_IN_MCIDS * outcome.mcid,
         "lag_days": float(protocol.design.analytic_washout_days // 2),
     }
+    if outcome.when_asked:
+        values["asked_days"] = asked_days(protocol, outcome)
     if outcome.kind == "binary":
         values["baseline"] = 8.0
     elif outcome.kind == "count":
@@ -219,17 +235,57 @@ def default_assumptions(protocol: TrialProtocol, outcome: OutcomeSpec, **given: 
         values["baseline"] = 1.0
     elif outcome.minimum is not None and outcome.maximum is not None:
         span = outcome.maximum - outcome.minimum
-        values["baseline"] = outcome.minimum + 0.4 * span
+        values["baseline"] = outcome.minimum + (0.6 if outcome.when_asked else 0.4) * span
         values["sd"] = 0.15 * span
     else:
         values["sd"] = 2.0 * outcome.mcid if outcome.mcid > 0 else 1.0
         values["baseline"] = 4.0 * values["sd"]
     given = {k: v for k, v in given.items() if v is not None}
+    if "asked_days" in given and not outcome.when_asked:
+        raise PlanError(
+            f'is only for an outcome analysed only when asked (analyse = "when_asked"), and '
+            f"{outcome.name} is analysed on every day: leave it out",
+            "asked_days",
+        )
     check_levels(outcome, given.get("baseline"), given.get("effect"))
     values.update(given)
     assumptions = Assumptions(**values)
     check_levels(outcome, assumptions.baseline, assumptions.effect)
     return assumptions
+
+
+def asked_days(protocol: TrialProtocol, outcome: OutcomeSpec) -> float:
+    """Expected days per 28 on which ``outcome`` is asked (28 without ``ask_if``).
+
+    The condition outcome at its default level (:func:`nof1.simulate.default_setting`, e.g. 8
+    headache days per 28): exact for a binary condition, else the share of 2,800 simulated days
+    (fixed seed) on which the condition holds. At least 1 day.
+    """
+    condition = outcome.ask_if
+    if condition is None:
+        return float(EXPOSURE_DAYS)
+    target = protocol.outcome(condition.outcome)
+    setting = default_setting(target)
+    if target.kind == BINARY:
+        p_yes = setting.baseline / EXPOSURE_DAYS
+        share = p_yes * condition.holds(1.0) + (1.0 - p_yes) * condition.holds(0.0)
+    else:
+        n = 100 * EXPOSURE_DAYS
+        values = simulate_outcome(
+            target.kind,
+            np.zeros(n, dtype=int),
+            np.arange(n, dtype=float),
+            rng=np.random.default_rng(0),
+            baseline=setting.baseline,  # ordinal: already a latent location
+            effect=0.0,
+            sd=setting.sd,
+            dispersion=setting.dispersion,
+            n_categories=max(len(target.categories), 2),
+            minimum=None if target.kind == ORDINAL else target.minimum,
+            maximum=None if target.kind == ORDINAL else target.maximum,
+        )
+        share = float(np.mean([condition.holds(float(v)) for v in values]))
+    return float(min(max(round(share * EXPOSURE_DAYS, 2), 1.0), EXPOSURE_DAYS))
 
 
 def check_levels(outcome: OutcomeSpec, baseline: float | None, effect: float | None) -> None:
@@ -423,6 +479,7 @@ def _run(job: _Job) -> np.ndarray:
         time, arm, analysed, knots = _layout(protocol, job.option, seed, cache)
         rng_adh = np.random.default_rng([seed, 1])
         adherent = (arm < 0) | (rng_adh.random(arm.size) < a.adherence)
+        asked = _asked(a, arm, time, seed)
         for column, keywords in enumerate((kw, null_kw)):
             rng = np.random.default_rng([seed, 2])  # common random numbers: same noise
             y = simulate_outcome(
@@ -437,7 +494,7 @@ def _run(job: _Job) -> np.ndarray:
                 adherent=adherent,
                 **keywords,
             )
-            keep = analysed & np.isfinite(y)
+            keep = analysed & np.isfinite(y) & asked
             if len(np.unique(arm[keep])) < 2 or keep.sum() < 8:
                 rows[row, column] = kinds[verdict_rule.INCONCLUSIVE]
                 continue
@@ -460,6 +517,23 @@ def _run(job: _Job) -> np.ndarray:
                 low, high = post.ci95
                 rows[row, 2] = high - low
     return rows
+
+
+def _asked(a: Assumptions, arm: np.ndarray, time: np.ndarray, seed: int) -> np.ndarray:
+    """Days the outcome is asked: all, or autocorrelated event days (``a.asked_days`` per 28,
+    no effect on them: the frequency effect is the condition outcome's own question)."""
+    if a.asked_days >= EXPOSURE_DAYS:
+        return np.ones(arm.size, dtype=bool)
+    event = simulate_outcome(
+        BINARY,
+        arm,
+        time,
+        rng=np.random.default_rng([seed, 3]),
+        baseline=a.asked_days,
+        effect=0.0,
+        rho=a.rho,
+    )
+    return np.asarray(event == 1.0)
 
 
 def simulate_design(

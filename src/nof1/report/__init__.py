@@ -35,7 +35,14 @@ from nof1.summary import AnalysisResult
 if TYPE_CHECKING:
     from nof1.workspace import Workspace
 
-__all__ = ["ReportFiles", "TrialRecord", "build_view", "render", "write_report"]
+__all__ = [
+    "ReportFiles",
+    "TrialRecord",
+    "build_view",
+    "render",
+    "write_report",
+    "write_table_report",
+]
 
 #: Version of the report metadata block in the JSON file.
 REPORT_SCHEMA_VERSION = 1
@@ -133,6 +140,60 @@ def write_report(
         (written.pdf, rendered.pdf),
         (written.json, document),
     ):
+        files.write_private(path, data, force=force, protected=protected)
+    return written
+
+
+def write_table_report(
+    result: AnalysisResult,
+    out_dir: str | Path,
+    *,
+    source: str,
+    threshold: float = 0.8,
+    force: bool = False,
+    protected: tuple[str | Path, ...] = (),
+) -> ReportFiles:
+    """Write the HTML, PDF and JSON report of a CSV analysis (``analyze_table``) into ``out_dir``.
+
+    The same page 1 and renderers as :func:`write_report`; what a CSV file cannot hold (design
+    as planned, blinding, adherence, clinician, adverse events, stopping rules) is shown as not
+    recorded (:mod:`nof1.report.table`). Files are ``<file stem>-report.html`` / ``.pdf`` /
+    ``.json`` (``-2``, ``-3``, ... when taken, unless ``force``), owner-only, written atomically,
+    never onto ``protected`` (e.g. the CSV file itself).
+
+    Raises
+    ------
+    OutputError
+        When a file cannot be written (nothing is replaced).
+    """
+    from nof1.report.figure import draw_posteriors
+    from nof1.report.html import render_html
+    from nof1.report.pdf import render_pdf
+    from nof1.report.table import arm_labels, build_table_view
+
+    arm_b, arm_a = arm_labels(result)
+    drawn = draw_posteriors(result, arm_b, arm_a, threshold)
+    view = build_table_view(result, source=source, threshold=threshold, figures=set(drawn))
+    metadata: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "title": view.title,
+        **view.metadata,
+        "interim": False,
+        "sections": [s.title for s in view.sections],
+        "verdict": view.front.headline.verdict,
+        "stopping_rules": None,
+    }
+    html, pdf = render_html(view, drawn), render_pdf(view, drawn)
+    out = files.make_private_dir(out_dir)
+    written = _report_files(out, f"{result.trial_id}-report", force=force)
+    payload = {
+        "report": {**metadata, "files": {"html": written.html.name, "pdf": written.pdf.name}},
+        "analysis": result.to_dict(),
+    }
+    document = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    for path in written.paths():  # all three checked first: a refusal writes nothing
+        files.check_destination(path, force=force, protected=protected)
+    for path, data in ((written.html, html), (written.pdf, pdf), (written.json, document)):
         files.write_private(path, data, force=force, protected=protected)
     return written
 

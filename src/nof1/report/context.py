@@ -22,7 +22,7 @@ from nof1.report import fmt
 from nof1.report.view import FrontPage, Headline, ProbabilityBar
 from nof1.schedule import Schedule
 from nof1.store import Amendment, Review
-from nof1.summary import AnalysisResult, OutcomeResult
+from nof1.summary import AnalysisResult, OutcomeResult, SensitivityResult
 from nof1.vocab import UNITS, exposure_factor
 from nof1.workspace import LockInfo
 
@@ -156,12 +156,13 @@ class TrialRecord:
 def units(outcome: OutcomeResult | OutcomeSpec) -> str:
     """Units of the verdict scale, in words."""
     if outcome.units:
-        return outcome.units
+        return fmt.clean(outcome.units)
     return UNITS.get(outcome.kind, "")
 
 
 def title(outcome: OutcomeResult | OutcomeSpec) -> str:
-    return outcome.label or outcome.name.replace("_", " ").capitalize()
+    """The outcome's label (or its name in words), control characters made visible."""
+    return fmt.clean(outcome.label or outcome.name.replace("_", " ").capitalize())
 
 
 def _finite(x: float | None) -> bool:
@@ -186,25 +187,103 @@ def effect_text(outcome: OutcomeResult) -> str:
     )
 
 
-def effect_plain(outcome: OutcomeResult, arm_b: str, arm_a: str) -> str:
-    """``"2.3 fewer days per 28 days with Headache day on Magnesium than on Placebo"``."""
+def effect_plain(outcome: OutcomeResult, arm_b: str, arm_a: str, *, plain: bool = False) -> str:
+    """``"Headache day: 2.3 fewer days per 28 days on Magnesium than on Placebo (median
+    estimate)"``; ``plain`` leaves out the outcome's name and "(median estimate)" (the patient's
+    summary introduces it as the best single estimate)."""
     if not has_effect(outcome):
         return ""
     d = fmt.digits_for(outcome.kind, outcome.mcid)
     m = outcome.effect.median
     size = fmt.number(abs(m), d)
     if fmt.number(m, d) in ("0.0", "0.00", "0"):
+        if plain:
+            return f"about the same on {arm_b} as on {arm_a}"
         return f"{title(outcome)}: about the same on {arm_b} as on {arm_a} (median difference 0)"
     u = units(outcome)
     if outcome.kind in ("binary", "count"):
         words = f"{size} {'fewer' if m < 0 else 'more'} {u}".strip()
     else:
         words = f"{size}{' ' + u if u else ''} {'lower' if m < 0 else 'higher'}"
-    text = f"{title(outcome)}: {words} on {arm_b} than on {arm_a} (median estimate)"
+    if plain:
+        return f"{words} on {arm_b} than on {arm_a}"
+    return f"{title(outcome)}: {words} on {arm_b} than on {arm_a} (median estimate)"
+
+
+def _comparative(outcome: OutcomeResult, lower: bool) -> str:
+    """``lower``/``higher`` (``less``/``more frequent`` for days and events)."""
+    if outcome.kind in ("binary", "count"):
+        return "less frequent" if lower else "more frequent"
+    return "lower" if lower else "higher"
+
+
+def _chance_of(p: float, plain: bool, threshold: float | None = None) -> str:
+    return fmt.odds_phrase(p, threshold) if plain else f"probability {fmt.percent(p, threshold)}"
+
+
+def reading(
+    outcome: OutcomeResult,
+    arm_b: str,
+    arm_a: str,
+    *,
+    threshold: float | None = None,
+    plain: bool = False,
+) -> str:
+    """One sentence that reconciles P(any benefit), P(≥ MCID) and the 95% interval.
+
+    E.g. "Headache day was probably less frequent on Magnesium than on Placebo (probability
+    91%), but a difference at least as large as the smallest that matters (2.0 days per 28 days)
+    is unlikely (probability 32%); the 95% interval, −3.1 to 0.4 days per 28 days, still
+    includes zero (no difference)". The direction stated is the more probable one, so the claim
+    is never "probably not"; every probability word comes from :func:`nof1.report.fmt.chance`.
+    ``plain`` words it for the patient; ``threshold`` (the decision threshold) keeps P(≥ MCID)
+    printed exactly as the probability bar prints it. Empty when the effect or its probabilities
+    are missing or the verdict was withheld (the numbers are not to be read then).
+    """
+    p = outcome.probabilities
+    if (
+        not has_effect(outcome)
+        or verdict_class(outcome) == "withheld"
+        or p is None
+        or not all(_finite(x) for x in (p.benefit, p.meaningful_benefit, p.meaningful_harm))
+        or not all(_finite(x) for x in outcome.effect.ci95)
+    ):
+        return ""
+    lower_is_better = outcome.better == "lower"
+    toward_benefit = p.benefit >= 0.5
+    p_direction = p.benefit if toward_benefit else 1.0 - p.benefit
+    p_mcid = p.meaningful_benefit if toward_benefit else p.meaningful_harm
+    goes_lower = toward_benefit == lower_is_better
+    cmp = _comparative(outcome, goes_lower)
+    name = title(outcome)
+    claim = fmt.hedge(
+        p_direction,
+        f"{name} was {{adv}} {cmp} on {arm_b} than on {arm_a}",
+        f"it is uncertain whether {name.lower()} was {cmp} on {arm_b} than on {arm_a}",
+    )
+    direction_firm = fmt.chance(p_direction) in ("likely", "very likely")
+    mcid_word = fmt.chance(p_mcid)
+    conj = "but" if direction_firm and mcid_word not in ("likely", "very likely") else "and"
+    matters = "big enough to matter" if plain else "at least as large as the smallest that matters"
+    mcid = mcid_text(outcome).split(" (")[0]
+    d = fmt.digits_for(outcome.kind, outcome.mcid)
     low, high = outcome.effect.ci95
-    if low < 0 < high:
-        text += "; the 95% CrI includes no difference"
-    return text
+    u = units(outcome)
+    span = f"{fmt.interval(low, high, d)}{' ' + u if u else ''}"
+    what = (
+        f"the range of likely differences ({arm_b} minus {arm_a}), {span},"
+        if plain
+        else f"the 95% interval, {span},"
+    )
+    if low <= 0 <= high:
+        where = f"{'still ' if direction_firm else ''}includes zero (no difference)"
+    else:
+        where = f"lies entirely {'below' if high < 0 else 'above'} zero (no difference)"
+    return (
+        f"{fmt.sentence(claim)} ({_chance_of(p_direction, plain)}), {conj} a difference "
+        f"{matters}{'' if plain else f' ({mcid})'} is {mcid_word} "
+        f"({_chance_of(p_mcid, plain, threshold)}); {what} {where}"
+    )
 
 
 def relative_text(outcome: OutcomeResult) -> str:
@@ -249,32 +328,59 @@ def verdict_class(outcome: OutcomeResult) -> str:
     return "inconclusive"
 
 
+#: How a withheld verdict is named everywhere (page 1, tables, sections, the plain summary).
+NO_VERDICT = "No verdict (withheld)"
+
+
+def withheld_text(outcome: OutcomeResult) -> str:
+    """Why the verdict was withheld, without a trailing full stop."""
+    return fmt.clean(outcome.withheld_reason or "the analysis could not support one").rstrip(".")
+
+
 def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: float) -> str:
-    """The verdict in one sentence, naming the arms, the MCID and the probability behind it."""
+    """The verdict in one sentence, naming the arms, the MCID and the probability behind it.
+
+    The probability word ("very likely", "probably") comes from the one mapping in
+    :mod:`nof1.report.fmt`, so it is the word the plain summary uses for the same number.
+    """
     kind = verdict_class(outcome)
     name = title(outcome).lower()
     mcid = mcid_text(outcome).split(" (")[0]
     p = outcome.probabilities
     if kind == "withheld":
-        reason = (outcome.withheld_reason or "the analysis could not support one").rstrip(".")
-        return f"No verdict for {name}: {reason}."
+        return f"{NO_VERDICT} for {name}: {withheld_text(outcome)}."
     if kind == "benefit":
+        pb = p.meaningful_benefit
+        claim = fmt.hedge(
+            pb,
+            f"{arm_b} {{adv}} improved {name}",
+            f"{arm_b} may have improved {name}",
+        )
         return (
-            f"{arm_b} probably improved {name} by at least the smallest difference that matters "
-            f"({mcid}) compared with {arm_a} "
-            f"(probability {fmt.percent(p.meaningful_benefit, threshold)})."
+            f"{claim} by at least the smallest difference that matters ({mcid}) compared with "
+            f"{arm_a} (probability {fmt.percent(pb, threshold)})."
         )
     if kind == "harm":
+        ph = p.meaningful_harm
+        claim = fmt.hedge(
+            ph,
+            f"{name} was {{adv}} worse on {arm_b} than on {arm_a}",
+            f"{name} may have been worse on {arm_b} than on {arm_a}",
+        )
         return (
-            f"{name[0].upper()}{name[1:]} was probably worse on {arm_b} than on {arm_a} by at "
-            f"least the smallest difference that matters ({mcid}) (probability "
-            f"{fmt.percent(p.meaningful_harm, threshold)})."
+            f"{fmt.sentence(claim)} by at least the smallest difference that matters ({mcid}) "
+            f"(probability {fmt.percent(ph, threshold)})."
         )
     if kind == "negligible":
+        pn = p.negligible
+        claim = fmt.hedge(
+            pn,
+            f"any difference in {name} between {arm_b} and {arm_a} was {{adv}} smaller",
+            f"any difference in {name} between {arm_b} and {arm_a} may have been smaller",
+        )
         return (
-            f"Any difference in {name} between {arm_b} and {arm_a} was probably smaller than the "
-            f"smallest difference that matters ({mcid}) "
-            f"(probability {fmt.percent(p.negligible, threshold)})."
+            f"{fmt.sentence(claim)} than the smallest difference that matters ({mcid}) "
+            f"(probability {fmt.percent(pn, threshold)})."
         )
     return (
         f"Inconclusive for {name}: judged against the smallest difference that matters "
@@ -286,21 +392,66 @@ def verdict_sentence(outcome: OutcomeResult, arm_b: str, arm_a: str, threshold: 
 
 
 def verdict_short(outcome: OutcomeResult, threshold: float) -> str:
-    """The verdict in a few words with its probability, for tables."""
+    """The verdict in a few words with its probability, for tables (same words as page 1)."""
     kind = verdict_class(outcome)
     p = outcome.probabilities
     if kind == "withheld":
-        return "Withheld: " + (outcome.withheld_reason or "no reliable estimate").split(" (")[0]
+        return f"{NO_VERDICT}: " + withheld_text(outcome).split(" (")[0]
     if kind == "benefit":
-        return f"Meaningful benefit likely ({fmt.percent(p.meaningful_benefit, threshold)})"
+        pb = p.meaningful_benefit
+        return f"Meaningful benefit {fmt.chance(pb)} ({fmt.percent(pb, threshold)})"
     if kind == "harm":
-        return f"Meaningful harm likely ({fmt.percent(p.meaningful_harm, threshold)})"
+        ph = p.meaningful_harm
+        return f"Meaningful harm {fmt.chance(ph)} ({fmt.percent(ph, threshold)})"
     if kind == "negligible":
-        return f"No meaningful difference likely ({fmt.percent(p.negligible, threshold)})"
+        pn = p.negligible
+        return f"No meaningful difference {fmt.chance(pn)} ({fmt.percent(pn, threshold)})"
     return (
         f"Inconclusive (benefit {fmt.percent(p.meaningful_benefit, threshold)}, negligible "
         f"{fmt.percent(p.negligible, threshold)}, harm {fmt.percent(p.meaningful_harm, threshold)})"
     )
+
+
+# -- sensitivity analyses: only a completed analysis can agree or disagree --------------------
+
+#: :func:`sensitivity_status` values.
+SAME, CHANGES, NOT_ASSESSED, NOT_RUN = "same", "changes", "not assessed", "not run"
+
+
+def sensitivity_status(s: SensitivityResult, primary: OutcomeResult) -> str:
+    """``changes`` only for a genuine disagreement between two COMPLETED analyses.
+
+    A sensitivity fit whose own diagnostics failed (verdict withheld), or any sensitivity fit
+    when the primary verdict itself was withheld, ``could not be assessed``: it never counts as
+    a changed verdict. Decided from the verdicts themselves, not from the stored
+    ``verdict_changes`` flag, so results written by older versions read the same way.
+    """
+    from nof1.summary import WITHHELD
+
+    if s.effect is None or s.verdict == NOT_RUN:
+        return NOT_RUN
+    if s.verdict == WITHHELD or verdict_class(primary) == "withheld":
+        return NOT_ASSESSED
+    return CHANGES if s.verdict != primary.verdict else SAME
+
+
+def sensitivity_verdict(s: SensitivityResult) -> str:
+    """The verdict column of the sensitivity table."""
+    from nof1.summary import WITHHELD
+
+    if s.verdict == WITHHELD:
+        return "could not be assessed (its fit failed the reliability checks)"
+    return s.verdict.replace("_", " ")
+
+
+def changed_under(outcome: OutcomeResult) -> list[str]:
+    """Labels of the completed sensitivity analyses whose verdict differs from the primary's."""
+    return [s.label for s in outcome.sensitivity if sensitivity_status(s, outcome) == CHANGES]
+
+
+def not_assessed(outcome: OutcomeResult) -> list[str]:
+    """Labels of the sensitivity analyses that ran but could not be assessed."""
+    return [s.label for s in outcome.sensitivity if sensitivity_status(s, outcome) == NOT_ASSESSED]
 
 
 def probability_bar(outcome: OutcomeResult, threshold: float = 0.8) -> ProbabilityBar | None:
@@ -342,8 +493,9 @@ def arm_means(outcome: OutcomeResult) -> dict[str, float | None]:
 
 
 def arm_names(protocol: TrialProtocol) -> tuple[str, str]:
-    """(B, A) names as the report uses them."""
-    return protocol.intervention.name, protocol.comparator.name
+    """(B, A) names as the report uses them (control characters made visible: a report from a
+    CSV may name the arms after the data's values)."""
+    return fmt.clean(protocol.intervention.name), fmt.clean(protocol.comparator.name)
 
 
 def design_line(protocol: TrialProtocol) -> str:
@@ -461,16 +613,19 @@ def headline(record: TrialRecord, result: AnalysisResult) -> Headline:
             effect_plain="",
             relative="",
             bar=None,
-            verdict=f"No verdict for {title(spec).lower()}: the primary outcome was not analysed.",
+            verdict=f"{NO_VERDICT} for {title(spec).lower()}: the primary outcome was not "
+            "analysed.",
             withheld_reason="the primary outcome was not analysed",
             mcid=mcid_text(spec),
         )
     withheld = verdict_class(primary) == "withheld"
+    threshold = protocol.analysis.decision_threshold
     return Headline(
         outcome=title(primary),
         question=spec.question,
         effect=effect_text(primary),
-        effect_plain="" if withheld else effect_plain(primary, arm_b, arm_a),
+        # one sentence reconciling P(any benefit), P(≥ MCID) and the interval (empty if withheld)
+        effect_plain=reading(primary, arm_b, arm_a, threshold=threshold),
         relative="" if withheld else relative_text(primary),
         bar=None
         if verdict_class(primary) == "withheld"
@@ -520,7 +675,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
             f"{codes.get('A', '?')} = {arm_a}) was revealed for this analysis."
         )
     for entry in record.stopping_rule_timeline():
-        what = entry.description or entry.name.replace("_", " ")
+        what = (entry.description or entry.name.replace("_", " ")).rstrip(". ")
         last = entry.reviews[-1] if entry.reviews else None
         review = (
             f"reviewed by {last.by} on {fmt.date(last.at)}: {last.decision}"
@@ -531,7 +686,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
             f"Stopping rule met on {fmt.date(entry.met_on)}: {what} ({entry.reason}); {review}."
         )
     for name, reason in result.skipped:
-        notes.append(f"{name} was not analysed: {reason}.")
+        notes.append(f"{fmt.clean(name)} was not analysed: {fmt.clean(reason).rstrip('.')}.")
     amendments = record.amendments()
     if amendments:
         notes.append(
@@ -545,7 +700,7 @@ def front_page(record: TrialRecord, result: AnalysisResult, through: dt.date) ->
         )
     primary = primary_result(result, protocol)
     if primary is not None and verdict_class(primary) != "withheld":
-        changed = [s.label.lower() for s in primary.sensitivity if s.verdict_changes]
+        changed = [label.lower() for label in changed_under(primary)]
         if changed:
             notes.append(
                 f"{title(primary)}: the verdict changes under the {join(changed)} sensitivity "

@@ -71,6 +71,21 @@ def draw_figures(record: TrialRecord, result: AnalysisResult, through: dt.date) 
     return figures
 
 
+def draw_posteriors(result: AnalysisResult, arm_b: str, arm_a: str, t: float) -> dict[str, bytes]:
+    """The posterior figure of every outcome with finite draws (the CSV report's figures)."""
+    import matplotlib
+
+    figures = {}
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        for outcome in result.outcomes:
+            draws = np.asarray(outcome.effect_draws, dtype=float)
+            if draws.size > 1 and np.all(np.isfinite(draws)):
+                figures[f"posterior-{outcome.name}"] = _png(
+                    posterior_figure(outcome, arm_b, arm_a, t)
+                )
+    return figures
+
+
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(
@@ -414,6 +429,11 @@ def _density(draws: np.ndarray, grid: np.ndarray) -> np.ndarray:
 def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
     """Posterior density of the effect (B − A) with the MCID lines and the three regions."""
     arm_b, arm_a = arm_names(record.protocol)
+    return posterior_figure(outcome, arm_b, arm_a, record.protocol.analysis.decision_threshold)
+
+
+def posterior_figure(outcome: OutcomeResult, arm_b: str, arm_a: str, t: float) -> Figure:
+    """:func:`posterior` given the arm names and the decision threshold (CSV reports too)."""
     draws = np.asarray(outcome.effect_draws, dtype=float).ravel()
     mcid = float(outcome.mcid)
     lo, hi = np.quantile(draws, [0.001, 0.999])
@@ -429,7 +449,6 @@ def posterior(record: TrialRecord, outcome: OutcomeResult) -> Figure:
     harm_mask = grid >= mcid if good_low else grid <= -mcid
     neg_mask = np.abs(grid) < mcid
     p = outcome.probabilities
-    t = record.protocol.analysis.decision_threshold
     for mask, colour, label in (
         (benefit_mask, BENEFIT, f"Meaningful benefit {fmt.percent(p.meaningful_benefit, t)}"),
         (neg_mask, NEGLIGIBLE, f"Negligible {fmt.percent(p.negligible, t)}"),

@@ -105,3 +105,93 @@ def digits_for(kind: str, mcid: float | None = None) -> int:
     if mcid is not None and 0 < mcid < 1:
         return 2
     return 1
+
+
+# ------------------------------------------------------------------------------------------
+# Probability words: the one mapping page 1, the sections and the plain summary all use
+# ------------------------------------------------------------------------------------------
+
+#: How a probability is said in words, highest first: (lowest probability, word about an event,
+#: adverb for a claim). Symmetric: a probability ``p`` and ``1 − p`` get mirror words, so "very
+#: likely" for an event is "very unlikely" for its opposite. The bounds are inclusive on the side
+#: away from 50%: 0.80 is "likely", 0.20 is "unlikely", 0.95 "very likely", 0.05 "very
+#: unlikely". Documented in docs/clinician-guide.md ("The probability words").
+PROBABILITY_WORDS: tuple[tuple[float, str, str], ...] = (
+    (0.95, "very likely", "very likely"),
+    (0.80, "likely", "probably"),
+    # strictly between 0.20 and 0.80
+    (0.20, "uncertain", ""),
+    (0.05, "unlikely", "probably not"),
+    (0.00, "very unlikely", "very likely not"),
+)
+
+#: Said when a probability could not be computed (missing or NaN): never "nan".
+UNKNOWN_CHANCE = "not known"
+
+
+def _level(p: float | None) -> int | None:
+    """Index into :data:`PROBABILITY_WORDS`; ``None`` for a missing or non-finite probability."""
+    if p is None or not math.isfinite(float(p)):
+        return None
+    # Rounding to 1e-9 keeps the mapping symmetric in floating point (1 − 0.95 is 0.0500…04).
+    q = min(1.0, max(0.0, round(float(p), 9)))
+    if q >= 0.95:
+        return 0
+    if q >= 0.80:
+        return 1
+    if q > 0.20:
+        return 2
+    if q > 0.05:
+        return 3
+    return 4
+
+
+def chance(p: float | None) -> str:
+    """The word for the probability of an event: ``"very likely"``, ``"likely"``,
+    ``"uncertain"``, ``"unlikely"``, ``"very unlikely"`` (``"not known"`` for NaN/None)."""
+    level = _level(p)
+    return UNKNOWN_CHANCE if level is None else PROBABILITY_WORDS[level][1]
+
+
+def hedge(p: float | None, sure: str, unsure: str) -> str:
+    """A claim with probability ``p`` in the words of :data:`PROBABILITY_WORDS`.
+
+    ``sure`` holds ``{adv}`` where the adverb goes (``"pain was {adv} lower"`` → ``"pain was
+    probably lower"``, ``"… very likely not lower"`` when ``p`` ≤ 0.20); ``unsure`` is the
+    wording between 0.20 and 0.80 (``"it is uncertain whether pain was lower"``) and for an
+    unknown probability. Capitalize at the start of a sentence with :func:`sentence`.
+    """
+    level = _level(p)
+    if level is None or level == 2:
+        return unsure
+    return sure.format(adv=PROBABILITY_WORDS[level][2])
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter capitalized (the rest untouched)."""
+    return text[:1].upper() + text[1:]
+
+
+def odds_phrase(p: float | None, threshold: float | None = None) -> str:
+    """``"an 85% chance"``, ``"a 32% chance"``, ``"a less than 1% chance"`` (patient wording)."""
+    share = percent(p, threshold)
+    if share == EN_DASH:
+        return "a chance that could not be calculated"
+    share = share.replace("<", "less than ").replace(">", "more than ")
+    digits = share.split("%")[0]
+    spoken_an = digits.startswith("8") or digits.split(".")[0] in ("11", "18")
+    return f"{'an' if spoken_an else 'a'} {share} chance"
+
+
+def clean(text: str) -> str:
+    """``text`` safe to print: tabs and line breaks become spaces, other control characters
+    (terminal escapes, bells, C1 codes) become ``�`` so they are seen, not obeyed."""
+    out = []
+    for ch in text:
+        if ch in "\t\n\r":
+            out.append(" ")
+        elif ord(ch) < 32 or 127 <= ord(ch) < 160:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -8,28 +8,40 @@ here (``timeline``, ``series-<outcome>``, ``posterior-<outcome>``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from nof1.report import fmt
 from nof1.report.check import predictive_check_table
 from nof1.report.context import (
+    CHANGES,
     DISCLAIMER,
+    NO_VERDICT,
+    NOT_ASSESSED,
+    NOT_RUN,
+    SAME,
     TrialRecord,
     adherence_counts,
     arm_means,
     arm_names,
+    changed_under,
     effect_plain,
     effect_text,
     has_effect,
     mcid_text,
+    not_assessed,
     outcome_spec,
+    reading,
     relative_text,
+    sensitivity_status,
+    sensitivity_verdict,
     title,
     units,
     verdict_class,
     verdict_sentence,
 )
+from nof1.report.plain import patient_summary
 from nof1.report.view import (
     Block,
     Bullets,
@@ -328,6 +340,17 @@ def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> 
             )
         )
     c = adherence_counts(record, through)
+    adherent = [
+        s
+        for o in result.outcomes
+        for s in o.sensitivity
+        if s.label.lower() == "adherent days only" and s.effect is not None
+    ]
+    per_protocol = (
+        "an adherent-days-only analysis is among the sensitivity analyses."
+        if adherent
+        else "no adherent-days-only analysis was run (see Sensitivity analyses)."
+    )
     return Section(
         "adherence",
         "Adherence and data completeness",
@@ -348,8 +371,7 @@ def adherence(record: TrialRecord, result: AnalysisResult, through: dt.date) -> 
             Paragraph(
                 f"Over all treatment-period days so far: taken {c['yes']}, partly {c['partial']}, "
                 f"not taken {c['no']}, not recorded {c['missing']}. The primary analysis uses all "
-                "analysed days as randomized (intention to treat); an adherent-days-only analysis "
-                "is among the sensitivity analyses.",
+                "analysed days as randomized (intention to treat); " + per_protocol,
                 tone="note",
             ),
         ),
@@ -409,6 +431,9 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
     plain = "" if withheld else effect_plain(outcome, arm_b, arm_a)
     if plain:
         blocks.append(Paragraph(plain + "."))
+    said = reading(outcome, arm_b, arm_a, threshold=p.analysis.decision_threshold)
+    if said:
+        blocks.append(Paragraph(said + "."))
     blocks.append(
         Figure(
             f"series-{outcome.name}",
@@ -459,7 +484,8 @@ def outcome_section(record: TrialRecord, outcome: OutcomeResult) -> Section:
     if outcome.model_description:
         blocks.append(Paragraph(f"Model: {outcome.model_description}", tone="note"))
     heading = f"Outcome: {title(outcome)}{' (primary)' if outcome.primary else ''}"
-    return Section(f"outcome-{outcome.name}", heading, tuple(blocks), cent="6a, 16, 17")
+    section_id = f"outcome-{fmt.clean(outcome.name)}"
+    return Section(section_id, heading, tuple(blocks), cent="6a, 16, 17")
 
 
 def harms(record: TrialRecord) -> Section:
@@ -509,32 +535,43 @@ def harms(record: TrialRecord) -> Section:
     return Section("harms", "Harms", tuple(blocks), cent="19")
 
 
+#: How a fit was computed, by ``Diagnostics.engine``.
+ENGINES = {
+    "nuts": "Markov chain Monte Carlo (NUTS)",
+    "grid": "grid integration over the variance parameters (independent draws)",
+}
+
+
+def model_line(outcome: OutcomeResult) -> str:
+    """The model fitted for one outcome, as the analysis recorded it, and how it was fitted."""
+    if not outcome.model_description:
+        reason = fmt.clean(outcome.withheld_reason or "no model was fitted")
+        return f"not fitted: {reason.rstrip('.')}"
+    engine = outcome.diagnostics.engine
+    return f"{outcome.model_description}; fitted by {ENGINES.get(engine, engine)}"
+
+
+def _sci(value: float) -> str:
+    """``1.2e-03``; ``–`` for NaN (never ``nan``)."""
+    return f"{value:.1e}" if math.isfinite(value) else fmt.EN_DASH
+
+
 def methods(record: TrialRecord, result: AnalysisResult) -> Section:
     a = record.protocol.analysis
     blocks: list[Block] = [
         Paragraph(
-            "Each outcome was analysed with a Bayesian regression of the daily values on the "
-            "treatment arm (B − A), fitted by Markov chain Monte Carlo. "
-            + (
-                "Day-to-day correlation was modelled with a first-order autoregressive (AR(1)) "
-                "term, because consecutive days resemble each other. "
-                if a.autocorrelation
-                else "Consecutive days were treated as independent (no autocorrelation term). "
-            )
-            + {
-                "none": "No time trend was modelled.",
-                "linear": "A linear time trend was modelled.",
-                "spline": "A smooth time trend (spline with a knot at each block end) was "
-                "modelled.",
-            }[a.trend]
-            + f" The decision threshold was {fmt.percent(a.decision_threshold)}: a verdict is "
+            "Each outcome was analysed with its own Bayesian model of the daily values, with the "
+            "treatment arm as the effect (B − A). The table below gives, for each outcome, the "
+            "model that was actually fitted (likelihood, day-to-day dependence, period terms, "
+            "time trend and priors) and how it was fitted, as recorded by the analysis."
+            f" The decision threshold was {fmt.percent(a.decision_threshold)}: a verdict is "
             "given only when one of meaningful benefit, negligible difference or meaningful harm "
-            "reaches it. Priors are weakly informative and scaled to each outcome's MCID.",
+            "reaches it."
         )
     ]
-    descriptions = [(title(o), o.model_description) for o in result.outcomes if o.model_description]
-    if descriptions:
-        blocks.append(Facts(tuple(descriptions)))
+    models = tuple((title(o), model_line(o)) for o in result.outcomes)
+    if models:
+        blocks.append(Facts(models))
     rows = []
     grid_rows = []
     for o in result.outcomes:
@@ -544,8 +581,8 @@ def methods(record: TrialRecord, result: AnalysisResult) -> Section:
                 (
                     title(o),
                     f"{g.grid_points:,}",
-                    f"{g.grid_change:.1e}",
-                    f"{g.grid_edge_mass:.1e}",
+                    _sci(g.grid_change),
+                    _sci(g.grid_edge_mass),
                     f"{g.draws:,}",
                     str(g.attempts),
                     "passed" if g.passed else "failed: " + "; ".join(g.problems),
@@ -606,6 +643,49 @@ def _verdict_word(verdict: str) -> str:
     return verdict.replace("_", " ")
 
 
+#: The "Verdict changes" column, by :func:`~nof1.report.context.sensitivity_status`.
+STATUS_WORDS = {
+    SAME: "no",
+    CHANGES: "yes",
+    NOT_ASSESSED: "could not be assessed",
+    NOT_RUN: "not run",
+}
+
+
+def robustness_lines(o: OutcomeResult) -> list[str]:
+    """Whether the verdict is robust: a change only between completed analyses."""
+    if not o.sensitivity:
+        return ["No prior or adherence sensitivity analyses were run for this outcome."]
+    if verdict_class(o) == "withheld":
+        return [
+            "The primary verdict was withheld, so the sensitivity analyses could not be assessed "
+            "against it."
+        ]
+    lines = []
+    changed = changed_under(o)
+    failed = not_assessed(o)
+    completed = [s for s in o.sensitivity if sensitivity_status(s, o) in (SAME, CHANGES)]
+    if changed:
+        lines.append(
+            "The verdict changes under: "
+            + ", ".join(changed)
+            + ". The evidence is not yet strong enough to be robust; read the verdict with "
+            "caution."
+        )
+    elif completed:
+        lines.append(
+            "The verdict is the same under every sensitivity analysis that could be assessed."
+            if failed
+            else "The verdict is the same under every sensitivity analysis."
+        )
+    if failed:
+        lines.append(
+            "Could not be assessed (the fit failed its reliability checks, so it neither "
+            "confirms nor changes the verdict): " + ", ".join(failed) + "."
+        )
+    return lines
+
+
 def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
     blocks: list[Block] = []
     t = record.protocol.analysis.decision_threshold
@@ -618,7 +698,7 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
                 if has_effect(o)
                 else "not estimated",
                 fmt.percent(o.probabilities.meaningful_benefit, t) if has_effect(o) else "–",
-                _verdict_word(o.verdict),
+                NO_VERDICT.lower() if verdict_class(o) == "withheld" else _verdict_word(o.verdict),
                 "–",
             )
         ]
@@ -633,8 +713,8 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
                     s.label + (f" ({s.note})" if s.note else ""),
                     eff,
                     fmt.percent(s.probabilities.meaningful_benefit, t) if s.probabilities else "–",
-                    _verdict_word(s.verdict),
-                    "yes" if s.verdict_changes else "no",
+                    sensitivity_verdict(s),
+                    STATUS_WORDS[sensitivity_status(s, o)],
                 )
             )
         blocks.append(Heading(title(o)))
@@ -672,18 +752,7 @@ def sensitivity(record: TrialRecord, result: AnalysisResult) -> Section:
                 f"Paired comparison of period means within {q.n_blocks} blocks: mean difference "
                 f"{fmt.signed(q.mean_difference, d)} {u}{ci}, p = {fmt.p_value(q.p_value)}."
             )
-        changed = [s.label for s in o.sensitivity if s.verdict_changes]
-        if not o.sensitivity:
-            extra.append("No prior or adherence sensitivity analyses were run for this outcome.")
-        else:
-            extra.append(
-                "The verdict changes under: "
-                + ", ".join(changed)
-                + ". The evidence is not yet strong enough to be robust; read the verdict with "
-                "caution."
-                if changed
-                else "The verdict is the same under every sensitivity analysis."
-            )
+        extra.extend(robustness_lines(o))
         if extra:
             blocks.append(Bullets(tuple(extra)))
     if not result.outcomes:
@@ -697,7 +766,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:g}" if math.isfinite(value) else fmt.EN_DASH
     return str(value)
 
 
@@ -797,51 +866,6 @@ def limitations(record: TrialRecord, result: AnalysisResult) -> Section:
         "Limitations",
         (Bullets(tuple(items)), Paragraph(DISCLAIMER, tone="warning")),
         cent="20, 21",
-    )
-
-
-def patient_summary(record: TrialRecord, result: AnalysisResult) -> Section:
-    p = record.protocol
-    arm_b, arm_a = arm_names(p)
-    primary = next((o for o in result.outcomes if o.primary), None)
-    text = [
-        f"You compared {arm_b} with {arm_a} in {p.design.n_periods} periods whose order was "
-        + ("fixed in advance" if p.design.scheme == "fixed" else "decided by chance")
-        + ", recording your symptoms every day."
-    ]
-    if primary is None:
-        text.append("Your main outcome could not be analysed yet.")
-    else:
-        kind = verdict_class(primary)
-        name = title(primary).lower()
-        mcid = mcid_text(primary).split(" (")[0]
-        text.append(
-            {
-                "benefit": f"For {name}, {arm_b} very likely made a difference big enough to "
-                f"matter (at least {mcid}).",
-                "harm": f"For {name}, you were very likely worse on {arm_b}.",
-                "negligible": f"For {name}, any difference between {arm_b} and {arm_a} was very "
-                "likely too small to matter.",
-                "inconclusive": f"For {name}, the trial could not tell clearly whether {arm_b} "
-                "helps: the result is uncertain.",
-                "withheld": f"For {name}, no conclusion is given because the calculation was not "
-                "reliable enough.",
-            }[kind]
-        )
-        plain = effect_plain(primary, arm_b, arm_a)
-        if plain:
-            text.append(f"The best estimate: {plain[0].lower()}{plain[1:]}.")
-    if result.interim:
-        text.append("The trial is not finished; this is an early look and it can change.")
-    text.append(
-        "Talk this through with your clinician before you change anything. This report does not "
-        "tell you what to take or at what dose."
-    )
-    return Section(
-        "patient",
-        "Summary for the patient, in plain words",
-        tuple(Paragraph(t) for t in text),
-        cent="plain-language",
     )
 
 
