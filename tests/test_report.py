@@ -25,6 +25,7 @@ from pypdf import PdfReader
 from nof1 import summary as S
 from nof1 import verdict as rule
 from nof1.integrity import IntegrityReport
+from nof1.model.check import CheckNotRun, CheckRun, PredictiveCheck
 from nof1.protocol import TrialProtocol, set_design_values
 from nof1.record import AdverseEvent
 from nof1.report import TrialRecord, fmt, render, write_report
@@ -172,7 +173,14 @@ def outcome_result(
         verdict=S.WITHHELD if withheld else v,
         withheld_reason=S.withheld_reason(diag) if withheld else None,
         diagnostics=diag,
-        predictive_check=S.PredictiveCheck(0.08, 0.42, 0.31, True),
+        predictive_check=PredictiveCheck(
+            ran=(
+                CheckRun("zeros", "share of days at or below 0", 0.0, 0.0, 0.5, False),
+                CheckRun("autocorrelation", "lag-1 autocorrelation", 0.08, 0.02, 0.42, False),
+            ),
+            not_run=(CheckNotRun("period_means", "spread of period means", "only 2 periods"),),
+            draws=500,
+        ),
         randomization=S.RandomizationResult(0.0625, -2.1, 16, True, "pairwise"),
         paired=S.PairedComparison(-2.0, (-4.2, 0.2), 0.07, 4),
         sensitivity=sens,

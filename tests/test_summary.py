@@ -12,6 +12,7 @@ import pytest
 import xarray as xr
 
 from nof1 import summary, verdict
+from nof1.model.check import CheckNotRun, CheckRun, PredictiveCheck
 from nof1.summary import (
     WITHHELD,
     AnalysisResult,
@@ -22,6 +23,16 @@ from nof1.summary import (
     Probabilities,
     RandomizationResult,
     SensitivityResult,
+)
+
+#: A predictive check that ran (autocorrelation, period means) and one that did not.
+PPC = PredictiveCheck(
+    ran=(
+        CheckRun("period_means", "spread of period means", 0.4, 0.35, 0.4, False),
+        CheckRun("autocorrelation", "lag-1 autocorrelation", 0.1, 0.05, 0.5, False),
+    ),
+    not_run=(CheckNotRun("zeros", "share of days at or below 0", "not applicable"),),
+    draws=500,
 )
 
 
@@ -129,37 +140,6 @@ def test_withheld_reason_is_none_when_diagnostics_pass(rng):
     assert summary.withheld_reason(summary.diagnostics(fake_idata(rng))) is None
 
 
-def test_lag1_autocorrelation_skips_gaps():
-    x = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
-    assert summary.lag1_autocorrelation(x) < -0.9
-    # with a gap between every day there are no neighbours at all
-    assert summary.lag1_autocorrelation(x, np.arange(6) * 2.0) == 0.0
-
-
-def test_predictive_check_passes_when_replicates_look_like_data(rng):
-    n, d = 60, 400
-    mu = np.zeros((d, n))
-    y_rep = rng.normal(size=(d, n))
-    y = rng.normal(size=n)
-    pc = summary.predictive_check(y, y_rep, mu, np.repeat(np.arange(4), 15), np.arange(n))
-    assert pc.passed
-    assert 0.05 <= pc.acf1_p_value <= 1 and 0.05 <= pc.period_means_p_value <= 1
-
-
-def test_predictive_check_flags_unmodelled_autocorrelation_and_period_shifts(rng):
-    n, d = 80, 400
-    e = np.zeros(n)
-    for t in range(1, n):
-        e[t] = 0.9 * e[t - 1] + rng.normal()
-    period = np.repeat(np.arange(4), 20)
-    y = e + np.array([0.0, 3.0, -3.0, 0.0])[period]
-    pc = summary.predictive_check(
-        y, rng.normal(size=(d, n)), np.zeros((d, n)), period, np.arange(n)
-    )
-    assert not pc.passed
-    assert pc.acf1_p_value < 0.05 and pc.period_means_p_value < 0.05
-
-
 def test_sensitivity_result_says_whether_the_verdict_changes(rng):
     same = summary.sensitivity_result(
         "sceptical prior",
@@ -216,7 +196,7 @@ def make_outcome(verdict_text: str = verdict.BENEFIT, reason: str | None = None)
         verdict=verdict_text,
         withheld_reason=reason,
         diagnostics=diag,
-        predictive_check=summary.PredictiveCheck(0.1, 0.5, 0.4, True),
+        predictive_check=PPC,
         randomization=RandomizationResult(0.0625, -2.1, 16, True, "pairwise", "all 16"),
         paired=PairedComparison(-2.0, (-3.0, -1.0), 0.01, 4),
         sensitivity=(

@@ -13,7 +13,8 @@ Per outcome (``docs/methods.md`` has the reasoning):
    Continuous outcomes are integrated on a grid by default (:mod:`nof1.model.grid`): their
    policy is the grid's own (the answer settled as the grid was refined, negligible mass on
    its edge); a retry allows a finer grid.
-3. Posterior predictive check (residual lag-1 autocorrelation, per-period means).
+3. Posterior predictive checks (share of zeros, spread of period means, residual lag-1
+   autocorrelation, mean per arm); the result lists those that ran and those that did not.
 4. Sensitivity: sceptical prior, vague prior, adherent days only — each with its verdict and
    whether it differs from the primary verdict.
 5. Design-based cross-check: randomization test and paired comparison across blocks.
@@ -38,8 +39,10 @@ from attrs import evolve, frozen
 from nof1 import __version__
 from nof1 import verdict as verdict_rule
 from nof1.dataset import OutcomeData, TableSpec, from_workspace, read_csv, table_from_rows
-from nof1.errors import DataError
+from nof1.errors import AnalysisError, DataError
 from nof1.model import Fit, ModelData, ModelSpec
+from nof1.model.check import PredictiveCheck
+from nof1.model.check import run as run_checks
 from nof1.model.sampling import fit as sample_posterior
 from nof1.protocol import Design, OutcomeSpec
 from nof1.randomization import (
@@ -54,12 +57,10 @@ from nof1.summary import (
     Diagnostics,
     OutcomeResult,
     PairedComparison,
-    PredictiveCheck,
     RandomizationResult,
     SensitivityResult,
     diagnostics,
     grid_diagnostics,
-    predictive_check,
     probabilities,
     sensitivity_result,
     summarize_draws,
@@ -607,17 +608,16 @@ def _diagnosed(idata: Any) -> list[str]:
 
 def _predictive_check(
     fit: Fit, data: OutcomeData, model_spec: ModelSpec, seed: int
-) -> PredictiveCheck | None:
-    """Posterior predictive check; available for continuous outcomes (see docs/methods.md)."""
-    if data.outcome.kind != "continuous":
-        return None
-    from nof1.model.check import continuous_replicates
+) -> PredictiveCheck:
+    """Posterior predictive checks for every kind (:mod:`nof1.model.check`, docs/methods.md).
 
+    When no replicates can be made (a posterior without a variable the kind needs, too few
+    finite draws), every check is recorded as not run, with the reason.
+    """
     try:
-        mu, y_rep = continuous_replicates(fit, model_data(data), model_spec, seed)
-    except (KeyError, ValueError):
-        return None
-    return predictive_check(data.y, y_rep, mu, data.period, data.time)
+        return run_checks(fit, model_data(data), model_spec, seed)
+    except AnalysisError as exc:
+        return PredictiveCheck.not_available(data.outcome.kind, str(exc))
 
 
 def _cross_checks(

@@ -22,6 +22,7 @@ from attrs import field, frozen
 
 from nof1 import verdict as verdict_rule
 from nof1.dataset import PeriodSummary
+from nof1.model.check import PredictiveCheck
 
 #: The verdict shown when diagnostics still fail after the automatic retry.
 WITHHELD = "withheld"
@@ -39,9 +40,6 @@ GRID_EDGE_MAX = 1e-4
 
 #: Tail ESS is the smaller ESS of the quantiles TAIL_PROB and 1 − TAIL_PROB.
 TAIL_PROB = 0.05
-
-#: A posterior predictive p-value below this flags the check (it never withholds the verdict).
-PPC_ALPHA = 0.05
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,30 +158,6 @@ class Diagnostics:
                     "edge_mass": _num(self.grid_edge_mass),
                 }
             ),
-        }
-
-
-@frozen
-class PredictiveCheck:
-    """Posterior predictive check of residual lag-1 autocorrelation and per-period means.
-
-    ``acf1_p_value`` is two-sided; ``period_means_p_value`` is P(discrepancy of replicated data ≥
-    discrepancy of the observed data), a chi-square-like statistic over the periods. ``passed``
-    is False when either is below :data:`PPC_ALPHA` (a flag for the reader, not a withheld
-    verdict).
-    """
-
-    acf1_observed: float
-    acf1_p_value: float
-    period_means_p_value: float
-    passed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "acf1_observed": _num(self.acf1_observed),
-            "acf1_p_value": _num(self.acf1_p_value),
-            "period_means_p_value": _num(self.period_means_p_value),
-            "passed": bool(self.passed),
         }
 
 
@@ -563,79 +537,6 @@ def withheld_reason(diag: Diagnostics) -> str | None:
     return (
         f"the sampler did not converge reliably after sampling {tries} "
         f"({'; '.join(diag.problems)}); the numbers may be wrong, so no verdict is given"
-    )
-
-
-def lag1_autocorrelation(residuals: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
-    """Lag-1 autocorrelation of residuals along the last axis, over consecutive time steps only.
-
-    Pairs ``(t, t + 1)`` are used only when both days are present (``time`` differs by 1), so a
-    gap never counts as a neighbour. ``residuals`` may be 1-D or ``(draws, n)``.
-    """
-    r = np.asarray(residuals, dtype=float)
-    if time is None:
-        pair = np.ones(r.shape[-1] - 1, dtype=bool)
-    else:
-        pair = np.diff(np.asarray(time, dtype=float)) == 1
-    r = r - r.mean(axis=-1, keepdims=True)
-    num = (r[..., :-1] * r[..., 1:])[..., pair].sum(axis=-1)
-    den = (r**2).sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    scaled: np.ndarray = np.asarray(out) * (r.shape[-1] / max(int(pair.sum()), 1))
-    return scaled
-
-
-def predictive_check(
-    y: np.ndarray,
-    y_rep: np.ndarray,
-    mu: np.ndarray,
-    period: np.ndarray,
-    time: np.ndarray | None = None,
-    *,
-    alpha: float = PPC_ALPHA,
-) -> PredictiveCheck:
-    """Posterior predictive p-values for residual lag-1 autocorrelation and per-period means.
-
-    Parameters
-    ----------
-    y : (n,) observed values on the analysed days.
-    y_rep : (draws, n) replicated data from the posterior predictive distribution.
-    mu : (draws, n) the model's expected value per day for the same draws (no AR residual).
-    period : (n,) period index of each day.
-    time : (n,) day index (gaps allowed); lag-1 pairs are consecutive days only.
-
-    The autocorrelation check compares ``acf1(y − mu)`` with ``acf1(y_rep − mu)`` draw by draw
-    (two-sided p). The period check uses the discrepancy ``Σ_k n_k (ȳ_k − μ̄_k)²`` for the
-    observed and replicated data (one-sided p: replicated at least as far from the model).
-    """
-    y = np.asarray(y, dtype=float)
-    y_rep = np.asarray(y_rep, dtype=float)
-    mu = np.asarray(mu, dtype=float)
-    period = np.asarray(period)
-    acf_obs = lag1_autocorrelation(y[None, :] - mu, time)
-    acf_rep = lag1_autocorrelation(y_rep - mu, time)
-    upper = float(np.mean(acf_rep >= acf_obs))
-    acf_p = float(min(1.0, 2 * min(upper, 1 - upper + float(np.mean(acf_rep == acf_obs)))))
-
-    labels, index = np.unique(period, return_inverse=True)
-    counts = np.bincount(index, minlength=len(labels)).astype(float)
-
-    def period_means(x: np.ndarray) -> np.ndarray:
-        out = np.zeros(x.shape[:-1] + (len(labels),))
-        for k in range(len(labels)):
-            out[..., k] = x[..., index == k].mean(axis=-1)
-        return out
-
-    mu_bar = period_means(mu)
-    d_obs = (counts * (period_means(y[None, :]) - mu_bar) ** 2).sum(axis=-1)
-    d_rep = (counts * (period_means(y_rep) - mu_bar) ** 2).sum(axis=-1)
-    period_p = float(np.mean(d_rep >= d_obs))
-    return PredictiveCheck(
-        acf1_observed=float(np.median(acf_obs)),
-        acf1_p_value=acf_p,
-        period_means_p_value=period_p,
-        passed=acf_p >= alpha and period_p >= alpha,
     )
 
 

@@ -410,10 +410,7 @@ def _print_table(result: AnalysisResult) -> None:
             )
         if o.predictive_check is not None and not o.predictive_check.passed:
             pc = o.predictive_check
-            lines.append(
-                f"  Predictive check flagged: autocorrelation p = {pc.acf1_p_value:.3f}, "
-                f"period means p = {pc.period_means_p_value:.3f}."
-            )
+            lines.append(f"  Predictive check {pc.summary()}.")
         for s in o.sensitivity:
             change = " (verdict changes)" if s.verdict_changes else ""
             lines.append(

@@ -8,7 +8,8 @@
 :mod:`.continuous`       the continuous model with its coefficients integrated out
 :mod:`.grid`             that model's posterior by grid integration (the default engine)
 :mod:`.sampling`         :func:`fit`: the only place nof1 calls the sampler
-:mod:`.check`            replicated data for the posterior predictive checks
+:mod:`.check`            posterior predictive checks: replicates of every kind, statistics,
+                         p-values, the :class:`~.check.PredictiveCheck` result
 :mod:`.compiledir`       nof1's private, bounded PyTensor compile directory
 =======================  ==================================================================
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nof1.report import fmt
+from nof1.report.check import predictive_check_table
 from nof1.report.context import (
     CHANGES,
     DISCLAIMER,
@@ -634,37 +635,7 @@ def methods(record: TrialRecord, result: AnalysisResult) -> Section:
                 widths=(2.6, 1.4, 1.3, 1.3, 1.5, 1.7, 0.9, 2.4),
             )
         )
-    ppc = []
-    for o in result.outcomes:
-        c = o.predictive_check
-        if c is None:
-            ppc.append((title(o), "–", "–", "–", "not run"))
-        else:
-            ppc.append(
-                (
-                    title(o),
-                    fmt.number(c.acf1_observed, 2),
-                    fmt.p_value(c.acf1_p_value),
-                    fmt.p_value(c.period_means_p_value),
-                    "no misfit detected" if c.passed else "possible misfit",
-                )
-            )
-    blocks.append(
-        Table(
-            (
-                "Outcome",
-                "Residual lag-1 autocorrelation",
-                "p (autocorrelation)",
-                "p (period means)",
-                "Result",
-            ),
-            tuple(ppc),
-            caption="Posterior predictive check",
-            note="Small p-values (< 0.05) mean the model reproduces the data poorly in that "
-            "respect; they flag the result for caution and do not withhold the verdict.",
-            widths=(2.6, 2.4, 1.9, 1.9, 2.4),
-        )
-    )
+    blocks.append(predictive_check_table(result.outcomes))
     return Section("methods", "Statistical methods and diagnostics", tuple(blocks), cent="12a, 17")
 
 
