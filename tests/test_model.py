@@ -455,7 +455,7 @@ def test_replicates_of_the_period_model_draw_new_period_shocks() -> None:
     """Period intercepts are not in the posterior: replicates draw them from N(0, latent_sd²)."""
     import arviz_base as azb
 
-    from nof1.model.check import continuous_replicates
+    from nof1.model.check import replicates
 
     data = simulated("continuous")
     s = spec("continuous", latent="period")
@@ -476,7 +476,8 @@ def test_replicates_of_the_period_model_draw_new_period_shocks() -> None:
             latent=None,
             seconds={},
         )
-        mu, y_rep = continuous_replicates(fit_, data, s, seed=1)
+        rep = replicates(fit_, data, s, seed=1, n_draws=400)
+        mu, y_rep = rep.fitted, rep.y_rep
         assert mu.shape == y_rep.shape == (400, data.y.size)
         means = np.stack([(y_rep - mu)[:, data.period == j].mean(axis=1) for j in range(6)], 1)
         spreads.append(float(means.std(axis=1).mean()))
