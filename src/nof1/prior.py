@@ -134,7 +134,14 @@ class PriorSpec:
             "binary": "log odds ratio",
             "ordinal": "latent shift (logit scale)",
         }[self.kind]
-        return f"{self.label} prior: {scale} ~ Normal({self.effect_mu:g}, {self.effect_sigma:.3g})"
+        text = f"{self.label} prior: {scale} ~ Normal({self.effect_mu:g}, {self.effect_sigma:.3g})"
+        if self.kind == "count":
+            rate = EXPOSURE_DAYS * math.exp(self.intercept_mu)
+            text += f"; baseline {rate:.3g} per {EXPOSURE_DAYS} days"
+        elif self.kind == "binary":
+            p0 = 1.0 / (1.0 + math.exp(-self.intercept_mu))
+            text += f"; baseline {EXPOSURE_DAYS * p0:.3g} days per {EXPOSURE_DAYS}"
+        return text
 
 
 # --------------------------------------------------------------------------------------------
