@@ -251,11 +251,11 @@ def test_period_graph_with_one_day_periods_has_finite_logp() -> None:
 
 
 def test_period_graph_keeps_finite_gradient_at_extreme_parameters() -> None:
-    # hostile: a tiny and a huge period SD, a huge overdispersion and a far-off level
+    # hostile: a period SD of exactly 0, a tiny and a huge one, extreme dispersion and level
     model = build_model(simulated("count"), spec("count", latent="period"))
-    for log_sd, log_inv, level in ((-12.0, 3.0, 8.0), (3.0, -12.0, -8.0)):
+    for sd, log_inv, level in ((0.0, 3.0, 8.0), (1e-9, 3.0, 8.0), (20.0, -12.0, -8.0)):
         point = model.initial_point()
-        point.update(latent_sd_log__=log_sd, inv_dispersion_log__=log_inv, intercept_mid=level)
+        point.update(latent_sd_signed=sd, inv_dispersion_log__=log_inv, intercept_mid=level)
         logp, grad = logp_and_gradient(model, point)
         assert np.isfinite(logp) and np.all(np.isfinite(grad))
 

@@ -78,6 +78,9 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
 #: hinges, categories, periods, and the number of days when a day-level latent needs it.
 Structure = tuple[str, bool, str, int, int, int, int, int]
 
+#: The signed SD NUTS moves for integrated period intercepts (its sign is not a parameter).
+SIGNED_SD = "latent_sd_signed"
+
 #: Graphs built in this process, by structure (see :func:`sampled_model`).
 _MODELS: dict[Structure, SampledModel] = {}
 
@@ -211,7 +214,15 @@ def _sampled_graph(key: Structure) -> pm.Model:
         beta = pm.Normal("beta", mu=pm.Data("effect_mu", 0.0), sigma=pm.Data("effect_sigma", 1.0))
         latent_term: Any = 0.0
         latent_sd: Any = None
-        if latent != "none":
+        if marginal:
+            # The integrated likelihood depends on the SD only through its square, so NUTS moves
+            # a signed SD v ~ N(0, scale), |v| ~ HalfNormal(scale): the same prior, but no
+            # boundary at 0 and no long tail of log(SD) to crawl (the tail ESS of ``latent_sd``
+            # was the usual reason a fit had to be repeated). The sign carries no information
+            # and is dropped from the posterior (nof1.model.sampling).
+            signed = pm.Normal(SIGNED_SD, 0.0, pm.Data("latent_sigma_scale", 0.5))
+            latent_sd = pm.Deterministic("latent_sd", pt.sqrt(signed**2 + 1e-24))
+        elif latent != "none":
             latent_sd = pm.HalfNormal("latent_sd", sigma=pm.Data("latent_sigma_scale", 0.5))
         if marginal:
             cell_arm = pm.Data("cell_arm", np.zeros(1))
