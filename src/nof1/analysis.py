@@ -469,9 +469,7 @@ def _model_spec(data: OutcomeData, settings: Settings, prior: PriorSpec) -> Mode
 def baseline_values(data: OutcomeData) -> np.ndarray:
     """The days that set a prior's baseline: the comparator (arm A) days analysed, plus the
     run-in days logged before the first period (``nof1.prior``: never the effect's centre)."""
-    run_in = [
-        d.value for d in data.all_days if d.phase == "run_in" and math.isfinite(d.value)
-    ]
+    run_in = [d.value for d in data.all_days if d.phase == "run_in" and math.isfinite(d.value)]
     return np.concatenate([data.y[data.arm == 0], np.asarray(run_in, dtype=float)])
 
 

@@ -41,6 +41,7 @@ import numpy as np
 import pytensor.tensor as pt
 from attrs import frozen
 from pytensor.gradient import disconnected_grad
+from pytensor.tensor.special import logsumexp
 
 #: Nodes of the adaptive Gauss–Hermite rule per period.
 QUADRATURE_NODES = 20
@@ -221,7 +222,7 @@ def period_loglik(
     log_lik = pt.dot(membership, value)  # (P, Q)
     log_prior = -0.5 * (at / sd) ** 2 - pt.log(sd)
     log_terms = log_weights + log_lik + log_prior + 0.5 * nodes**2 + pt.log(scale)[:, None]
-    result = pt.logsumexp(log_terms, axis=1)
+    result = logsumexp(log_terms, axis=1)
     if kind == "count":
         # ``y``: (distinct counts, days with that count), so a trial costs a few lgamma calls
         values, days_with = y[0], y[1]
