@@ -88,7 +88,9 @@ def logp_and_gradient(model, point):  # type: ignore[no-untyped-def]
 GRAPHS = [
     (kind, ac, trend, "ar")
     for kind, ac, trend in itertools.product(KINDS, (False, True), ("none", "linear", "spline"))
-] + [(kind, True, "none", "period") for kind in KINDS]
+] + [(kind, True, trend, "period") for kind in KINDS[1:] for trend in ("none", "spline")] + [
+    ("continuous", True, "none", "period")
+]
 
 EXTRA = {"count": "rate_ratio", "binary": "odds_ratio", "ordinal": "latent_effect"}
 
@@ -100,16 +102,22 @@ def test_graph_has_finite_logp_and_gradient_at_start(
     data = simulated(kind)
     model = build_model(data, spec(kind, ac, trend, latent))
     names = set(model.named_vars)
-    assert {"effect", "beta", "y"} <= names
+    marginal = latent == "period" and kind != "continuous"
+    assert {"effect", "beta"} <= names
     if kind in EXTRA:
         assert EXTRA[kind] in names
     assert ("rho" in names) == (ac and kind == "continuous")
     assert ("latent_rho" in names) == (ac and kind != "continuous" and latent == "ar")
-    assert ("period_z" in names) == (latent == "period")
+    # non-Gaussian period intercepts are integrated out, never sampled; the continuous NUTS
+    # graph keeps them (the grid integrates them in closed form)
+    assert ("period_z" in names) == (latent == "period" and kind == "continuous")
     assert ("latent_sd" in names) == (ac and (kind != "continuous" or latent == "period"))
     assert ("trend_slope" in names) == (trend != "none")
     assert ("trend_tau" in names) == (trend == "spline")
-    assert model["y"].shape.eval()[0] == data.y.size
+    if marginal:
+        assert "y" not in names and [p.name for p in model.potentials] == ["y_marginal"]
+    else:
+        assert model["y"].shape.eval()[0] == data.y.size
     point = model.initial_point()
     logp, grad = logp_and_gradient(model, point)
     assert np.isfinite(logp)
@@ -334,6 +342,41 @@ def test_spec_rejects_a_prior_for_another_kind() -> None:
 def test_describe_names_likelihood_and_structure() -> None:
     text = spec("count", True, "spline").describe()
     assert "negative binomial" in text and "latent AR(1)" in text and "spline" in text
+
+
+def test_describe_says_period_intercepts_are_integrated_out() -> None:
+    text = spec("binary", True, "none", latent="period").describe()
+    assert "period random intercepts" in text and "Gauss–Hermite" in text
+
+
+def test_period_graph_takes_data_with_any_period_labels() -> None:
+    # hostile: period labels that are neither 0-based nor contiguous nor sorted by value
+    data = simulated("binary")
+    labels = np.array([90, 3, 3, 17, 5, 41])[np.searchsorted(np.unique(data.period), data.period)]
+    relabelled = ModelData(y=data.y, arm=data.arm, time=data.time, period=labels)
+    model = build_model(relabelled, spec("binary", latent="period"))
+    logp, grad = logp_and_gradient(model, model.initial_point())
+    assert np.isfinite(logp) and np.all(np.isfinite(grad))
+    assert model["membership"].get_value().shape == (5, 5)  # 5 distinct labels, 5 cells
+
+
+def test_period_graph_with_one_day_periods_has_finite_logp() -> None:
+    # hostile: every day its own period (the random intercept is then a day effect)
+    data = simulated("count")
+    days = ModelData(y=data.y, arm=data.arm, time=data.time, period=np.arange(data.y.size))
+    model = build_model(days, spec("count", latent="period"))
+    logp, grad = logp_and_gradient(model, model.initial_point())
+    assert np.isfinite(logp) and np.all(np.isfinite(grad))
+
+
+def test_period_graph_keeps_finite_gradient_at_extreme_parameters() -> None:
+    # hostile: a period SD of exactly 0, a tiny and a huge one, extreme dispersion and level
+    model = build_model(simulated("count"), spec("count", latent="period"))
+    for sd, log_inv, level in ((0.0, 3.0, 8.0), (1e-9, 3.0, 8.0), (20.0, -12.0, -8.0)):
+        point = model.initial_point()
+        point.update(latent_sd_signed=sd, inv_dispersion_log__=log_inv, intercept_mid=level)
+        logp, grad = logp_and_gradient(model, point)
+        assert np.isfinite(logp) and np.all(np.isfinite(grad))
 
 
 # --------------------------------------------------------------------------------------------

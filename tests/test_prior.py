@@ -7,7 +7,7 @@ import math
 import attrs
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import expit, logit
 
 from nof1.prior import (
     PriorSpec,
@@ -35,8 +35,13 @@ def test_every_kind_has_a_default_sceptical_and_vague_prior(kind: str) -> None:
     d, s, v = default_prior(o), sceptical_prior(o), vague_prior(o)
     assert (d.label, s.label, v.label) == ("default", "sceptical", "vague")
     assert d.kind == s.kind == v.kind == kind
-    assert v.effect_sigma == pytest.approx(10 * d.effect_sigma)
+    assert v.effect_sigma > d.effect_sigma
     assert s.effect_mu == 0.0
+
+
+def test_continuous_vague_prior_is_ten_times_wider() -> None:
+    o = outcome("continuous")
+    assert vague_prior(o).effect_sigma == pytest.approx(10 * default_prior(o).effect_sigma)
 
 
 def test_continuous_default_is_scaled_to_the_declared_range() -> None:
@@ -57,28 +62,112 @@ def test_continuous_sceptical_scale_is_the_mcid() -> None:
     assert sceptical_prior(outcome("continuous", mcid=1.5)).effect_sigma == 1.5
 
 
-def test_count_baseline_uses_maximum_before_data() -> None:
-    p = default_prior(outcome("count", maximum=8.0), y=np.array([100.0, 100.0]))
-    assert p.intercept_mu == pytest.approx(math.log(2.0))
+def test_count_baseline_never_uses_the_scale_maximum() -> None:
+    # issue 15: a quarter of the maximum (2.5 doses a day) made the sceptical prior absurd
+    p = default_prior(outcome("count", maximum=10.0), y=np.full(27, 0.0))
+    assert 28 * math.exp(p.intercept_mu) == pytest.approx(28 * 0.5 / 28)
 
 
-def test_count_baseline_falls_back_to_data_then_to_one_per_day() -> None:
+def test_count_baseline_is_the_smoothed_rate_of_the_baseline_days() -> None:
     o = outcome("count")
-    assert default_prior(o, y=np.array([0.0, 1.0, 0.0, 1.0])).intercept_mu == pytest.approx(
-        math.log(0.55)
-    )
-    assert default_prior(o).intercept_mu == 0.0
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    assert default_prior(o, y=y).intercept_mu == pytest.approx(math.log(2.5 / 5))
+    assert default_prior(o).intercept_mu == 0.0  # no data: one event a day
+
+
+def test_count_baseline_ignores_nan_days() -> None:
+    o = outcome("count")
+    with_nan = default_prior(o, y=np.array([1.0, np.nan, 1.0, np.inf]))
+    assert with_nan.intercept_mu == pytest.approx(math.log(2.5 / 3))
+
+
+def test_count_baseline_of_an_empty_array_falls_back_to_one_a_day() -> None:
+    assert default_prior(outcome("count"), y=np.array([])).intercept_mu == 0.0
+
+
+def test_count_baseline_of_all_zero_days_stays_finite() -> None:
+    p = sceptical_prior(outcome("count", mcid=2.0), y=np.zeros(84))
+    assert math.isfinite(p.intercept_mu) and math.isfinite(p.effect_sigma)
+    assert p.effect_sigma > 1.0  # 2 doses against a baseline near 0 per 28 days is a big ratio
 
 
 def test_count_sceptical_scale_moves_the_baseline_by_one_mcid() -> None:
     o = outcome("count", mcid=2.0)
-    p = sceptical_prior(o, y=np.full(28, 8 / 28 - 0.05))  # 8 events per 28 days
-    assert 28 * math.exp(p.intercept_mu) * math.exp(p.effect_sigma) == pytest.approx(10.0)
+    y = np.array([8.0] + [0.0] * 27)  # 8 events in 28 baseline days
+    p = sceptical_prior(o, y=y)
+    baseline = 28 * math.exp(p.intercept_mu)
+    assert baseline == pytest.approx(28 * 8.5 / 29)
+    assert baseline * math.exp(p.effect_sigma) == pytest.approx(baseline + 2.0)
 
 
-def test_binary_sceptical_scale_moves_one_half_by_mcid_days_per_28() -> None:
+def test_count_sceptical_prior_of_the_demo_scale_is_not_degenerate() -> None:
+    # issue 15: the demo's acute-medication sceptical SD was 0.028 with the max/4 baseline
+    o = outcome("count", mcid=2.0, maximum=10.0)
+    y = np.array([1.0] * 6 + [0.0] * 22)  # 6 doses per 28 days
+    assert sceptical_prior(o, y=y).effect_sigma == pytest.approx(math.log1p(2 / (28 * 6.5 / 29)))
+    assert sceptical_prior(o, y=y).effect_sigma > 0.25
+
+
+def test_count_vague_prior_stays_within_the_declared_maximum() -> None:
+    y = np.array([1.0] * 6 + [0.0] * 22)
+    v = vague_prior(outcome("count", maximum=10.0), y=y)
+    r0 = math.exp(v.intercept_mu)
+    assert r0 * math.exp(1.96 * v.effect_sigma) <= 10.0 + 1e-9
+    near = vague_prior(outcome("count", maximum=0.5), y=y)  # a maximum near the baseline
+    assert near.effect_sigma == default_prior(outcome("count")).effect_sigma
+
+
+def test_count_vague_prior_without_maximum_spans_a_fifty_fold_ratio() -> None:
+    v = vague_prior(outcome("count"), y=np.ones(28))
+    assert math.exp(1.96 * v.effect_sigma) == pytest.approx(50.4, rel=0.01)
+
+
+def test_binary_baseline_is_the_smoothed_share_of_event_days() -> None:
+    y = np.array([1.0] * 8 + [0.0] * 20)
+    p = default_prior(outcome("binary"), y=y)
+    assert expit(p.intercept_mu) == pytest.approx(8.5 / 29)
+
+
+def test_binary_baseline_of_all_event_days_stays_inside_zero_one() -> None:
+    p = sceptical_prior(outcome("binary", mcid=2.0), y=np.ones(56))
+    assert 0 < expit(p.intercept_mu) < 1 and math.isfinite(p.effect_sigma)
+
+
+def test_binary_sceptical_scale_moves_the_baseline_by_mcid_days_per_28() -> None:
+    y = np.array([1.0] * 8 + [0.0] * 20)
+    p = sceptical_prior(outcome("binary", mcid=2.8), y=y)  # 0.1 per day
+    p0 = 8.5 / 29
+    up, down = logit(p0 + 0.1) - logit(p0), logit(p0) - logit(p0 - 0.1)
+    # the log odds ratio worth 0.1 a day at the person's baseline, either direction
+    assert p.effect_sigma == pytest.approx((up + down) / 2)
+
+
+def test_binary_sceptical_scale_without_data_moves_one_half_by_mcid_days_per_28() -> None:
     p = sceptical_prior(outcome("binary", mcid=2.8))  # 0.1 per day
-    assert expit(p.effect_sigma / 2) - expit(-p.effect_sigma / 2) == pytest.approx(0.1)
+    assert expit(p.effect_sigma) - 0.5 == pytest.approx(0.1)
+
+
+def test_binary_sceptical_scale_of_a_huge_mcid_stays_finite() -> None:
+    p = sceptical_prior(outcome("binary", mcid=27.9), y=np.array([1.0] * 8 + [0.0] * 20))
+    assert math.isfinite(p.effect_sigma) and p.effect_sigma > 0
+
+
+def test_binary_and_ordinal_vague_priors_are_bounded() -> None:
+    for kind in ("binary", "ordinal"):
+        v = vague_prior(outcome(kind))
+        assert v.effect_sigma == 2.5 and v.intercept_sigma == 3.0
+
+
+def test_ordinal_cutpoints_follow_the_baseline_category_shares() -> None:
+    y = np.array([0.0] * 20 + [1.0] * 5 + [2.0] * 2 + [3.0] * 1)
+    p = default_prior(outcome("ordinal"), y=y)
+    shares = np.diff(np.concatenate([[0.0], expit(p.cutpoint_mu), [1.0]]))
+    assert shares == pytest.approx((np.array([20, 5, 2, 1]) + 0.5) / 30)
+
+
+def test_ordinal_cutpoints_with_an_empty_category_stay_increasing() -> None:
+    p = default_prior(outcome("ordinal"), y=np.zeros(40))
+    assert all(b > a for a, b in zip(p.cutpoint_mu, p.cutpoint_mu[1:], strict=False))
 
 
 def test_ordinal_sceptical_scale_matches_the_slope_of_expected_category() -> None:

@@ -384,7 +384,8 @@ def analyze_outcome(
     scale = SCALES[spec.kind]
 
     say(f"{spec.name}: fitting (default prior)")
-    model_spec = _model_spec(data, settings, priors.default_prior(spec, data.y))
+    baseline = baseline_values(data)
+    model_spec = _model_spec(data, settings, priors.default_prior(spec, baseline))
     primary, diag = _fit_checked(data, model_spec, settings, "default", fit=fit, progress=say)
     effect_draws = np.asarray(primary.effect, dtype=float)
     effect = summarize_draws(effect_draws, scale)
@@ -410,7 +411,7 @@ def analyze_outcome(
             ("vague prior", priors.vague_prior),
         ):
             say(f"{spec.name}: sensitivity — {label}")
-            alt = evolve(model_spec, prior=make(spec, data.y))
+            alt = evolve(model_spec, prior=make(spec, baseline))
             s_fit, s_diag = _fit_checked(data, alt, settings, label, fit=fit, progress=say)
             sens.append(
                 sensitivity_result(
@@ -522,6 +523,13 @@ def _model_spec(data: OutcomeData, settings: Settings, prior: PriorSpec) -> Mode
         # (docs/methods-models.md); continuous outcomes keep exact AR(1) residuals.
         latent="period" if data.period is not None and len(set(data.period)) > 1 else "ar",
     )
+
+
+def baseline_values(data: OutcomeData) -> np.ndarray:
+    """The days that set a prior's baseline: the comparator (arm A) days analysed, plus the
+    run-in days logged before the first period (``nof1.prior``: never the effect's centre)."""
+    run_in = [d.value for d in data.all_days if d.phase == "run_in" and math.isfinite(d.value)]
+    return np.concatenate([data.y[data.arm == 0], np.asarray(run_in, dtype=float)])
 
 
 def model_data(data: OutcomeData) -> ModelData:

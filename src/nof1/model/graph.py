@@ -19,6 +19,7 @@ from pytensor.tensor.shape import shape_padright
 from pytensor.tensor.variable import TensorVariable as _TensorVariable
 
 from nof1.errors import DataError
+from nof1.model.marginal import cells, count_values, period_loglik
 from nof1.model.spec import ModelData, ModelSpec, check_y
 from nof1.model.terms import GH_NODES, GH_WEIGHTS, gaps, period_index, period_term, trend_basis
 from nof1.prior import PriorSpec
@@ -85,6 +86,9 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
 #: hinges, categories, periods, and the number of days when a day-level latent needs it.
 Structure = tuple[str, bool, str, int, int, int, int, int]
 
+#: The signed SD NUTS moves for integrated period intercepts (its sign is not a parameter).
+SIGNED_SD = "latent_sd_signed"
+
 #: Graphs built in this process, by structure (see :func:`sampled_model`).
 _MODELS: dict[Structure, SampledModel] = {}
 
@@ -93,14 +97,14 @@ def structure(data: ModelData, spec: ModelSpec) -> Structure:
     """What fixes a count/binary/ordinal graph; everything else is a data input."""
     basis, hinges = trend_basis(data.time, spec.trend, data.knots)
     latent = spec.latent if spec.autocorrelation else "none"
+    if latent == "period" and data.period is None:
+        raise DataError(
+            "model data: period is missing but ModelSpec.latent = 'period' needs the "
+            "period index of each day (or use latent = 'ar')"
+        )
+    # The period intercepts are integrated out (nof1.model.marginal): the number of periods and
+    # cells is a data shape, not a structure, so a fit on fewer periods reuses the graph.
     periods = 0
-    if latent == "period":
-        if data.period is None:
-            raise DataError(
-                "model data: period is missing but ModelSpec.latent = 'period' needs the "
-                "period index of each day (or use latent = 'ar')"
-            )
-        periods = len(np.unique(data.period))
     days = data.y.size if latent == "ar" else 0  # the latent AR(1) has one value per day
     k = int(data.n_categories or 0) if spec.kind == "ordinal" else 0
     return (spec.kind, spec.autocorrelation, latent, basis.shape[1], hinges, k, periods, days)
@@ -154,13 +158,27 @@ class SampledModel:
             values["cutpoint_sigma"] = float(prior.cutpoint_sigma)
         if n_basis:
             basis, _ = trend_basis(data.time, spec.trend, data.knots)
-            values["trend_basis"] = basis
+            values["trend_basis"] = basis  # per day; per cell with period intercepts (below)
             values["trend_sigma"] = float(prior.trend_sigma)
         if latent != "none":
             values["latent_sigma_scale"] = float(prior.latent_sigma_scale)
         if latent == "period":
             assert data.period is not None
-            values["period_index"] = np.unique(data.period, return_inverse=True)[1].astype("int64")
+            basis, _ = trend_basis(data.time, spec.trend, data.knots)
+            grouped = cells(data.y, data.arm, data.period, basis, k)
+            values.update(
+                cell_period=grouped.period,
+                cell_arm=grouped.arm,
+                cell_days=grouped.days,
+                cell_total=grouped.total,
+                membership=grouped.membership,
+            )
+            if n_basis:
+                values["trend_basis"] = grouped.basis
+            if kind == "ordinal":
+                values["cell_counts"] = grouped.counts
+            if kind == "count":
+                values["count_values"] = count_values(data.y)
         if latent == "ar":
             t = np.asarray(data.time, dtype=float)
             values["latent_distance"] = np.tril(t[:, None] - t[None, :])
@@ -182,9 +200,11 @@ def _cutpoint_means(prior: PriorSpec, k: int) -> np.ndarray:
 def _sampled_graph(key: Structure) -> pm.Model:
     import pymc as pm
 
-    kind, _ac, latent, n_basis, hinges, k, periods, days = key
+    kind, _ac, latent, n_basis, hinges, k, _periods, days = key
     n = max(days, 1)
+    marginal = latent == "period"  # period intercepts integrated out per period (marginal.py)
     with pm.Model() as model:
+        # Per day, or per cell (days sharing period, arm and trend row) when marginal.
         y = pm.Data("y_obs", np.zeros(n, dtype="int64"))
         arm = pm.Data("arm", np.zeros(n))
         exposure = pm.Data("exposure_days", 28.0)
@@ -202,12 +222,25 @@ def _sampled_graph(key: Structure) -> pm.Model:
         beta = pm.Normal("beta", mu=pm.Data("effect_mu", 0.0), sigma=pm.Data("effect_sigma", 1.0))
         latent_term: Any = 0.0
         latent_sd: Any = None
-        if latent != "none":
+        if marginal:
+            # The integrated likelihood depends on the SD only through its square, so NUTS moves
+            # a signed SD v ~ N(0, scale), |v| ~ HalfNormal(scale): the same prior, but no
+            # boundary at 0 and no long tail of log(SD) to crawl (the tail ESS of ``latent_sd``
+            # was the usual reason a fit had to be repeated). The sign carries no information
+            # and is dropped from the posterior (nof1.model.sampling).
+            signed = pm.Normal(SIGNED_SD, 0.0, pm.Data("latent_sigma_scale", 0.5))
+            latent_sd = pm.Deterministic("latent_sd", pt.sqrt(signed**2 + 1e-24))
+        elif latent != "none":
             latent_sd = pm.HalfNormal("latent_sd", sigma=pm.Data("latent_sigma_scale", 0.5))
-        if latent == "period":
-            index = pm.Data("period_index", np.zeros(n, dtype="int64"))
-            z = pm.Normal("period_z", 0.0, 1.0, shape=periods)
-            latent_term = latent_sd * z[index]
+        if marginal:
+            cell_arm = pm.Data("cell_arm", np.zeros(1))
+            cell: dict[str, Any] = {
+                "membership": pm.Data("membership", np.ones((1, 1))),
+                "cell_period": pm.Data("cell_period", np.zeros(1, dtype="int64")),
+                "days": pm.Data("cell_days", np.ones(1)),
+                "total": pm.Data("cell_total", np.zeros(1)),
+            }
+            arm = cell_arm  # the trend basis is per cell too (SampledModel.set)
         elif latent == "ar":
             rho = pm.Beta(
                 "latent_rho", alpha=pm.Data("rho_alpha", 2.0), beta=pm.Data("rho_beta", 2.0)
@@ -218,22 +251,62 @@ def _sampled_graph(key: Structure) -> pm.Model:
             chol = _latent_ar_cholesky(rho, distance, gap)
             latent_term = latent_sd * pm.math.dot(chol, z)
         if kind in ("count", "binary"):
-            alpha = pm.Normal(
-                "intercept",
-                mu=pm.Data("intercept_mu", 0.0),
+            # NUTS moves the midpoint between the arms, ``intercept + beta/2``, which the data
+            # pin down nearly independently of ``beta`` (the A level is strongly correlated
+            # with ``beta``; a diagonal mass matrix cannot undo that). Its prior, given beta,
+            # is N(intercept_mu + beta/2, intercept_sigma): exactly intercept ~ N(intercept_mu,
+            # intercept_sigma) (a shift, Jacobian 1).
+            mid = pm.Normal(
+                "intercept_mid",
+                mu=pm.Data("intercept_mu", 0.0) + beta / 2.0,
                 sigma=pm.Data("intercept_sigma", 1.0),
             )
+            alpha = pm.Deterministic("intercept", mid - beta / 2.0)
             eta = alpha + beta * arm + trend + latent_term
         if kind == "count":
             inv_alpha = pm.HalfNormal("inv_dispersion", sigma=pm.Data("dispersion_scale", 1.0))
-            pm.NegativeBinomial("y", mu=pm.math.exp(eta), alpha=1.0 / inv_alpha, observed=y)
+            if marginal:
+                pm.Potential(
+                    "y_marginal",
+                    pt.sum(
+                        period_loglik(
+                            "count",
+                            eta,
+                            latent_sd,
+                            cell["membership"],
+                            cell["cell_period"],
+                            days=cell["days"],
+                            total=cell["total"],
+                            inv_dispersion=inv_alpha,
+                            y=pm.Data("count_values", np.zeros((2, 1))),
+                        )
+                    ),
+                )
+            else:
+                pm.NegativeBinomial("y", mu=pm.math.exp(eta), alpha=1.0 / inv_alpha, observed=y)
             shift = 0.0 if latent_sd is None else latent_sd**2 / 2.0
             rate_a = pm.math.exp(alpha + shift)
             rate_b = pm.math.exp(alpha + beta + shift)
             pm.Deterministic("effect", exposure * (rate_b - rate_a))
             pm.Deterministic("rate_ratio", pm.math.exp(beta))
         elif kind == "binary":
-            pm.Bernoulli("y", logit_p=eta, observed=y)
+            if marginal:
+                pm.Potential(
+                    "y_marginal",
+                    pt.sum(
+                        period_loglik(
+                            "binary",
+                            eta,
+                            latent_sd,
+                            cell["membership"],
+                            cell["cell_period"],
+                            days=cell["days"],
+                            total=cell["total"],
+                        )
+                    ),
+                )
+            else:
+                pm.Bernoulli("y", logit_p=eta, observed=y)
             p_a = expected_over_latent(pm.math.sigmoid, alpha, latent_sd)
             p_b = expected_over_latent(pm.math.sigmoid, alpha + beta, latent_sd)
             pm.Deterministic("effect", exposure * (p_b - p_a))
@@ -243,16 +316,37 @@ def _sampled_graph(key: Structure) -> pm.Model:
 
             start = np.asarray(_equal_probability_cutpoints(k), dtype=float)
             cut_mu = pm.Data("cutpoint_mu", start)
-            cutpoints = pm.Normal(
-                "cutpoints",
-                mu=cut_mu,
+            # As for the intercept: NUTS moves the cutpoints of the midpoint between the arms,
+            # ``cutpoints - beta/2``, with the prior N(cutpoint_mu - beta/2, cutpoint_sigma)
+            # given beta, which is exactly cutpoints ~ N(cutpoint_mu, cutpoint_sigma), ordered.
+            mid_cut = pm.Normal(
+                "cutpoints_mid",
+                mu=cut_mu - beta / 2.0,
                 sigma=pm.Data("cutpoint_sigma", 1.5),
                 shape=k - 1,
                 transform=pm.distributions.transforms.ordered,
                 initval=start,
             )
+            cutpoints = pm.Deterministic("cutpoints", mid_cut + beta / 2.0)
             eta = beta * arm + trend + latent_term
-            pm.OrderedLogistic("y", eta=eta, cutpoints=cutpoints, observed=y, compute_p=False)
+            if marginal:
+                counts = pm.Data("cell_counts", np.zeros((1, k)))
+                pm.Potential(
+                    "y_marginal",
+                    pt.sum(
+                        period_loglik(
+                            "ordinal",
+                            eta,
+                            latent_sd,
+                            cell["membership"],
+                            cell["cell_period"],
+                            counts=counts,
+                            cutpoints=cutpoints,
+                        )
+                    ),
+                )
+            else:
+                pm.OrderedLogistic("y", eta=eta, cutpoints=cutpoints, observed=y, compute_p=False)
 
             def expected(e: Any) -> Any:
                 return pm.math.sum(pm.math.sigmoid(e[..., None] - cutpoints), axis=-1)

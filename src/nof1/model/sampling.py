@@ -95,6 +95,12 @@ def fit(
     sampled = _time.perf_counter()
     if collapsed:
         _add_coefficients(idata, data, spec, seed)
+    else:
+        from nof1.model.graph import SIGNED_SD
+
+        if SIGNED_SD in idata.posterior:
+            # only |v| (latent_sd) is a parameter: the sign is symmetric noise, never diagnosed
+            del idata.posterior[SIGNED_SD]
     seconds = {
         "build": built - start,
         "compile": compile_seconds,

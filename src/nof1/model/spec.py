@@ -147,7 +147,8 @@ class ModelSpec:
         Must be for the same kind.
     latent : {"ar", "period"}
         Clustering structure for count/binary/ordinal with autocorrelation: a gap-exact latent
-        AR(1) on the linear predictor, or period-level random intercepts (needs
+        AR(1) on the linear predictor, or period-level random intercepts integrated out of the
+        likelihood by adaptive Gauss–Hermite quadrature (:mod:`nof1.model.marginal`; needs
         ``ModelData.period``).
     """
 
@@ -184,7 +185,10 @@ class ModelSpec:
             elif self.latent == "ar":
                 parts.append("latent AR(1) day effects")
             else:
-                parts.append("period random intercepts")
+                parts.append(
+                    "period random intercepts (integrated out by adaptive Gauss–Hermite "
+                    "quadrature; effect averaged over periods)"
+                )
         if self.trend != "none":
             parts.append(f"{self.trend} time trend")
         return ", ".join(parts) + f"; {self.prior.describe()}"
