@@ -85,12 +85,14 @@ def logp_and_gradient(model, point):  # type: ignore[no-untyped-def]
     return model.compile_fn([model.logp(), model.dlogp()], mode=FAST, point_fn=True)(point)
 
 
-GRAPHS = [
-    (kind, ac, trend, "ar")
-    for kind, ac, trend in itertools.product(KINDS, (False, True), ("none", "linear", "spline"))
-] + [(kind, True, trend, "period") for kind in KINDS[1:] for trend in ("none", "spline")] + [
-    ("continuous", True, "none", "period")
-]
+GRAPHS = (
+    [
+        (kind, ac, trend, "ar")
+        for kind, ac, trend in itertools.product(KINDS, (False, True), ("none", "linear", "spline"))
+    ]
+    + [(kind, True, trend, "period") for kind in KINDS[1:] for trend in ("none", "spline")]
+    + [("continuous", True, "none", "period")]
+)
 
 EXTRA = {"count": "rate_ratio", "binary": "odds_ratio", "ordinal": "latent_effect"}
 
