@@ -352,6 +352,48 @@ def report(kind: str, s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(payload: dict[str, Any]) -> str:
+    """A markdown table of a ``--json`` result (one row per kind) and its provenance line."""
+    prov = payload["nof1"]
+    commit = (prov.get("commit") or "unknown")[:7]
+    src = (prov.get("src_commit") or "unknown")[:7]
+    dirty = ", uncommitted changes in src/protocols" if prov.get("dirty") else ""
+    args = payload["args"]
+    fits = "primary fit only" if args.get("no_sensitivity") else "with sensitivity fits"
+    head = (
+        f"{payload['created_at'][:16].replace('T', ' ')} UTC, nof1 {prov['version']} "
+        f"(branch {prov.get('branch')}, commit {commit}, src last changed in {src}{dirty}), "
+        f"seed {args['seed']}, {fits}, "
+        f"workers {args['workers']}, wall {payload['wall_seconds'] / 60:.0f} min"
+    )
+    lines = [
+        head,
+        "",
+        "| kind | engine | trials (null + effect) | 95% coverage | false benefit (null) "
+        "| false harm (null) | detection (effect) | mean estimate (truth) "
+        "| bias null / effect | standardized bias | z-score SD | withheld | median s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def pct(r: dict[str, Any]) -> str:
+        return "—" if not r["n"] else f"{r['p']:.3f} ± {r['half']:.3f} ({r['k']}/{r['n']})"
+
+    def num(m: dict[str, Any], digits: int = 2) -> str:
+        return "—" if not m["n"] else f"{m['mean']:+.{digits}f} ± {m['half']:.{digits}f}"
+
+    for kind in payload["kinds"]:
+        s = payload["summaries"][kind]
+        lines.append(
+            f"| {kind} | {', '.join(s['engines'])} | {s['null_trials']} + {s['effect_trials']} "
+            f"| {pct(s['coverage'])} | {pct(s['false_benefit'])} | {pct(s['false_harm'])} "
+            f"| {pct(s['detection'])} | {num(s['mean_estimate_effect'])} "
+            f"({s['truth_effect']:+.2f}) | {num(s['bias_null'])} / {num(s['bias_effect'])} "
+            f"| {num(s['z'])} | {s['z']['sd']:.2f} | {pct(s['withheld'])} "
+            f"| {s['median_seconds']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def nof1_provenance() -> dict[str, Any]:
     """Version, location and git commit of the nof1 that runs the analysis."""
     import nof1
@@ -381,9 +423,16 @@ def nof1_provenance() -> dict[str, Any]:
             check=True,
             timeout=10,
         ).stdout.strip()
-        info.update(commit=head, branch=branch, dirty=bool(dirty))
+        src = subprocess.run(  # the last commit that changed the analysis code or templates
+            ["git", "-C", str(root), "log", "-1", "--format=%H", "--", "src", "protocols"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        info.update(commit=head, branch=branch, dirty=bool(dirty), src_commit=src)
     except (OSError, subprocess.SubprocessError):
-        info.update(commit=None, branch=None, dirty=None)
+        info.update(commit=None, branch=None, dirty=None, src_commit=None)
     return info
 
 
@@ -406,7 +455,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--engine", choices=("auto", "nuts"), default="auto")
     parser.add_argument("--json", type=Path, help="write every trial and the summaries here")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="JSON",
+        help="print the markdown table of an earlier --json result and exit (no trials run)",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return
     if args.null < 0 or args.effect < 0 or args.workers < 1:
         parser.error("--null and --effect must be ≥ 0 and --workers ≥ 1")
     kinds = (
@@ -420,8 +478,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_design(make_protocol(1))
     prov = nof1_provenance()
     print(
-        f"nof1 {prov['version']} at {prov['path']} (commit {prov.get('commit')}, "
-        f"{'dirty' if prov.get('dirty') else 'clean'}); template {protocol_path()}; "
+        f"nof1 {prov['version']} at {prov['path']} (branch {prov.get('branch')}, commit "
+        f"{prov.get('commit')}, src last changed in {prov.get('src_commit')}, "
+        f"{'uncommitted changes' if prov.get('dirty') else 'clean'}); template {protocol_path()}; "
         f"{'primary fit only (--no-sensitivity)' if args.no_sensitivity else 'with sensitivity'}",
         flush=True,
     )
