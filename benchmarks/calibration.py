@@ -353,27 +353,23 @@ def report(kind: str, s: dict[str, Any]) -> str:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    """A markdown table of a ``--json`` result (one row per kind) and its provenance line."""
+    """Markdown of a ``--json`` result: its provenance, then one table row per kind.
+
+    The rows are meant to be collected per kind in ``docs/methods-models.md`` (one row per run).
+    """
     prov = payload["nof1"]
     commit = (prov.get("commit") or "unknown")[:7]
     src = (prov.get("src_commit") or "unknown")[:7]
-    dirty = ", uncommitted changes in src/protocols" if prov.get("dirty") else ""
+    dirty = " + uncommitted changes" if prov.get("dirty") else ""
     args = payload["args"]
     fits = "primary fit only" if args.get("no_sensitivity") else "with sensitivity fits"
+    date = payload["created_at"][:16].replace("T", " ")
     head = (
-        f"{payload['created_at'][:16].replace('T', ' ')} UTC, nof1 {prov['version']} "
-        f"(branch {prov.get('branch')}, commit {commit}, src last changed in {src}{dirty}), "
-        f"seed {args['seed']}, {fits}, "
+        f"{date} UTC, nof1 {prov['version']} (branch {prov.get('branch')}, commit {commit}, "
+        f"src last changed in {src}{dirty}), seed {args['seed']}, {fits}, "
         f"workers {args['workers']}, wall {payload['wall_seconds'] / 60:.0f} min"
     )
-    lines = [
-        head,
-        "",
-        "| kind | engine | trials (null + effect) | 95% coverage | false benefit (null) "
-        "| false harm (null) | detection (effect) | mean estimate (truth) "
-        "| bias null / effect | standardized bias | z-score SD | withheld | median s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    run = f"{date[:10]} {prov.get('branch')} @{src}{'+' if dirty else ''}"
 
     def pct(r: dict[str, Any]) -> str:
         return "—" if not r["n"] else f"{r['p']:.3f} ± {r['half']:.3f} ({r['k']}/{r['n']})"
@@ -381,16 +377,24 @@ def markdown(payload: dict[str, Any]) -> str:
     def num(m: dict[str, Any], digits: int = 2) -> str:
         return "—" if not m["n"] else f"{m['mean']:+.{digits}f} ± {m['half']:.{digits}f}"
 
+    lines = [head]
     for kind in payload["kinds"]:
         s = payload["summaries"][kind]
-        lines.append(
-            f"| {kind} | {', '.join(s['engines'])} | {s['null_trials']} + {s['effect_trials']} "
+        lines += [
+            "",
+            f"{kind}:",
+            "",
+            "| run | engine | trials (null + effect) | 95% coverage | false benefit (null) "
+            "| false harm (null) | detection (effect) | mean estimate (truth) "
+            "| bias null / effect | standardized bias | z-score SD | withheld | median s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {run} | {', '.join(s['engines'])} | {s['null_trials']} + {s['effect_trials']} "
             f"| {pct(s['coverage'])} | {pct(s['false_benefit'])} | {pct(s['false_harm'])} "
             f"| {pct(s['detection'])} | {num(s['mean_estimate_effect'])} "
             f"({s['truth_effect']:+.2f}) | {num(s['bias_null'])} / {num(s['bias_effect'])} "
             f"| {num(s['z'])} | {s['z']['sd']:.2f} | {pct(s['withheld'])} "
-            f"| {s['median_seconds']:.1f} |"
-        )
+            f"| {s['median_seconds']:.1f} |",
+        ]
     return "\n".join(lines)
 
 
