@@ -458,6 +458,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="primary fit only (the sensitivity fits are skipped; verdicts are unchanged)",
     )
     parser.add_argument("--engine", choices=("auto", "nuts"), default="auto")
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        metavar="MINUTES",
+        help="start no new trial after this many minutes; summarize the trials finished",
+    )
     parser.add_argument("--json", type=Path, help="write every trial and the summaries here")
     parser.add_argument(
         "--markdown",
@@ -489,28 +495,55 @@ def main(argv: Sequence[str] | None = None) -> None:
         flush=True,
     )
     sensitivity = not args.no_sensitivity
+    # Interleaved (trial index, then kind, then scenario) so that a run stopped by
+    # --stop-after has a balanced share of every kind and scenario.
     jobs = [
         (kind, scenario, i, args.seed, sensitivity, args.engine)
+        for i in range(max(args.null, args.effect))
         for kind in kinds
         for scenario, n in (("null", args.null), ("effect", args.effect))
-        for i in range(n)
+        if i < n
     ]
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    rows_file = None
+    if args.json:  # every finished trial at once, so an interrupted run keeps its trials
+        rows_file = args.json.with_name(args.json.name + ".rows.jsonl").open("w", encoding="utf-8")
 
-    def progress(i: int) -> None:
+    def done(row: dict[str, Any]) -> None:
+        rows.append(row)
+        if rows_file is not None:
+            rows_file.write(json.dumps(row, default=float) + "\n")
+            rows_file.flush()
+        i = len(rows)
         if i % 10 == 0 or i == len(jobs):
             print(f"  {i}/{len(jobs)} trials ({time.perf_counter() - start:.0f} s)", flush=True)
 
+    def out_of_time() -> bool:
+        return args.stop_after is not None and time.perf_counter() - start > 60 * args.stop_after
+
     if args.workers == 1:
-        for i, job in enumerate(jobs, start=1):
-            rows.append(run_trial(job))
-            progress(i)
+        for job in jobs:
+            if out_of_time():
+                break
+            done(run_trial(job))
     else:
         with mp.get_context("spawn").Pool(args.workers) as pool:
-            for i, row in enumerate(pool.imap_unordered(run_trial, jobs), start=1):
-                rows.append(row)
-                progress(i)
+            pending = iter(jobs)
+            running = []
+            for job in pending:  # keep at most `workers` trials in flight
+                running.append(pool.apply_async(run_trial, (job,)))
+                if len(running) >= args.workers:
+                    done(running.pop(0).get())
+                    if out_of_time():
+                        break
+            for result in running:
+                done(result.get())
+    if rows_file is not None:
+        rows_file.close()
+    stopped = len(rows) < len(jobs)
+    if stopped:
+        print(f"stopped after {args.stop_after} min (--stop-after): {len(rows)}/{len(jobs)} trials")
     order = {"null": 0, "effect": 1}
     rows.sort(key=lambda r: (KIND_INDEX[r["kind"]], order[r["scenario"]], r["index"]))
     summaries = {kind: summarize(r for r in rows if r["kind"] == kind) for kind in kinds}
@@ -530,6 +563,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "kinds": kinds,
             "wall_seconds": wall,
+            "stopped_early": stopped,
             "summaries": summaries,
             "trials": rows,
         }
