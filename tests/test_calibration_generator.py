@@ -238,3 +238,34 @@ def test_summary_of_an_empty_scenario_is_not_a_number() -> None:
     assert s["detection"]["n"] == 0 and math.isnan(s["detection"]["p"])
     assert math.isnan(s["bias_effect"]["mean"])
     assert "—" in calib.report("binary", s)
+
+
+def test_cli_rejects_negative_trial_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        calib.main(["--null", "-1"])
+    assert "--null and --effect must be ≥ 0" in capsys.readouterr().err
+
+
+def test_markdown_names_the_commit_and_uncommitted_changes() -> None:
+    rows = [
+        _row("null", 0.0, 0.5, 1.0, -1.5, 2.5, "inconclusive"),
+        _row("effect", -3.0, -2.5, 1.0, -4.5, -0.5, calib.BENEFIT),
+    ]
+    payload = {
+        "created_at": "2026-12-01T19:00:00+00:00",
+        "nof1": {
+            "version": "0.1",
+            "branch": "models",
+            "commit": "a" * 40,
+            "src_commit": "b" * 40,
+            "dirty": True,
+        },
+        "args": {"seed": 7, "no_sensitivity": True, "workers": 1},
+        "kinds": ["binary"],
+        "wall_seconds": 120.0,
+        "summaries": {"binary": calib.summarize(rows)},
+    }
+    text = calib.markdown(payload)
+    assert "src last changed in bbbbbbb + uncommitted changes" in text
+    assert "| 2026-12-01 models @bbbbbbb+ | nuts | 1 + 1 | 1.000 ± 0.000 (2/2) |" in text
+    assert "primary fit only" in text and "seed 7" in text
