@@ -208,12 +208,14 @@ def test_real_sampling_recovers_a_known_effect_in_a_finished_workspace(
     start = dt.date.today() - dt.timedelta(days=14 + 8 * 28 + 2)
     folder = make_workspace(start=start, start_trial=True, replace=NO_SKIP_LOGIC)
     with Workspace.open(folder) as ws:
-        fill(ws, effect=-2.0)
+        # two MCIDs (1.5) of benefit: the period intercepts leave 8 periods' worth of
+        # information, so one MCID's worth is not a sure "meaningful benefit" in one trial
+        fill(ws, effect=-3.0)
         result = analyze_workspace(ws, "peak_pain", draws=500, tune=500, sensitivity=False)
     assert not result.interim
     o = result.outcome("peak_pain")
     assert o.diagnostics.passed, o.diagnostics.problems
-    assert o.effect.ci95[0] < -2.0 < o.effect.ci95[1]
+    assert o.effect.ci95[0] < -3.0 < o.effect.ci95[1]
     assert o.verdict == verdict.BENEFIT
     assert o.randomization.n_allocations == 16 and o.randomization.exact
 
