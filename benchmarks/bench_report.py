@@ -59,7 +59,8 @@ def make_demo(folder: Path, seed: int) -> Path:
     events = write_simulated_diary(folder, diary, seed=seed, effects=EFFECTS)
     quiet_nof1("import", str(diary), "--trial", trial)
     record_events(trial, events)
-    quiet_nof1("allocation", "--reveal", "--by", "benchmark", "--trial", trial)
+    quiet_nof1("allocation", "--reveal", "--by", "benchmark", "--reason", "end of trial",
+               "--yes", "--trial", trial)  # fmt: skip
     return folder
 
 
