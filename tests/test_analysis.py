@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
 import arviz_base as azb
 import numpy as np
 import pytest
@@ -256,3 +257,24 @@ def test_a_stopped_trial_is_final_and_leaves_out_later_days(make_workspace: Make
 def _without(outcome: str, observations):
     kept = [o for o in observations if o.outcome != outcome]
     return lambda self: kept
+
+
+def test_day_randomized_csv_does_not_give_each_short_run_a_period_intercept() -> None:
+    """A CSV randomized by the day has a 'period' per run of one or two days; giving each a
+    continuous period intercept made the grid's algebra take minutes and ~20 GB."""
+    from pathlib import Path
+
+    from nof1.analysis import MAX_CONTINUOUS_PERIODS, _latent
+    from nof1.dataset import TableSpec, read_table
+
+    csv = Path(__file__).resolve().parents[1] / "examples" / "melatonin" / "melatonin_ema.csv"
+    spec = TableSpec(
+        outcome="mood", treatment="melatonin", time="study_day", control="0", kind="continuous",
+        better="higher", mcid=5.0,
+    )  # fmt: skip
+    data = read_table(csv, spec)
+    assert data.period is not None and len(set(data.period)) > MAX_CONTINUOUS_PERIODS
+    assert _latent(data) == "ar"
+    # the same periods on a binary outcome keep the (cheap, per-period) integrated intercepts
+    binary = attrs.evolve(data, outcome=attrs.evolve(data.outcome, kind="binary"))
+    assert _latent(binary) == "period"

@@ -521,8 +521,24 @@ def _model_spec(data: OutcomeData, settings: Settings, prior: PriorSpec) -> Mode
         # causes is modelled with per-period intercepts. Measured on a 16-week count trial they
         # sample ~2.5x faster than a day-level latent AR(1) and without its divergences
         # (docs/methods-models.md); continuous outcomes keep exact AR(1) residuals.
-        latent="period" if data.period is not None and len(set(data.period)) > 1 else "ar",
+        latent=_latent(data),
     )
+
+
+#: Most periods a continuous model gives random intercepts. Its grid integrates one coefficient
+#: per period in closed form on every grid point; a CSV randomized by the day has a "period" per
+#: run of one or two days (the melatonin series: dozens), which made that algebra take minutes
+#: and ~20 GB. Such short periods carry no month-to-month shock to model: the AR(1) residuals do.
+MAX_CONTINUOUS_PERIODS = 24
+
+
+def _latent(data: OutcomeData) -> str:
+    periods = 0 if data.period is None else len(set(data.period))
+    if periods < 2:
+        return "ar"
+    if data.outcome.kind == "continuous" and periods > MAX_CONTINUOUS_PERIODS:
+        return "ar"
+    return "period"
 
 
 def baseline_values(data: OutcomeData) -> np.ndarray:

@@ -181,7 +181,9 @@ class ModelSpec:
                 if self.latent == "period":
                     parts.append("period random intercepts (their SD integrated out)")
                 else:
-                    parts.append("no period-level term (periods unknown, or only one)")
+                    parts.append(
+                        "no period-level term (periods unknown, only one, or more than 24)"
+                    )
             elif self.latent == "ar":
                 parts.append("latent AR(1) day effects")
             else:
