@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import attrs
 import arviz_base as azb
+import attrs
 import numpy as np
 import pytest
 from attrs import evolve
