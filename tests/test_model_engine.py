@@ -230,7 +230,7 @@ def test_another_prior_reuses_the_count_graph() -> None:
 @pytest.mark.sampling
 def test_a_reused_sampler_gives_the_draws_of_a_fresh_one() -> None:
     data, default, sceptical = count_data(), spec("count"), spec("count", effect_sigma=0.2)
-    kwargs = dict(draws=150, tune=150, chains=2, seed=9)
+    kwargs = dict(draws=150, tune=150, chains=2, seed=9, engine="nuts")
     first = fit(data, default, **kwargs)  # type: ignore[arg-type]
     other = fit(data, sceptical, **kwargs)  # type: ignore[arg-type]
     again = fit(data, default, **kwargs)  # type: ignore[arg-type]

@@ -12,7 +12,10 @@ Per outcome (``docs/methods.md`` has the reasoning):
    sampler takes it). If it still fails the verdict is *withheld* and the reason shown.
    Continuous outcomes are integrated on a grid by default (:mod:`nof1.model.grid`): their
    policy is the grid's own (the answer settled as the grid was refined, negligible mass on
-   its edge); a retry allows a finer grid.
+   its edge); a retry allows a finer grid. Count, binary and ordinal outcomes are
+   importance-sampled from a Laplace approximation by default (:mod:`nof1.model.importance`):
+   their policy is Pareto k̂ ≤ 0.7 and an importance ESS ≥ 400; when it fails they are sampled
+   with NUTS (and that fit follows the NUTS policy above).
 3. Posterior predictive checks (share of zeros, spread of period means, residual lag-1
    autocorrelation, mean per arm); the result lists those that ran and those that did not.
 4. Sensitivity: sceptical prior, vague prior, adherent days only — each with its verdict and
@@ -61,6 +64,7 @@ from nof1.summary import (
     SensitivityResult,
     diagnostics,
     grid_diagnostics,
+    importance_diagnostics,
     probabilities,
     sensitivity_result,
     summarize_draws,
@@ -575,10 +579,16 @@ def _fit_checked(
     fit: Fitter,
     progress: Progress,
 ) -> tuple[Fit, Diagnostics]:
-    """Fit; on failing diagnostics fit once more, longer. Returns the last fit and diagnostics."""
+    """Fit, and fit again when the diagnostics fail. Returns the last fit and diagnostics.
+
+    An importance-sampling fit whose weights cannot be trusted is replaced by NUTS; a NUTS fit
+    that fails is sampled once more, longer; a grid that did not settle is refined further.
+    """
     md = model_data(data)
     draws, tune = settings.draws, settings.tune
+    engine = settings.engine
     attempt = 1
+    longer = False
     grid_points = 0
     while True:
         kwargs: dict[str, Any] = {
@@ -589,9 +599,9 @@ def _fit_checked(
         }
         if settings.sampler:
             kwargs["sampler"] = settings.sampler
-        if settings.engine != "auto":
-            kwargs["engine"] = settings.engine
-        if attempt == 2:
+        if engine != "auto":
+            kwargs["engine"] = engine
+        if longer:
             kwargs["target_accept"] = RETRY_TARGET_ACCEPT
             if grid_points:
                 kwargs["grid_max_points"] = grid_points * RETRY_GRID_FACTOR
@@ -605,13 +615,25 @@ def _fit_checked(
                 draws=int(result.effect.size),
                 attempts=attempt,
             )
+        elif result.importance is not None:
+            diag = importance_diagnostics(
+                khat=result.importance.khat,
+                ess=result.importance.ess,
+                draws=int(result.effect.size),
+                attempts=attempt,
+            )
         else:
             diag = diagnostics(result.idata, var_names=_diagnosed(result.idata), attempts=attempt)
-        if diag.passed or attempt == 2:
+        if diag.passed or longer:
             return result, diag
+        attempt += 1
+        if result.importance is not None:
+            progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling with NUTS")
+            engine = "nuts"
+            continue
         progress(f"{data.outcome.name}: {'; '.join(diag.problems)} — sampling longer")
         draws, tune = draws * RETRY_DRAWS_FACTOR, tune * RETRY_TUNE_FACTOR
-        attempt = 2
+        longer = True
 
 
 def _diagnosed(idata: Any) -> list[str]:

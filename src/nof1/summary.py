@@ -38,6 +38,11 @@ DIVERGENCES_MAX = 0
 GRID_CHANGE_MAX = 0.01
 GRID_EDGE_MAX = 1e-4
 
+#: Importance-sampling policy (count, binary, ordinal): the Pareto k̂ of the smoothed weights at
+#: most this (Vehtari et al. 2024: above 0.7 the estimate is unreliable), and the weights'
+#: effective sample size at least ESS_BULK_MIN.
+KHAT_MAX = 0.7
+
 #: Tail ESS is the smaller ESS of the quantiles TAIL_PROB and 1 − TAIL_PROB.
 TAIL_PROB = 0.05
 
@@ -111,7 +116,10 @@ class Diagnostics:
     A grid integration (``engine == "grid"``, continuous outcomes) has independent draws, so
     R-hat and ESS do not apply (NaN); its diagnostics are ``grid_change`` (how far the effect's
     mean and SD moved when the grid was last doubled, in posterior SDs), ``grid_edge_mass``
-    (posterior mass on the edge of the grid's box) and ``grid_points``.
+    (posterior mass on the edge of the grid's box) and ``grid_points``. An importance-sampling
+    fit (``engine == "importance"``, the other kinds) also has independent draws; its
+    diagnostics are ``importance_khat`` (Pareto k̂ of the smoothed weights) and
+    ``importance_ess`` (the weights' effective sample size).
     """
 
     rhat: float
@@ -126,11 +134,14 @@ class Diagnostics:
     effect_rhat: float = float("nan")
     effect_ess_bulk: float = float("nan")
     effect_ess_tail: float = float("nan")
-    #: ``nuts`` (R-hat/ESS/divergences apply) or ``grid`` (the ``grid_*`` fields apply).
+    #: ``nuts`` (R-hat/ESS/divergences apply), ``grid`` (the ``grid_*`` fields apply) or
+    #: ``importance`` (the ``importance_*`` fields apply).
     engine: str = "nuts"
     grid_points: int = 0
     grid_change: float = float("nan")
     grid_edge_mass: float = float("nan")
+    importance_khat: float = float("nan")
+    importance_ess: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +168,11 @@ class Diagnostics:
                     "change": _num(self.grid_change),
                     "edge_mass": _num(self.grid_edge_mass),
                 }
+            ),
+            "importance": (
+                None
+                if self.engine != "importance"
+                else {"khat": _num(self.importance_khat), "ess": _num(self.importance_ess)}
             ),
         }
 
@@ -521,6 +537,49 @@ def grid_diagnostics(
         grid_points=points,
         grid_change=change,
         grid_edge_mass=edge_mass,
+    )
+
+
+def importance_diagnostics(
+    *,
+    khat: float,
+    ess: float,
+    draws: int,
+    attempts: int = 1,
+    khat_max: float = KHAT_MAX,
+    ess_min: float = ESS_BULK_MIN,
+) -> Diagnostics:
+    """Diagnostics of an importance-sampling fit (:mod:`nof1.model.importance`), and the policy.
+
+    Parameters
+    ----------
+    khat : Pareto k̂ of the smoothed importance weights.
+    ess : the weights' effective sample size.
+    draws : equally weighted draws resampled from the weighted points.
+    """
+    problems = []
+    if not khat <= khat_max:
+        problems.append(f"importance weights unreliable (Pareto k̂ {khat:.2f} > {khat_max:g})")
+    if not ess >= ess_min:
+        problems.append(f"importance ESS {ess:.0f} < {ess_min:.0f}")
+    nan = float("nan")
+    effective = float(min(ess, draws))
+    return Diagnostics(
+        rhat=nan,
+        ess_bulk=effective,
+        ess_tail=effective,
+        divergences=0,
+        chains=1,
+        draws=draws,
+        attempts=attempts,
+        passed=not problems,
+        problems=tuple(problems),
+        effect_rhat=nan,
+        effect_ess_bulk=effective,
+        effect_ess_tail=effective,
+        engine="importance",
+        importance_khat=khat,
+        importance_ess=ess,
     )
 
 

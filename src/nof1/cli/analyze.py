@@ -395,7 +395,13 @@ def _print_table(result: AnalysisResult) -> None:
         if o.withheld_reason:
             lines.append(f"  Verdict withheld: {o.withheld_reason}.")
         d = o.diagnostics
-        if d.engine == "grid":
+        if d.engine == "importance":
+            lines.append(
+                f"  Importance sampling: Pareto k̂ {d.importance_khat:.2f}, ESS "
+                f"{d.importance_ess:.0f} of the weights; {d.draws} independent draws "
+                f"({d.attempts} attempt(s))."
+            )
+        elif d.engine == "grid":
             lines.append(
                 f"  Grid integration: {d.grid_points} points, answer moved {d.grid_change:.1e} "
                 f"posterior SD at the last refinement, edge mass {d.grid_edge_mass:.1e}; "

@@ -1,8 +1,10 @@
 """Fitting: the only place nof1 calls the sampler. :func:`fit` returns a :class:`Fit`.
 
 The continuous model is integrated in its collapsed form (:mod:`nof1.model.continuous`) on a
-grid (:mod:`nof1.model.grid`), or sampled with NUTS on request (``engine="nuts"``); the other
-kinds are sampled with NUTS on the graph of :func:`nof1.model.graph.sampled_model`. Graphs take
+grid (:mod:`nof1.model.grid`); the other kinds are importance-sampled from a Laplace
+approximation of the graph of :func:`nof1.model.graph.sampled_model`
+(:mod:`nof1.model.importance`); every kind is sampled with NUTS on request (``engine="nuts"``)
+and the non-Gaussian kinds when importance sampling cannot be used. Graphs take
 their data and priors as ``pm.Data`` and are cached per structure, and so is each graph's
 compiled NUTS sampler: an outcome's later fits (other priors, the adherent days) compile nothing.
 """
@@ -51,8 +53,11 @@ def fit(
         NUTS target acceptance; the analysis raises it when a first fit had divergences.
     engine : {"auto", "nuts"}
         ``auto``: continuous outcomes are integrated on a grid (:mod:`nof1.model.grid`, exact
-        up to a measured grid error; ``draws * chains`` independent draws), the other kinds
-        sampled with NUTS. ``nuts``: every kind with NUTS.
+        up to a measured grid error; ``draws * chains`` independent draws), the other kinds by
+        importance sampling from a Laplace approximation (:mod:`nof1.model.importance`,
+        diagnosed by the Pareto k̂; the analysis samples with NUTS when it fails), or with NUTS
+        when they have a day-level latent AR(1) or no finite mode is found. ``nuts``: every
+        kind with NUTS.
     grid_max_points : int, optional
         Cap on the grid's points per axis (the analysis' retry raises it).
 
@@ -73,6 +78,14 @@ def fit(
         return grid_fit(
             data, spec, draws=draws, chains=chains, seed=seed, max_points=grid_max_points
         )
+    if engine == "auto" and not (spec.autocorrelation and spec.latent == "ar"):
+        # a day-level latent AR(1) has a parameter per day: only NUTS can sample it
+        from nof1.model.importance import ImportanceFailed, importance_fit
+
+        try:
+            return importance_fit(data, spec, draws=draws, chains=chains, seed=seed)
+        except ImportanceFailed:
+            pass  # no finite mode: NUTS below, diagnosed as usual
     cached: Any
     if collapsed:
         from nof1.model.continuous import collapsed_model

@@ -27,7 +27,8 @@ from nof1.vocab import EXPOSURE_DAYS, KINDS, TRENDS, one_of
 
 SAMPLERS = ("nutpie", "pymc")
 #: How a posterior is computed: ``auto`` integrates continuous outcomes on a grid
-#: (:mod:`nof1.model.grid`) and samples the other kinds with NUTS; ``nuts`` samples every kind.
+#: (:mod:`nof1.model.grid`) and importance-samples the other kinds (:mod:`nof1.model.importance`,
+#: NUTS when that cannot be trusted); ``nuts`` samples every kind with NUTS.
 ENGINES = ("auto", "nuts")
 #: Worker processes for the NUTS chains, chosen by measurement: on the 2-core machine a warm
 #: count fit (224 days, 2 x 1000 + 1000 draws, compiled sampler reused) took 2.7-2.9 s with the
@@ -218,6 +219,26 @@ class GridInfo:
     refinements: int
 
 
+@frozen
+class ImportanceInfo:
+    """How an importance-sampling fit went (:mod:`nof1.model.importance`): its diagnostics.
+
+    Attributes
+    ----------
+    parameters : the model's value variables (the signed period SD moved as ``log |v|``)
+    proposals : points drawn from the Student-t proposal
+    khat : Pareto ``k̂`` of the smoothed weights (reliable at or below 0.7)
+    ess : effective sample size of the weights, ``1 / Σ w²``
+    adaptations : times the proposal was re-centred on the weighted moments
+    """
+
+    parameters: tuple[str, ...]
+    proposals: int
+    khat: float
+    ess: float
+    adaptations: int
+
+
 @frozen(eq=False)
 class Fit:
     """A fitted model: the posterior and the effect draws on the verdict scale.
@@ -235,9 +256,12 @@ class Fit:
         ``build``, ``compile`` (for PyMC: all of ``pm.sample`` but its draw loop — compiling,
         chain initialisation, worker start-up), ``sample``, ``total`` wall-clock seconds.
     sampler : str
-        ``grid`` (continuous outcomes, :mod:`nof1.model.grid`), ``pymc`` or ``nutpie`` (NUTS).
+        ``grid`` (continuous outcomes, :mod:`nof1.model.grid`), ``importance`` (the other kinds,
+        :mod:`nof1.model.importance`), ``pymc`` or ``nutpie`` (NUTS).
     grid : GridInfo or None
         The grid's diagnostics (grid fits only; NUTS fits are diagnosed from ``idata``).
+    importance : ImportanceInfo or None
+        The importance sampler's diagnostics (importance fits only).
     """
 
     idata: Any  # xarray.DataTree (ArviZ 1): its groups are dynamic attributes
@@ -247,6 +271,7 @@ class Fit:
     seconds: dict[str, float]
     sampler: str = "pymc"
     grid: GridInfo | None = None
+    importance: ImportanceInfo | None = None
 
 
 def check_y(data: ModelData, spec: ModelSpec) -> None:
