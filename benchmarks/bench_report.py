@@ -97,12 +97,12 @@ def per_fit(folder: Path, compile_dir: Path) -> None:
     from nof1 import analysis, model  # noqa: F401  (imports PyMC via nof1.model.sampling)
 
     import_seconds = time.perf_counter() - t0
-    fits: list[tuple[str, str, dict[str, float]]] = []
+    fits: list[tuple[str, str, str, dict[str, float]]] = []
     real_fit = analysis.sample_posterior
 
     def recording_fit(data, spec, **kwargs):  # type: ignore[no-untyped-def]
         result = real_fit(data, spec, **kwargs)
-        fits.append((spec.kind, spec.prior.label, result.seconds))
+        fits.append((spec.kind, spec.prior.label, result.sampler, result.seconds))
         return result
 
     from nof1.report import write_report
@@ -115,16 +115,16 @@ def per_fit(folder: Path, compile_dir: Path) -> None:
         t2 = time.perf_counter()
         write_report(ws, result, folder / "bench-out", record=TrialRecord.from_workspace(ws))
         t3 = time.perf_counter()
-    print(f"\nin-process report ({load()}): import {import_seconds:.2f} s, analysis "
-          f"{t2 - t1:.2f} s, report files {t3 - t2:.2f} s")  # fmt: skip
-    print("  kind        prior              build  compile  draws   total")
-    for kind, prior, s in fits:
+    print(f"\nin-process report of {folder.name} ({load()}): import {import_seconds:.2f} s, "
+          f"analysis {t2 - t1:.2f} s, report files {t3 - t2:.2f} s")  # fmt: skip
+    print("  kind        prior              engine      build  compile  draws   total")
+    for kind, prior, engine, s in fits:
         print(
-            f"  {kind:11s} {prior:18s} {s['build']:5.2f}  {s['compile']:6.2f}  "
+            f"  {kind:11s} {prior:18s} {engine:10s} {s['build']:5.2f}  {s['compile']:6.2f}  "
             f"{s['sample']:6.2f}  {s['total']:6.2f}"
         )
     for key in ("build", "compile", "sample", "total"):
-        print(f"  sum {key:8s} {sum(s[key] for _k, _p, s in fits):6.2f} s")
+        print(f"  sum {key:8s} {sum(s[key] for _k, _p, _e, s in fits):6.2f} s")
 
 
 def main() -> None:
@@ -152,6 +152,8 @@ def main() -> None:
     cold = [timed_report(copy, work / f"compile-cold-{i}") for i, copy in enumerate(cold_copies)]
     group("cold", cold, before)
     per_fit(demo, warm_dir)
+    if fresh:
+        per_fit(fresh[0], warm_dir)  # another diary: what "new data" costs, fit by fit
     shutil.rmtree(work, ignore_errors=True)
     sys.stdout.flush()
     os._exit(0)  # skip the interpreter's teardown of the PyMC stack (see nof1.cli.exit_now)

@@ -58,8 +58,8 @@ EngineOption = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="auto: continuous outcomes by exact grid integration, other kinds by NUTS; "
-        "nuts: every outcome by NUTS sampling.",
+        help="auto: continuous outcomes by exact grid integration, other kinds by importance "
+        "sampling (NUTS when its Pareto k-hat fails); nuts: every outcome by NUTS sampling.",
     ),
 ]
 

@@ -1,12 +1,14 @@
 """The outcome models: what a model sees, its PyMC graph, fitting, and predictive checks.
 
 =======================  ==================================================================
-:mod:`.spec`             :class:`ModelData`, :class:`ModelSpec`, :class:`Fit` (numpy, attrs)
+:mod:`.spec`             :class:`ModelData`, :class:`ModelSpec`, :class:`Fit`, diagnostics (attrs)
 :mod:`.terms`            numpy terms shared with the planner: trend basis, design matrix,
                          the per-gap sums of the AR(1) algebra (:class:`~.terms.GapMoments`)
 :mod:`.graph`            the PyMC graph of every kind and its PyTensor terms (no sampling)
 :mod:`.continuous`       the continuous model with its coefficients integrated out
 :mod:`.grid`             that model's posterior by grid integration (the default engine)
+:mod:`.importance`       count, binary and ordinal posteriors by importance sampling from a
+                         Laplace approximation (their default engine; NUTS when it fails)
 :mod:`.sampling`         :func:`fit`: the only place nof1 calls the sampler
 :mod:`.check`            posterior predictive checks: replicates of every kind, statistics,
                          p-values, the :class:`~.check.PredictiveCheck` result

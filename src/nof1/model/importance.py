@@ -15,8 +15,9 @@ integrated likelihood, vectorised over a batch of points in one compiled call) i
 3. **Weight.** Weight each point by posterior / proposal density, Pareto-smoothed (PSIS,
    Vehtari et al. 2024). The Pareto ``k̂`` of the weights says whether the estimate can be
    trusted (``k̂ <= 0.7``); the weights' effective sample size how precise it is. When ``k̂``
-   exceeds :data:`ADAPT_ABOVE` the proposal is moved to the weighted mean and covariance and
-   drawn again (at most :data:`ADAPTATIONS` times);
+   exceeds :data:`ADAPT_ABOVE`, or the ESS is below :data:`ADAPT_ESS_SHARE` of the points, the
+   proposal is moved to the weighted mean and covariance (signed SD folded) and drawn again (at
+   most :data:`ADAPTATIONS` times; the best round is kept);
 4. **Draw.** ``chains * draws`` points are resampled by weight (systematic resampling) and the
    model's constrained values and deterministics (``effect``, ``rate_ratio`` …) computed for
    them by a second compiled, vectorised function.
@@ -43,8 +44,11 @@ PROPOSALS = 8000
 DF = 5.0
 #: The Laplace covariance is inflated by this factor (squared) in the proposal's scale.
 INFLATE = 1.2
-#: Re-centre the proposal on the weighted moments when ``k̂`` is above this.
+#: Re-centre the proposal on the weighted moments when ``k̂`` is above this, or when the weights'
+#: ESS is below ``ADAPT_ESS_SHARE`` of the points (the proposal is much wider than the posterior:
+#: e.g. a period SD whose posterior is flat around 0, where the Laplace curvature is ~0).
 ADAPT_ABOVE = 0.5
+ADAPT_ESS_SHARE = 0.25
 #: At most this many re-centred proposals.
 ADAPTATIONS = 2
 #: Points evaluated per compiled call (bounds the memory of the quadrature's (C, Q) arrays).
@@ -87,24 +91,27 @@ def importance_fit(
     mode = _mode(density, _start(density, spec))
     cov = _laplace_covariance(density, mode)
     centre, scale = mode, cov * INFLATE**2
-    best: tuple[float, np.ndarray, np.ndarray, int] | None = None
+    best: tuple[tuple[bool, float], float, np.ndarray, np.ndarray] | None = None
     adaptations = 0
     for round_ in range(ADAPTATIONS + 1):
         points, log_q = _proposal(density, centre, scale, proposals, rng)
         log_p = density(points)
         log_w, khat = _smoothed_log_weights(log_p - log_q)
-        if best is None or khat < best[0]:
-            best = (khat, points, log_w, round_)
-        if khat <= ADAPT_ABOVE or round_ == ADAPTATIONS:
-            break
         w = np.exp(log_w)
+        ess = float(1.0 / np.sum(w**2))
+        # the best round: a trustworthy k̂ first, then the largest ESS
+        rank = (khat <= ADAPT_ABOVE, ess if khat <= ADAPT_ABOVE else -khat)
+        if best is None or rank > best[0]:
+            best = (rank, khat, points, log_w)
+        if (khat <= ADAPT_ABOVE and ess >= ADAPT_ESS_SHARE * proposals) or round_ == ADAPTATIONS:
+            break
         folded = density.fold(points)
         centre = w @ folded
         deviations = folded - centre
         scale = (deviations * w[:, None]).T @ deviations * INFLATE**2
         adaptations += 1
     assert best is not None
-    khat, points, log_w, _ = best
+    _, khat, points, log_w = best
     weights = np.exp(log_w)
     ess = float(1.0 / np.sum(weights**2))
     total = draws * chains
