@@ -42,7 +42,7 @@ def make_trial(folder: Path) -> Path:
 
     text = (ROOT / "protocols" / "migraine-magnesium.toml").read_text(encoding="utf-8")
     # an ungated pain outcome (linked=False below): asked every day, no skip logic
-    text = re.sub(r"^(ask_if|skipped_value) = .*\n", "", text, flags=re.M)
+    text = re.sub(r"^(ask_if|skipped_value|analyse) = .*\n", "", text, flags=re.M)
     text = (
         text.replace("blocks = 4 ", "blocks = 4 ")
         .replace("period_days = 28 ", "period_days = 14 ")
