@@ -551,7 +551,7 @@ def baseline_values(data: OutcomeData) -> np.ndarray:
 def model_data(data: OutcomeData) -> ModelData:
     """The :class:`nof1.model.ModelData` of an outcome's analysed days."""
     return ModelData(
-        y=data.y,
+        y=data.model_y,  # ordinal: renumbered over the analysed categories
         arm=data.arm,
         time=data.time,
         n_categories=data.n_categories,
