@@ -55,7 +55,8 @@ NO_SKIP_LOGIC = [
     ),  # fmt: skip
     ('ask_if = "headache_day == yes"\n', ""),
     (
-        'analyse = "when_asked"            # severity when present: analysed on headache days only\n',
+        'analyse = "when_asked"            # severity when present: analysed on headache days '
+        "only\n",
         "",
     ),
     ('skipped_value = "none"            # a headache-free day is severity "none"\n', ""),

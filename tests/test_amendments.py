@@ -461,7 +461,6 @@ def _first_arm(seed: int) -> str:
 # -- which days an outcome is analysed on (analyse = "when_asked" / "every_day") --------------
 
 
-
 def test_amend_refuses_switching_pain_to_every_day_after_values_are_stored(started: Path) -> None:
     log_days(started, 3)
     edit(started, PAIN_PART, "")
@@ -484,7 +483,7 @@ def test_amend_refuses_switching_severity_to_every_day_after_values_are_stored(
     message = refusal(started)
     assert (
         "it changes which days severity is analysed on, from only the days it is asked "
-        '(analyse = "when_asked", headache_day == yes) to every day (\'none\' when skipped)'
+        "(analyse = \"when_asked\", headache_day == yes) to every day ('none' when skipped)"
     ) in message
     assert "after 2 stored values" in message
 

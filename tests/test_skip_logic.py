@@ -305,9 +305,7 @@ def test_correcting_the_condition_to_no_drops_old_pain_and_severity(
         assert [d.value for d in severity.all_days if d.date == today] == []
         # an outcome analysed every day reads the corrected day as "none"
         every_day = attrs.evolve(ws.protocol.outcome("severity"), analyse="every_day")
-        assert [d.value for d in from_workspace(ws, every_day).all_days if d.date == today] == [
-            0.0
-        ]
+        assert [d.value for d in from_workspace(ws, every_day).all_days if d.date == today] == [0.0]
 
 
 # -- the analysis data ----------------------------------------------------------------------
