@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -350,3 +351,43 @@ def test_an_empty_lowest_category_leaves_a_sensible_estimate() -> None:
     low, high = np.quantile(fit.effect, [0.025, 0.975])
     assert low < observed < high and high < 0
     assert np.all(np.isfinite(fit.effect))
+
+
+# -- CSV data (`nof1 analyze --data`) ----------------------------------------------------------
+
+
+def _severity_csv(path: Path, values: list[str]) -> Path:
+    rows = ["day,treatment,severity"]
+    for i, value in enumerate(values):
+        rows.append(f"{i + 1},{'AB'[(i // 6) % 2]},{value}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_csv_ordinal_whose_lowest_category_never_occurs_says_so(tmp_path: Path) -> None:
+    """Severity of headache days only (1-3, blank otherwise) in a CSV: the scale is 0-3 and the
+    note says 0 was never seen, instead of the model's empty category passing unremarked."""
+    from nof1 import analysis
+    from nof1.dataset import TableSpec, read_table
+
+    values = ["", "1", "2", "", "3", "2"] * 8
+    path = _severity_csv(tmp_path / "severity.csv", values)
+    spec = TableSpec("severity", "treatment", "day", kind="ordinal", mcid=0.5)
+    completed = analysis._complete_table_outcome(read_table(path, spec))
+    assert completed.outcome.categories == ("0", "1", "2", "3")
+    assert (
+        "categories 0–3; 0 never occurs in the data: the model's cutpoint next to an empty "
+        "category rests on its prior (it adds almost nothing to the difference in expected "
+        "category)"
+    ) in completed.notes
+    assert "16 row(s) without a value of 'severity' (empty or NA) left out" in completed.notes
+
+
+def test_csv_ordinal_with_every_category_seen_has_no_empty_category_note(tmp_path: Path) -> None:
+    from nof1 import analysis
+    from nof1.dataset import TableSpec, read_table
+
+    path = _severity_csv(tmp_path / "severity.csv", ["0", "1", "2", "3", "2", "1"] * 8)
+    spec = TableSpec("severity", "treatment", "day", kind="ordinal", mcid=0.5)
+    completed = analysis._complete_table_outcome(read_table(path, spec))
+    assert not [n for n in completed.notes if "never occur" in n]

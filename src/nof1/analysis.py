@@ -352,6 +352,16 @@ def _complete_table_outcome(
     if spec.kind == "ordinal" and len(spec.categories) < 3:
         k = max(3, int(data.y.max()) + 1)
         changes["categories"] = tuple(str(i) for i in range(k))
+    if spec.kind == "ordinal":  # e.g. severity 1-3 of headache days on a 0-3 scale
+        k = len(changes.get("categories", spec.categories))
+        empty = sorted(set(range(k)) - {int(v) for v in data.y})
+        if empty:
+            notes.append(
+                f"categories 0–{k - 1}; {', '.join(map(str, empty))} never "
+                f"{'occurs' if len(empty) == 1 else 'occur'} in the data: the model's cutpoint "
+                "next to an empty category rests on its prior (it adds almost nothing to the "
+                "difference in expected category)"
+            )
     if scheme is None:
         notes.append("randomization scheme not stated: no randomization test")
     else:
