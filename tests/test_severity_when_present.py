@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from conftest import template_text
 from helpers import FakeFits
 from nof1 import prior as priors
+from nof1 import verdict
 from nof1.analysis import Settings, analyze_outcome, baseline_values, model_data
 from nof1.cli import app
 from nof1.dataset import OutcomeData, from_records
@@ -318,6 +319,21 @@ def test_a_frequency_only_effect_is_not_counted_again_as_lower_severity() -> Non
     # every day, the frequency effect reappeared as "lower severity" (truth ≈ −0.4 categories)
     assert before.effect.ci95[1] < 0 and before.effect.mean < -0.25
     assert before.probabilities.benefit > 0.95
+
+
+@pytest.mark.sampling
+def test_when_asked_ordinal_with_every_asked_day_in_one_category_finds_no_difference() -> None:
+    """Every headache day "moderate", in both arms: the two unobserved edge categories rest on
+    their priors, the fit converges and the difference is ~0, confidently."""
+    p = protocol()
+    days = [d for d in analysed_days(build_schedule(p), 21) if d.day % 3 == 0]
+    data = severity_data(p, dict.fromkeys(days, (1.0, 2.0)))
+    assert data.n >= 40 and set(model_data(data).y) == {1.0}
+    result = analyze_outcome(data, Settings(sensitivity=False, draws=400, tune=400, seed=2))
+    assert result.diagnostics.passed, result.diagnostics.problems
+    low, high = result.effect.ci95
+    assert -0.2 < low < 0 < high < 0.2
+    assert result.verdict == verdict.NEGLIGIBLE
 
 
 @pytest.mark.sampling
