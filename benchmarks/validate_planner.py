@@ -19,7 +19,14 @@ import numpy as np
 
 from nof1.model import ModelData, ModelSpec, fit
 from nof1.plan.approx import posterior
-from nof1.plan.planner import _layout, _simulation_inputs, default_assumptions, design_of
+from nof1.plan.planner import (
+    _asked,
+    _layout,
+    _offset,
+    _simulation_inputs,
+    default_assumptions,
+    design_of,
+)
 from nof1.prior import default_prior
 from nof1.protocol import TrialProtocol
 from nof1.simulate import simulate_outcome
@@ -99,9 +106,11 @@ def main() -> None:
                 lag_days=a.lag_days,
                 **effect_kw,
             )
-            keep = analysed & np.isfinite(y)
-            prior = default_prior(outcome, y[keep])
-            k = len(outcome.categories) or None
+            # as the planner: only the days it is asked (severity, peak pain: headache days)
+            keep = analysed & np.isfinite(y) & _asked(a, arm, time_, seed)
+            # the prior reads stored categories; the model sees the analysed ones
+            prior = default_prior(outcome, y[keep] + _offset(outcome))
+            k = len(outcome.analysed_categories) or None
             t0 = time.perf_counter()
             approx = posterior(
                 outcome.kind,

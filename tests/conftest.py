@@ -54,6 +54,11 @@ NO_SKIP_LOGIC = [
         "",
     ),  # fmt: skip
     ('ask_if = "headache_day == yes"\n', ""),
+    (
+        'analyse = "when_asked"            # severity when present: analysed on headache days '
+        "only\n",
+        "",
+    ),
     ('skipped_value = "none"            # a headache-free day is severity "none"\n', ""),
 ]
 

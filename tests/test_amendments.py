@@ -26,6 +26,13 @@ from nof1.schedule import build_schedule
 from nof1.workspace import Workspace
 from nof1.workspace_amend import MAX_LISTED_VALUES
 
+PAIN_PART = (
+    'analyse = "when_asked"            # intensity when present: analysed on headache days only\n'  # noqa: E501
+)
+SEVERITY_PART = (
+    'analyse = "when_asked"            # severity when present: analysed on headache days only\n'  # noqa: E501
+)
+
 runner = CliRunner()
 TODAY = dt.date.today()
 START = TODAY - dt.timedelta(days=DAYS_AGO)  # 14 run-in days; today is day 7 of period 1
@@ -219,6 +226,7 @@ def test_amend_removing_a_category_in_use_is_refused(started: Path) -> None:
         'categories = ["none", "mild", "moderate", "severe"]',
         'categories = ["none", "mild", "moderate"]',
     )
+    edit(started, SEVERITY_PART, "")  # on headache days 2 categories could not be analysed
     message = refusal(started)
     assert (
         f"{START.isoformat()} severity = 3 (severe): category 3 is not defined (categories: "
@@ -452,10 +460,6 @@ def _first_arm(seed: int) -> str:
 
 # -- which days an outcome is analysed on (analyse = "when_asked" / "every_day") --------------
 
-PAIN_PART = (
-    'analyse = "when_asked"            # intensity when present: analysed on headache days only\n'  # noqa: E501
-)
-
 
 def test_amend_refuses_switching_pain_to_every_day_after_values_are_stored(started: Path) -> None:
     log_days(started, 3)
@@ -471,13 +475,16 @@ def test_amend_refuses_switching_pain_to_every_day_after_values_are_stored(start
     )
 
 
-def test_amend_refuses_switching_severity_to_when_asked_after_values_are_stored(
+def test_amend_refuses_switching_severity_to_every_day_after_values_are_stored(
     started: Path,
 ) -> None:
     log_days(started, 2)
-    edit(started, 'skipped_value = "none"', 'analyse = "when_asked"\nskipped_value = "none"')
+    edit(started, SEVERITY_PART, "")
     message = refusal(started)
-    assert "it changes which days severity is analysed on, from every day ('none' when " in message
+    assert (
+        "it changes which days severity is analysed on, from only the days it is asked "
+        "(analyse = \"when_asked\", headache_day == yes) to every day ('none' when skipped)"
+    ) in message
     assert "after 2 stored values" in message
 
 

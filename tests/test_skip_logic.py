@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
 import pytest
 
 from conftest import MakeWorkspace, template_text
@@ -65,7 +66,10 @@ def test_templates_ask_pain_and_severity_only_on_headache_days() -> None:
             assert spec.skipped_value == 0.0
         assert p.outcome("peak_pain").when_asked  # intensity when present
         assert p.outcome("peak_pain").analyse == "when_asked"
-        assert not p.outcome("severity").when_asked
+        severity = p.outcome("severity")  # severity when present, without "none"
+        assert severity.when_asked and severity.analyse == "when_asked"
+        assert severity.analysed_categories == ("mild", "moderate", "severe")
+        assert severity.category_offset == 1
 
 
 def test_skipped_and_effective_values() -> None:
@@ -283,7 +287,7 @@ def test_correcting_the_condition_to_yes_needs_the_new_answers(started: Path) ->
         }  # fmt: skip
 
 
-def test_correcting_the_condition_to_no_drops_old_pain_and_reads_severity_as_none(
+def test_correcting_the_condition_to_no_drops_old_pain_and_severity(
     started: Path,
 ) -> None:
     today = dt.date.today()
@@ -297,8 +301,11 @@ def test_correcting_the_condition_to_no_drops_old_pain_and_reads_severity_as_non
         diary.log_day(ws, today, {"headache_day": "no"}, correct=True, reason="it was a tooth")
         data = from_workspace(ws, "peak_pain")  # intensity when present: no longer a pain day
         assert [d.value for d in data.all_days if d.date == today] == []
-        severity = from_workspace(ws, "severity")  # every day: "none" on a headache-free day
-        assert [d.value for d in severity.all_days if d.date == today] == [0.0]
+        severity = from_workspace(ws, "severity")  # severity when present: not asked now
+        assert [d.value for d in severity.all_days if d.date == today] == []
+        # an outcome analysed every day reads the corrected day as "none"
+        every_day = attrs.evolve(ws.protocol.outcome("severity"), analyse="every_day")
+        assert [d.value for d in from_workspace(ws, every_day).all_days if d.date == today] == [0.0]
 
 
 # -- the analysis data ----------------------------------------------------------------------
@@ -314,7 +321,7 @@ def test_dataset_reads_a_skipped_answer_as_its_skipped_value(started: Path) -> N
         pain = {d.date: d.value for d in from_workspace(ws, "peak_pain").all_days}
         severity = {d.date: d.value for d in from_workspace(ws, "severity").all_days}
     assert pain == {yesterday: 7.0}  # analyse = "when_asked": headache days only
-    assert severity == {yesterday: 2.0, today: 0.0}
+    assert severity == {yesterday: 2.0}  # severity when present too
 
 
 def test_dataset_fills_pain_with_zero_for_an_every_day_protocol() -> None:
@@ -359,8 +366,9 @@ def test_simulated_diary_and_analysis_agree_with_the_skip_logic() -> None:
     assert pain_days and pain_days <= headache  # intensity when present: headache days only
     assert all(d.value >= 1 for d in data.all_days)  # a headache day has some pain
     severity = from_records(p.outcome("severity"), schedule, trial.observations, protocol=p)
-    read = {d.date: d.value for d in severity.all_days}
-    assert all(read[d] == 0.0 for d in headache_free if schedule.day(d) is not None)
+    assert {d.date for d in severity.all_days} <= headache  # severity when present
+    assert {d.value for d in severity.all_days} <= {1.0, 2.0, 3.0}  # never "none"
+    assert severity.n_categories == 3 and set(severity.model_y) <= {0.0, 1.0, 2.0}
 
 
 def test_make_workspace_fixture_has_skip_logic(make_workspace: MakeWorkspace) -> None:

@@ -356,6 +356,16 @@ def _complete_table_outcome(
     if spec.kind == "ordinal" and len(spec.categories) < 3:
         k = max(3, int(data.y.max()) + 1)
         changes["categories"] = tuple(str(i) for i in range(k))
+    if spec.kind == "ordinal":  # e.g. severity 1-3 of headache days on a 0-3 scale
+        k = len(changes.get("categories", spec.categories))
+        empty = sorted(set(range(k)) - {int(v) for v in data.y})
+        if empty:
+            notes.append(
+                f"categories 0–{k - 1}; {', '.join(map(str, empty))} never "
+                f"{'occurs' if len(empty) == 1 else 'occur'} in the data: the model's cutpoint "
+                "next to an empty category rests on its prior (it adds almost nothing to the "
+                "difference in expected category)"
+            )
     if scheme is None:
         notes.append("randomization scheme not stated: no randomization test")
     else:
@@ -555,7 +565,7 @@ def baseline_values(data: OutcomeData) -> np.ndarray:
 def model_data(data: OutcomeData) -> ModelData:
     """The :class:`nof1.model.ModelData` of an outcome's analysed days."""
     return ModelData(
-        y=data.y,
+        y=data.model_y,  # ordinal: renumbered over the analysed categories
         arm=data.arm,
         time=data.time,
         n_categories=data.n_categories,

@@ -136,7 +136,16 @@ class OutcomeData:
 
     @property
     def n_categories(self) -> int | None:
-        return len(self.outcome.categories) if self.outcome.kind == "ordinal" else None
+        """Categories the ordinal model sees: :attr:`OutcomeSpec.analysed_categories`."""
+        return len(self.outcome.analysed_categories) if self.outcome.kind == "ordinal" else None
+
+    @property
+    def model_y(self) -> np.ndarray:
+        """``y`` as the model reads it. ``y`` keeps the stored coding (what the person logged,
+        for the report); an ordinal outcome analysed when asked without its "absent" category
+        (severity "none") is renumbered from 0 over the analysed categories."""
+        offset = self.outcome.category_offset if self.outcome.kind == "ordinal" else 0
+        return self.y - offset if offset else self.y
 
     @property
     def last_date(self) -> dt.date | None:
@@ -225,8 +234,10 @@ def from_records(
     for obs in observations:
         if obs.outcome == spec.name and obs.value is not None and math.isfinite(obs.value):
             values[obs.date] = float(obs.value)  # newest wins: records come oldest first
+    contradictory = unasked = 0
     if spec.when_asked:
         values = asked_only(spec, values, observations, protocol)
+        values, contradictory, unasked = _absent_when_asked(spec, values, observations)
     elif spec.ask_if is not None:
         values = skip_filled(spec, values, observations, protocol)
 
@@ -278,6 +289,8 @@ def from_records(
         assert spec.ask_if is not None
         part = when_asked_part(spec, len(analysed))
         notes.append(part)
+        if contradictory or unasked:
+            notes.append(_absent_note(spec, contradictory, unasked))
     return OutcomeData(
         outcome=spec,
         date=tuple(d.date for d in analysed),
@@ -299,13 +312,82 @@ def from_records(
 
 
 def when_asked_part(spec: OutcomeSpec, days: int) -> str:
-    """The sentence saying which days a ``when_asked`` outcome's analysis uses."""
+    """The sentence saying which days (and, for an ordinal outcome, which categories) a
+    ``when_asked`` outcome's analysis uses."""
     assert spec.ask_if is not None
     plural = "day" if days == 1 else "days"
-    return (
+    text = (
         f"intensity when present: analysed only on the {days} {plural} it was asked "
         f"({spec.ask_if.text}); how often that happens is the outcome {spec.ask_if.outcome}"
     )
+    absent = spec.absent_category
+    if absent is not None:
+        analysed = spec.analysed_categories
+        text += (
+            f"; categories analysed: {', '.join(analysed)} ({spec.categories[absent]!r} cannot "
+            f"occur when asked), so the expected category runs from {analysed[0]} to "
+            f"{analysed[-1]}"
+        )
+    return text
+
+
+def _absent_when_asked(
+    spec: OutcomeSpec, values: dict[dt.date, float], observations: Sequence[Any]
+) -> tuple[dict[dt.date, float], int, int]:
+    """Days of an ordinal ``when_asked`` outcome rated the "absent" category (severity "none").
+
+    On a day whose condition was logged as met (a headache day) the answers contradict each
+    other: the day is kept (a headache was reported) and read as the nearest category that can
+    occur when asked ("mild"), the smallest change that makes the answers agree. On a day
+    without the condition outcome, "none" itself says the question did not apply (no
+    headache): the day is left out, as a headache-free day is. :func:`_absent_note` gives both
+    numbers so the person can correct the diary. Returns the values and the two numbers.
+    """
+    absent = spec.absent_category
+    if absent is None or spec.ask_if is None:
+        return values, 0, 0
+    condition = spec.ask_if.outcome
+    known = {
+        o.date
+        for o in observations
+        if o.outcome == condition and o.value is not None and math.isfinite(o.value)
+    }
+    nearest = float(absent + 1 if absent == 0 else absent - 1)
+    result: dict[dt.date, float] = {}
+    contradictory = unasked = 0
+    for date, value in values.items():
+        if value != absent:
+            result[date] = value
+        elif date in known:
+            result[date] = nearest
+            contradictory += 1
+        else:
+            unasked += 1
+    return result, contradictory, unasked
+
+
+def _absent_note(spec: OutcomeSpec, contradictory: int, unasked: int) -> str:
+    absent = spec.absent_category
+    assert absent is not None and spec.ask_if is not None
+    name = repr(spec.categories[absent])
+    nearest = spec.categories[absent + 1 if absent == 0 else absent - 1]
+    parts = []
+    if contradictory:
+        parts.append(
+            f"{_days(contradictory)} rated {name} although {spec.name} was asked "
+            f"({spec.ask_if.text}), where {name} cannot occur: analysed as {nearest!r}, the "
+            "nearest category that can"
+        )
+    if unasked:
+        parts.append(
+            f"{_days(unasked)} rated {name} without {spec.ask_if.outcome} logged: read as "
+            "days it was not asked, so not analysed"
+        )
+    return "; ".join(parts) + "; correct the diary if that is wrong"
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _skipped_dates(

@@ -217,7 +217,7 @@ def default_prior(outcome: OutcomeSpec, y: np.ndarray | None = None) -> PriorSpe
             kind=kind,
             effect_sigma=EFFECT_SD,
             trend_sigma=0.5,
-            cutpoint_mu=_baseline_cutpoints(k, y),
+            cutpoint_mu=_baseline_cutpoints(k, y, outcome.category_offset),
             cutpoint_sigma=1.5,
         )
     raise ValueError(f"outcome.kind must be one of {', '.join(KINDS)} (got {kind!r})")
@@ -393,22 +393,26 @@ def _binary_baseline(y: np.ndarray | None) -> float:
     return (float((values > 0).sum()) + 0.5) / (values.size + 1.0)
 
 
-def _baseline_cutpoints(k: int, y: np.ndarray | None) -> tuple[float, ...]:
-    """Logits of the baseline's cumulative category shares (+0.5 per category), else equal."""
+def _baseline_cutpoints(k: int, y: np.ndarray | None, offset: int = 0) -> tuple[float, ...]:
+    """Logits of the baseline's cumulative category shares (+0.5 per category), else equal.
+
+    ``y`` holds stored categories; ``offset`` is :attr:`OutcomeSpec.category_offset` (1 when
+    the analysis leaves out the category "none", which cannot occur when asked)."""
     values = _baseline_values(y)
     if values.size == 0:
         return _equal_probability_cutpoints(k)
-    index = np.clip(np.round(values), 0, k - 1).astype(int)
+    index = np.clip(np.round(values) - offset, 0, k - 1).astype(int)
     shares = (np.bincount(index, minlength=k) + 0.5) / (values.size + 0.5 * k)
     cumulative = np.cumsum(shares)[:-1]
     return tuple(_logit(float(q)) for q in cumulative)
 
 
 def _n_categories(outcome: OutcomeSpec) -> int:
-    k = len(outcome.categories)
+    """The categories the model sees (:attr:`OutcomeSpec.analysed_categories`)."""
+    k = len(outcome.analysed_categories)
     if k < 3:
         raise ValueError(
-            f"outcome {outcome.name!r} is ordinal but lists {k} categories: give at least 3"
+            f"outcome {outcome.name!r} is ordinal but analyses {k} categories: give at least 3"
         )
     return k
 

@@ -282,6 +282,36 @@ class OutcomeSpec:
         return self.ask_if is not None and self.analyse == ANALYSE_WHEN_ASKED
 
     @property
+    def absent_category(self) -> int | None:
+        """The category that cannot occur on a day an ordinal ``when_asked`` outcome is asked.
+
+        Its ``skipped_value`` when that is the first or last category: severity ``"none"`` is
+        what a headache-free day *is*, so a day asked because it is a headache day cannot be
+        "none". ``None`` for every other outcome (all categories can occur when asked).
+        """
+        if self.kind != "ordinal" or not self.when_asked or self.skipped_value is None:
+            return None
+        index = int(self.skipped_value)
+        return index if index in (0, len(self.categories) - 1) else None
+
+    @property
+    def analysed_categories(self) -> tuple[str, ...]:
+        """The ordinal categories the analysis uses: all, less :attr:`absent_category`.
+
+        An ordinal model carries one cutpoint per boundary between categories; a category that
+        can never be observed (severity "none" on headache days) would leave its cutpoint to
+        the prior alone, so it is not part of the analysed scale.
+        """
+        absent = self.absent_category
+        return tuple(c for i, c in enumerate(self.categories) if i != absent)
+
+    @property
+    def category_offset(self) -> int:
+        """Index in ``categories`` of the first analysed category (1 when "none" is left out):
+        a stored value minus this offset is the analysed (model) category."""
+        return 1 if self.absent_category == 0 else 0
+
+    @property
     def title(self) -> str:
         return self.label or self.name.replace("_", " ").capitalize()
 
@@ -1096,7 +1126,9 @@ class _Reader:
             if optional and "skipped_value" in table and skipped is None:
                 continue  # a bad skipped_value: reported
             refers[spec.name] = condition.outcome
-            result.append(evolve(spec, ask_if=condition, skipped_value=skipped, analyse=analyse))
+            read = evolve(spec, ask_if=condition, skipped_value=skipped, analyse=analyse)
+            self.check_asked_categories(p, read)
+            result.append(read)
         for i, table in enumerate(raw):
             start = table.get("name")
             if not isinstance(start, str) or start not in refers:
@@ -1161,6 +1193,31 @@ class _Reader:
         if bad:
             return None
         return Condition(outcome=name, operator=operator, value=value, text=text.strip())
+
+    def check_asked_categories(self, p: str, spec: OutcomeSpec) -> None:
+        """An ordinal ``when_asked`` outcome: its ``skipped_value`` is the category meaning
+        "absent" (first or last), and at least 3 categories remain to be analysed."""
+        if spec.kind != "ordinal" or not spec.when_asked or spec.skipped_value is None:
+            return
+        index, k = int(spec.skipped_value), len(spec.categories)
+        skipped = spec.categories[index] if 0 <= index < k else str(index)
+        if spec.absent_category is None:
+            self.problem(
+                f"{p}.skipped_value of an ordinal outcome analysed when asked (analyse = "
+                f'"when_asked") is the category that means "absent" on a skipped day, which '
+                f"cannot occur on a day it is asked, so it must be the first or the last of "
+                f"{spec.name}'s categories ({spec.categories[0]} or {spec.categories[-1]}) "
+                f"(got {skipped!r}): reorder the categories or remove skipped_value"
+            )
+            return
+        left = spec.analysed_categories
+        if len(left) < 3:
+            self.problem(
+                f"{p}: {spec.name} is analysed only when asked, where its skipped_value "
+                f"{skipped!r} cannot occur, which leaves {len(left)} categories "
+                f"({', '.join(left)}); an ordinal analysis needs at least 3: add a category, "
+                'or use analyse = "every_day"'
+            )
 
     def read_analyse(self, p: str, table: Mapping[str, Any]) -> str | None:
         """``analyse``: which days an ``ask_if`` outcome's analysis uses (None: reported)."""

@@ -463,7 +463,8 @@ def simulate_trial(
         ``effects`` entry acts on the intensity only: the frequency effect is the event
         outcome's own entry, so no effect is counted twice. Questions the protocol's ``ask_if``
         skips on a day are left out of that day's observations, as the diary leaves them out
-        (so peak pain asked only on headache days is absent on headache-free days).
+        (so peak pain and severity, asked only on headache days, are absent on headache-free
+        days; severity on a headache day is mild to severe, never "none").
     settings : override :func:`default_setting` per outcome name.
 
     Returns

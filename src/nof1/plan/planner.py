@@ -232,7 +232,10 @@ def default_assumptions(protocol: TrialProtocol, outcome: OutcomeSpec, **given: 
     elif outcome.kind == "count":
         values["baseline"] = 6.0
     elif outcome.kind == "ordinal":
-        values["baseline"] = 1.0
+        # every day: near category 1; asked only when present (severity on headache days):
+        # the middle of the categories that can occur then, as the simulator's event days
+        low, high = ordinal_range(outcome)
+        values["baseline"] = (low + high) / 2 if outcome.absent_category is not None else 1.0
     elif outcome.minimum is not None and outcome.maximum is not None:
         span = outcome.maximum - outcome.minimum
         values["baseline"] = outcome.minimum + (0.6 if outcome.when_asked else 0.4) * span
@@ -305,17 +308,25 @@ def check_levels(outcome: OutcomeSpec, baseline: float | None, effect: float | N
                 "effect",
             )
     if outcome.kind == ORDINAL and baseline is not None:
-        k = len(outcome.categories)
-        if not 0 < baseline < k - 1:
+        low, high = ordinal_range(outcome)
+        when = " when asked" if outcome.absent_category is not None else ""
+        if not low < baseline < high:
             raise PlanError(
-                f"must be an expected category between 0 and {k - 1} (exclusive) for "
-                f"{outcome.name} (got {baseline:g})",
+                f"must be an expected category between {low} and {high} (exclusive) for "
+                f"{outcome.name}{when} (got {baseline:g})",
                 "baseline",
             )
-        if effect is not None and not 0 < baseline + effect < k - 1:
+        if effect is not None and not low < baseline + effect < high:
             raise PlanError(
-                f"{effect:+g} takes {outcome.name} outside its scale 0–{k - 1}", "effect"
+                f"{effect:+g} takes {outcome.name} outside its scale{when} {low}–{high}", "effect"
             )
+
+
+def ordinal_range(outcome: OutcomeSpec) -> tuple[int, int]:
+    """Lowest and highest category an ordinal outcome's analysis sees, in stored numbers: 0 to
+    K − 1, or 1 to K − 1 for severity on headache days, where "none" (0) cannot occur."""
+    low = outcome.category_offset
+    return low, low + len(outcome.analysed_categories) - 1
 
 
 def design_of(design: Design) -> DesignOption:
@@ -471,9 +482,12 @@ def _simulation_inputs(outcome: OutcomeSpec, a: Assumptions) -> dict[str, Any]:
         kw["dispersion"] = a.dispersion
         kw["maximum"] = outcome.maximum
     elif outcome.kind == "ordinal":
-        k = len(outcome.categories)
+        # simulated on the analysed categories, numbered from 0 (severity on headache days:
+        # mild, moderate, severe); a.baseline is in stored numbers
+        k = len(outcome.analysed_categories)
         cut = default_cutpoints(k)
-        location = ordinal_shift(a.baseline - ordinal_expected(0.0, cut), 0.0, cut)
+        level = a.baseline - outcome.category_offset
+        location = ordinal_shift(level - ordinal_expected(0.0, cut), 0.0, cut)
         kw["baseline"] = location
         kw["effect"] = ordinal_shift(a.effect, location, cut) if a.effect else 0.0
         kw["cutpoints"] = cut
@@ -522,11 +536,12 @@ def _run(job: _Job) -> np.ndarray:
                 y[keep],
                 arm[keep],
                 time[keep],
-                default_prior(outcome, y[keep]),
+                # the prior reads stored categories; the model sees the analysed ones
+                default_prior(outcome, y[keep] + _offset(outcome)),
                 autocorrelation=analysis.autocorrelation,
                 trend=analysis.trend,
                 knots=knots,
-                n_categories=len(outcome.categories) or None,
+                n_categories=len(outcome.analysed_categories) or None,
                 # the analysis model's period intercepts (continuous outcomes)
                 period=_period_of_days(protocol, job.option, cache)[keep],
                 seed=seed,
@@ -538,6 +553,10 @@ def _run(job: _Job) -> np.ndarray:
                 low, high = post.ci95
                 rows[row, 2] = high - low
     return rows
+
+
+def _offset(outcome: OutcomeSpec) -> int:
+    return outcome.category_offset if outcome.kind == ORDINAL else 0
 
 
 def _asked(a: Assumptions, arm: np.ndarray, time: np.ndarray, seed: int) -> np.ndarray:
