@@ -152,7 +152,7 @@ def outcome_spec(kind: str, protocol: Any) -> Any:
         )
     spec = protocol.outcome(ANALYSED[kind])
     if kind == "ordinal":  # asked every day here: an ungated 4-category outcome
-        spec = evolve(spec, ask_if=None, skipped_value=None)
+        spec = evolve(spec, ask_if=None, skipped_value=None, analyse="every_day")
     if kind != "pain" and spec.kind != kind:
         raise SystemExit(f"Error: {ANALYSED[kind]} is {spec.kind!r} in the template, not {kind}")
     return spec
