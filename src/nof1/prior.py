@@ -35,7 +35,7 @@ from nof1.vocab import EXPOSURE_DAYS, KINDS
 LABELS = ("default", "sceptical", "vague")
 #: SD of the default effect prior on the log rate ratio, log odds ratio or ordinal latent shift
 #: (chosen by calibration: docs/methods-models.md).
-EFFECT_SD = 1.0
+EFFECT_SD = 1.5
 #: Vague prior, count: SD of the log rate ratio (95 % of rate ratios within 1/50 to 50).
 VAGUE_LOG_RATIO_SD = 2.0
 #: Vague prior, binary and ordinal: SD of the log odds ratio / latent shift (OR 1/134 to 134).
