@@ -236,7 +236,9 @@ def test_a_reused_sampler_gives_the_draws_of_a_fresh_one() -> None:
     again = fit(data, default, **kwargs)  # type: ignore[arg-type]
     assert np.array_equal(first.effect, again.effect)
     assert not np.array_equal(first.effect, other.effect)
-    assert again.seconds["compile"] < first.seconds["compile"]
+    # one compiled NUTS sampler served all three fits (no timing comparison: the machine is shared)
+    samplers = [key for key in sampled_model(data, default).cache if key[0] == "nuts"]
+    assert samplers == [("nuts", 0.9)]
 
 
 # --------------------------------------------------------------------------------------------
