@@ -30,12 +30,14 @@ SAMPLERS = ("nutpie", "pymc")
 #: (:mod:`nof1.model.grid`) and importance-samples the other kinds (:mod:`nof1.model.importance`,
 #: NUTS when that cannot be trusted); ``nuts`` samples every kind with NUTS.
 ENGINES = ("auto", "nuts")
-#: Worker processes for the NUTS chains, chosen by measurement: on the 2-core machine a warm
-#: count fit (224 days, 2 x 1000 + 1000 draws, compiled sampler reused) took 2.7-2.9 s with the
-#: two chains in two worker processes against 3.5-4.5 s one after the other in this process
-#: (load ~2.5-3, docs/methods-models.md). One per core, at most 2 (the chains); ``NOF1_CORES``
-#: overrides.
-CORES = max(1, int(os.environ.get("NOF1_CORES", "0")) or min(2, os.cpu_count() or 1))
+#: Worker processes for the NUTS chains: 1 (both chains one after the other in the analysing
+#: process). NUTS is now only the fallback of the importance sampler (and ``--engine nuts``):
+#: a fallback count fit took 7.2 s, then 2.3 s, in this process against 7.9 s and 4.3 s with two
+#: worker processes (2026-12-01, load ~2), and with an empty compile cache two workers gave a
+#: first fit whose draws differed from the same fit repeated (cause not isolated; the workers
+#: compile in their own processes), while one process gave the same draws every time
+#: (``test_a_reused_sampler_gives_the_draws_of_a_fresh_one``). ``NOF1_CORES`` overrides.
+CORES = max(1, int(os.environ.get("NOF1_CORES", "0")) or 1)
 #: How the non-Gaussian kinds model day-level clustering when autocorrelation is on.
 LATENT = ("ar", "period")
 
