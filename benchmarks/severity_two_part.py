@@ -97,15 +97,7 @@ def run_trial(job: tuple[str, int, int, float]) -> list[dict[str, Any]]:
     if not when_asked.when_asked:
         raise SystemExit("Error: the template's severity is not analyse = 'when_asked'")
     every_day = evolve(when_asked, analyse="every_day")
-    a = protocol.analysis
-    settings = Settings(
-        autocorrelation=a.autocorrelation,
-        trend=a.trend,
-        threshold=a.decision_threshold,
-        min_days_per_period=a.min_days_per_period,
-        seed=design_seed,
-        sensitivity=False,
-    )
+    settings = Settings.from_protocol(protocol, sensitivity=False)
     truth = truths(effect)
     rows = []
     for label, spec in (("when-asked", when_asked), ("every-day", every_day)):

@@ -47,7 +47,7 @@ from nof1.model import Fit, ModelData, ModelSpec
 from nof1.model.check import PredictiveCheck
 from nof1.model.check import run as run_checks
 from nof1.model.sampling import fit as sample_posterior
-from nof1.protocol import Design, OutcomeSpec
+from nof1.protocol import Design, OutcomeSpec, TrialProtocol
 from nof1.randomization import (
     StatedScheme,
     paired_comparison,
@@ -114,6 +114,20 @@ class Settings:
     #: CSV data: how the treatments were randomized, as stated (``None``: no randomization test).
     randomized_by: StatedScheme | None = None
 
+    @classmethod
+    def from_protocol(cls, protocol: TrialProtocol, **overrides: Any) -> Settings:
+        """The protocol's analysis choices (model, threshold, days per period) and its seed
+        (``TABLE_SEED`` without one); ``overrides`` set the sampling effort and the rest."""
+        a = protocol.analysis
+        values: dict[str, Any] = {
+            "autocorrelation": a.autocorrelation,
+            "trend": a.trend,
+            "threshold": a.decision_threshold,
+            "min_days_per_period": a.min_days_per_period,
+            "seed": protocol.design.seed or TABLE_SEED,
+        }
+        return cls(**(values | overrides))
+
 
 # --------------------------------------------------------------------------------------------
 # Entry points
@@ -146,7 +160,8 @@ def analyze_workspace(
     today : the date used to decide whether the analysis is interim (default: today).
     progress : called with a short message before each step (for a progress display).
     fit : the model fitter (:func:`nof1.model.fit`); tests pass a fake.
-    engine : ``auto`` (continuous outcomes by grid integration, others by NUTS) or ``nuts``.
+    engine : ``auto`` (continuous outcomes by grid integration, others by importance sampling,
+        NUTS when it fails) or ``nuts``.
 
     Raises
     ------
@@ -156,8 +171,15 @@ def analyze_workspace(
     protocol = ws.protocol
     schedule = ws.schedule
     specs = [protocol.outcome(outcome)] if outcome else _primary_first(protocol.outcomes)
-    root = seed if seed is not None else (protocol.design.seed or TABLE_SEED)
-    analysis = protocol.analysis
+    settings = Settings.from_protocol(
+        protocol,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        sensitivity=sensitivity,
+        engine=engine,
+        **({} if seed is None else {"seed": seed}),
+    )
     results = []
     skipped: list[tuple[str, str]] = []
     last_dates = []
@@ -174,18 +196,6 @@ def analyze_workspace(
                 continue
         if data.last_date is not None:
             last_dates.append(data.last_date)
-        settings = Settings(
-            autocorrelation=analysis.autocorrelation,
-            trend=analysis.trend,
-            threshold=analysis.decision_threshold,
-            min_days_per_period=analysis.min_days_per_period,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=root,
-            sensitivity=sensitivity,
-            engine=engine,
-        )
         results.append(
             analyze_outcome(data, settings, design=protocol.design, progress=progress, fit=fit)
         )
