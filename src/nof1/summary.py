@@ -519,21 +519,12 @@ def grid_diagnostics(
         problems.append(f"grid answer still moving ({change:.2g} posterior SD > {change_max:g})")
     if not edge_mass <= edge_max:
         problems.append(f"grid edge mass {edge_mass:.2g} > {edge_max:g}")
-    nan = float("nan")
-    return Diagnostics(
-        rhat=nan,
-        ess_bulk=float(draws),
-        ess_tail=float(draws),
-        divergences=0,
-        chains=1,
+    return _independent_draws(
+        "grid",
+        problems,
+        ess=float(draws),
         draws=draws,
         attempts=attempts,
-        passed=not problems,
-        problems=tuple(problems),
-        effect_rhat=nan,
-        effect_ess_bulk=float(draws),
-        effect_ess_tail=float(draws),
-        engine="grid",
         grid_points=points,
         grid_change=change,
         grid_edge_mass=edge_mass,
@@ -562,12 +553,27 @@ def importance_diagnostics(
         problems.append(f"importance weights unreliable (Pareto k̂ {khat:.2f} > {khat_max:g})")
     if not ess >= ess_min:
         problems.append(f"importance ESS {ess:.0f} < {ess_min:.0f}")
+    return _independent_draws(
+        "importance",
+        problems,
+        ess=float(min(ess, draws)),
+        draws=draws,
+        attempts=attempts,
+        importance_khat=khat,
+        importance_ess=ess,
+    )
+
+
+def _independent_draws(
+    engine: str, problems: list[str], *, ess: float, draws: int, attempts: int, **fields: Any
+) -> Diagnostics:
+    """Diagnostics of a fit with independent draws: R-hat does not apply, every ESS is ``ess``;
+    ``fields`` are the engine's own measures."""
     nan = float("nan")
-    effective = float(min(ess, draws))
     return Diagnostics(
         rhat=nan,
-        ess_bulk=effective,
-        ess_tail=effective,
+        ess_bulk=ess,
+        ess_tail=ess,
         divergences=0,
         chains=1,
         draws=draws,
@@ -575,11 +581,10 @@ def importance_diagnostics(
         passed=not problems,
         problems=tuple(problems),
         effect_rhat=nan,
-        effect_ess_bulk=effective,
-        effect_ess_tail=effective,
-        engine="importance",
-        importance_khat=khat,
-        importance_ess=ess,
+        effect_ess_bulk=ess,
+        effect_ess_tail=ess,
+        engine=engine,
+        **fields,
     )
 
 
