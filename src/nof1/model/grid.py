@@ -195,15 +195,20 @@ def _density(cm: CollapsedModel) -> Any:
 
 
 def posterior_tree(posterior: dict[str, np.ndarray]) -> Any:
-    """ArviZ 1's container (an ``xarray.DataTree``) of (chain, draw) arrays, as PyMC returns."""
+    """ArviZ 1's container (an ``xarray.DataTree``) of (chain, draw, ...) arrays, as PyMC returns.
+
+    A variable with values per draw (e.g. the cutpoints) gets dimensions ``<name>_dim_0``, …
+    """
     import xarray as xr
 
+    first = next(iter(posterior.values()))
+    variables = {
+        name: (("chain", "draw", *(f"{name}_dim_{k}" for k in range(value.ndim - 2))), value)
+        for name, value in posterior.items()
+    }
     dataset = xr.Dataset(
-        {name: (("chain", "draw"), value) for name, value in posterior.items()},
-        coords={
-            "chain": np.arange(next(iter(posterior.values())).shape[0]),
-            "draw": np.arange(next(iter(posterior.values())).shape[1]),
-        },
+        variables,
+        coords={"chain": np.arange(first.shape[0]), "draw": np.arange(first.shape[1])},
     )
     return xr.DataTree.from_dict({"posterior": dataset})
 

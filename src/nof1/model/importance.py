@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from nof1.errors import DataError
-from nof1.model.spec import Fit, ImportanceInfo, ModelData, ModelSpec
+from nof1.model.spec import Fit, ImportanceInfo, ModelData, ModelSpec, verdict_draws
 
 #: Points drawn from the proposal.
 PROPOSALS = 8000
@@ -80,6 +80,7 @@ def importance_fit(
         When no finite mode is found (the analysis then samples with NUTS).
     """
     from nof1.model.graph import SIGNED_SD, sampled_model
+    from nof1.model.grid import posterior_tree
 
     start = _time.perf_counter()
     cached = sampled_model(data, spec)
@@ -91,7 +92,7 @@ def importance_fit(
     mode = _mode(density, _start(density, spec))
     cov = _laplace_covariance(density, mode)
     centre, scale = mode, cov * INFLATE**2
-    best: tuple[tuple[bool, float], float, np.ndarray, np.ndarray] | None = None
+    best: tuple[tuple[bool, float], float, float, np.ndarray, np.ndarray] | None = None
     adaptations = 0
     for round_ in range(ADAPTATIONS + 1):
         points, log_q = _proposal(density, centre, scale, proposals, rng)
@@ -102,7 +103,7 @@ def importance_fit(
         # the best round: a trustworthy k̂ first, then the largest ESS
         rank = (khat <= ADAPT_ABOVE, ess if khat <= ADAPT_ABOVE else -khat)
         if best is None or rank > best[0]:
-            best = (rank, khat, points, log_w)
+            best = (rank, khat, ess, points, log_w)
         if (khat <= ADAPT_ABOVE and ess >= ADAPT_ESS_SHARE * proposals) or round_ == ADAPTATIONS:
             break
         folded = density.fold(points)
@@ -111,25 +112,19 @@ def importance_fit(
         scale = (deviations * w[:, None]).T @ deviations * INFLATE**2
         adaptations += 1
     assert best is not None
-    _, khat, points, log_w = best
-    weights = np.exp(log_w)
-    ess = float(1.0 / np.sum(weights**2))
-    total = draws * chains
-    chosen = points[_systematic(weights, total, rng)]
+    _, khat, ess, points, log_w = best
+    chosen = points[_systematic(np.exp(log_w), draws * chains, rng)]
     posterior = density.values(chosen)
     posterior.pop(SIGNED_SD, None)  # only |v| (latent_sd) is a parameter
     shaped = {
         name: value.reshape((chains, draws, *value.shape[1:])) for name, value in posterior.items()
     }
-    idata = _tree(shaped)
+    idata = posterior_tree(shaped)
     done = _time.perf_counter()
-    relative = next(
-        (shaped[n].reshape(-1) for n in ("rate_ratio", "odds_ratio") if n in shaped), None
-    )
-    latent = shaped["latent_effect"].reshape(-1) if "latent_effect" in shaped else None
+    effect, relative, latent = verdict_draws(shaped)
     return Fit(
         idata=idata,
-        effect=shaped["effect"].reshape(-1),
+        effect=effect,
         relative=relative,
         latent=latent,
         seconds={
@@ -376,18 +371,3 @@ def _systematic(weights: np.ndarray, size: int, rng: np.random.Generator) -> np.
     cumulative[-1] = 1.0
     index = np.searchsorted(cumulative, positions)
     return np.asarray(rng.permutation(index))
-
-
-def _tree(posterior: dict[str, np.ndarray]) -> Any:
-    import xarray as xr
-
-    first = next(iter(posterior.values()))
-    variables = {}
-    for name, value in posterior.items():
-        dims = ("chain", "draw", *(f"{name}_dim_{k}" for k in range(value.ndim - 2)))
-        variables[name] = (dims, value)
-    dataset = xr.Dataset(
-        variables,
-        coords={"chain": np.arange(first.shape[0]), "draw": np.arange(first.shape[1])},
-    )
-    return xr.DataTree.from_dict({"posterior": dataset})

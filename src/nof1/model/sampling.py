@@ -16,7 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from nof1.model.spec import CORES, ENGINES, SAMPLERS, Fit, ModelData, ModelSpec, check_y
+from nof1.model.spec import (
+    CORES,
+    ENGINES,
+    SAMPLERS,
+    Fit,
+    ModelData,
+    ModelSpec,
+    check_y,
+    verdict_draws,
+)
 
 
 def fit(
@@ -120,15 +129,10 @@ def fit(
         "sample": sampled - built - compile_seconds,
     }
     seconds["total"] = _time.perf_counter() - start
-    post = idata.posterior
-    relative = None
-    for name in ("rate_ratio", "odds_ratio"):
-        if name in post:
-            relative = post[name].values.reshape(-1)
-    latent = post["latent_effect"].values.reshape(-1) if "latent_effect" in post else None
+    effect, relative, latent = verdict_draws(idata.posterior)
     return Fit(
         idata=idata,
-        effect=post["effect"].values.reshape(-1),
+        effect=effect,
         relative=relative,
         latent=latent,
         seconds=seconds,

@@ -276,6 +276,21 @@ class Fit:
     importance: ImportanceInfo | None = None
 
 
+def verdict_draws(posterior: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``effect``, ``rate_ratio``/``odds_ratio`` and ``latent_effect`` draws, chains concatenated.
+
+    ``posterior`` is the ``posterior`` group of a fit (or any mapping of (chain, draw) arrays);
+    a draw that the kind does not have is ``None``.
+    """
+
+    def flat(name: str) -> np.ndarray:
+        return np.asarray(posterior[name]).reshape(-1)
+
+    relative = next((flat(n) for n in ("rate_ratio", "odds_ratio") if n in posterior), None)
+    latent = flat("latent_effect") if "latent_effect" in posterior else None
+    return flat("effect"), relative, latent
+
+
 def check_y(data: ModelData, spec: ModelSpec) -> None:
     """Raise :class:`~nof1.errors.DataError` when ``y`` does not suit the outcome kind."""
     y = data.y
