@@ -247,18 +247,16 @@ def _compile(model: Any) -> tuple[Any, ...]:
 
 
 def _start(density: _Density, spec: ModelSpec) -> np.ndarray:
-    """A starting point: every coordinate at 0 but the SD (log of half its prior scale)."""
+    """A starting point: the prior means of the effect, the intercept or cutpoints (in their
+    ordered coordinates), half the period SD's prior scale, 0 for anything else."""
     x = np.zeros(density.dim)
     if "cutpoints_mid_ordered__" in density.names:
         from nof1.model.graph import _cutpoint_means
 
-        mu = _cutpoint_means(
-            spec.prior, density._sizes[density.names.index("cutpoints_mid_ordered__")] + 1
-        )
+        where = density.start_of("cutpoints_mid_ordered__")
+        mu = _cutpoint_means(spec.prior, where.stop - where.start + 1)
         mu = mu - spec.prior.effect_mu / 2.0
-        x[density.start_of("cutpoints_mid_ordered__")] = np.concatenate(
-            [mu[:1], np.log(np.maximum(np.diff(mu), 1e-6))]
-        )
+        x[where] = np.concatenate([mu[:1], np.log(np.maximum(np.diff(mu), 1e-6))])
     if "intercept_mid" in density.names:
         x[density.start_of("intercept_mid")] = spec.prior.intercept_mu + spec.prior.effect_mu / 2
     if "beta" in density.names:
